@@ -1,0 +1,11 @@
+export {
+  BalancerKind,
+  BalancerPolicy,
+  CircuitBreakerPolicy,
+  DestinationPolicy,
+  formatIssues,
+  mergePolicies,
+  OutlierPolicy,
+  RetryBudgetPolicy,
+  RetryPolicy,
+} from './policy.ts';
