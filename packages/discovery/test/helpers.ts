@@ -1,0 +1,51 @@
+import type { Endpoint, Resolver, ResolverState } from '@weft/core';
+import { endpointKey, usableEndpoints } from '@weft/core';
+
+/** Resolves with the first state (current or later) that satisfies `predicate`; rejects after `timeoutMs`. */
+export function waitForState(
+  resolver: Resolver,
+  predicate: (state: ResolverState) => boolean,
+  timeoutMs = 5000,
+): Promise<ResolverState> {
+  return new Promise((resolve, reject) => {
+    let unsubscribe: (() => void) | undefined;
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      unsubscribe?.();
+      reject(new Error(`timed out after ${timeoutMs} ms; last state: ${describeState(resolver.state)}`));
+    }, timeoutMs);
+    unsubscribe = resolver.subscribe((state) => {
+      if (done || !predicate(state)) return;
+      done = true;
+      clearTimeout(timer);
+      queueMicrotask(() => unsubscribe?.());
+      resolve(state);
+    });
+    if (done) unsubscribe();
+  });
+}
+
+/** The usable endpoints of a state as sorted `address:port` keys. */
+export function keysOf(state: ResolverState): string[] {
+  return usableEndpoints(state).map(endpointKey).sort();
+}
+
+export function describeState(state: ResolverState): string {
+  if (state.kind === 'failed') return `failed(${state.reason.message}; ${keysOf(state).join(',')})`;
+  if (state.kind === 'bound') return `bound(${keysOf(state).join(',')})`;
+  return state.kind;
+}
+
+/** `count` endpoints 10.x.y.z:port with a `zone` label. */
+export function manyEndpoints(count: number, port = 8080, offset = 0): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (let i = offset; i < offset + count; i++) {
+    out.push({
+      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      port,
+      labels: { zone: `z${i % 3}` },
+    });
+  }
+  return out;
+}
