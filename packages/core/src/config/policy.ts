@@ -5,12 +5,13 @@
  * built-in defaults < options in code < the config service.
  */
 import { z } from 'zod';
+import { definedOnly } from '../util/defined.ts';
 
 const ms = (max: number) => z.number().int().min(0).max(max);
 const positiveMs = (max: number) => z.number().int().min(1).max(max);
 const percent = z.number().min(0).max(100);
 
-export const BalancerKind = z.enum(['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted-round-robin']);
+export const BalancerKind = z.enum(['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted']);
 export type BalancerKind = z.infer<typeof BalancerKind>;
 
 export const BalancerPolicy = z.strictObject({
@@ -102,17 +103,11 @@ export function mergePolicies(...layers: (DestinationPolicy | undefined)[]): Des
       const prev = out[key];
       out[key] =
         value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object'
-          ? { ...(prev as object), ...stripUndefined(value as object) }
+          ? { ...(prev as object), ...definedOnly(value as object) }
           : value;
     }
   }
   return out as DestinationPolicy;
-}
-
-function stripUndefined(o: object): object {
-  const r: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) r[k] = v;
-  return r;
 }
 
 /** Formats zod issues as `path: reason` lines, the form every Weft validation error uses. */

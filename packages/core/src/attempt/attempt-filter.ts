@@ -1,0 +1,115 @@
+/**
+ * Role `attempt`: one physical try. Opens the attempt's CLIENT span (W3C `traceparent` injected),
+ * writes the remaining deadline budget into `weft-deadline-ms`, enforces the per-try timeout, and
+ * records `*.client.request.duration` for the attempt. The per-try timeout bounds the wait for the
+ * response head; the total deadline (role `deadline`) bounds the body too.
+ */
+import { context as otelContext, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Header } from '../context/wire.ts';
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import type { Call } from '../stack/call.ts';
+import type { Module } from '../stack/stack.ts';
+import { formatTraceparent, headerSetter } from '../telemetry/propagation.ts';
+
+export interface AttemptParams {
+  /** Time for one attempt's response head in ms; 0 for none. Defaults to 0. */
+  perTryTimeoutMs: number;
+}
+
+export const ATTEMPT_DEFAULTS: AttemptParams = { perTryTimeoutMs: 0 };
+
+export function attemptModule(params: Partial<AttemptParams> = {}): Module<AttemptParams> {
+  return {
+    role: 'attempt',
+    description: 'per-try timeout, attempt span, deadline and trace headers',
+    params: { ...ATTEMPT_DEFAULTS, ...params },
+    fromPolicy: (p) => ({ perTryTimeoutMs: p.perTryTimeoutMs }),
+    make(params, next, env) {
+      if (!(params.perTryTimeoutMs >= 0)) throw invalidOption('perTryTimeoutMs', 'must be ≥ 0 (0 = none)');
+      const { clock, instruments, protocol, classify, destination } = env;
+      const perTry = params.perTryTimeoutMs;
+      const methodKey = protocol.name === 'http' ? 'http.request.method' : 'rpc.method';
+      const statusKey = protocol.name === 'http' ? 'http.response.status_code' : 'rpc.grpc.status_code';
+
+      return async (call) => {
+        const start = clock.now();
+        const parentOtel = call.otel ?? otelContext.active();
+        const span = instruments.tracer.startSpan(
+          protocol.name === 'http' ? call.method : call.path.slice(1),
+          { kind: SpanKind.CLIENT, attributes: { 'server.address': destination, [methodKey]: call.method } },
+          parentOtel,
+        );
+        if (call.attempt > 1) {
+          span.setAttribute('http.request.resend_count', call.attempt - 1);
+          call.headers[Header.attempt] = String(call.attempt);
+        }
+        injectTrace(call, span, parentOtel);
+        if (call.deadline !== Number.POSITIVE_INFINITY) {
+          call.headers[Header.deadline] = String(Math.max(0, Math.floor(call.deadline - start)));
+        }
+
+        let controller: AbortController | undefined;
+        let timer: unknown;
+        if (perTry > 0 && start + perTry < call.deadline) {
+          controller = new AbortController();
+          const parent = call.signal;
+          if (parent) {
+            if (parent.aborted) controller.abort(parent.reason);
+            else parent.addEventListener('abort', () => controller!.abort(parent.reason), { once: true });
+          }
+          timer = clock.setTimeout(() => controller!.abort(attemptTimeout(call, perTry)), perTry);
+          call.attemptSignal = controller.signal;
+        } else {
+          call.attemptSignal = call.signal;
+        }
+
+        let status: number | string | undefined;
+        let errorType: string | undefined;
+        try {
+          const response = await next(call);
+          status = protocol.status(response);
+          if (classify(call, response, undefined) !== 'success') {
+            errorType = String(status);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+          return response;
+        } catch (error) {
+          const e = controller?.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
+          errorType = (e as { code?: string } | null)?.code ?? (e as Error)?.name ?? 'error';
+          span.recordException(e as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.message });
+          throw e;
+        } finally {
+          if (timer !== undefined) clock.clearTimeout(timer);
+          const attributes: Record<string, string | number> = { 'server.address': destination, [methodKey]: call.method };
+          if (status !== undefined) {
+            attributes[statusKey] = status;
+            span.setAttribute(statusKey, status);
+          }
+          if (errorType !== undefined) attributes['error.type'] = errorType;
+          if (call.endpoint) span.setAttribute('network.peer.address', call.endpoint.key);
+          span.end();
+          instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);
+        }
+      };
+    },
+  };
+}
+
+function attemptTimeout(call: Call, ms: number): WeftError {
+  return new WeftError(ErrorCode.AttemptTimeout, `attempt ${call.attempt} to ${call.destination} timed out after ${ms} ms`, {
+    retryable: true,
+  });
+}
+
+/** Writes the attempt span's context into the headers: the global propagator's, or W3C by hand when none is set. */
+function injectTrace(call: Call, span: Span, parent: import('@opentelemetry/api').Context): void {
+  const ctx = trace.setSpan(parent, span);
+  propagation.inject(ctx, call.headers, headerSetter);
+  if (call.headers[Header.traceparent] === undefined) {
+    const sc = span.spanContext();
+    if (trace.isSpanContextValid(sc)) call.headers[Header.traceparent] = formatTraceparent(sc);
+    else if (call.parent?.traceparent) call.headers[Header.traceparent] = call.parent.traceparent;
+  }
+  if (call.headers[Header.baggage] === undefined && call.parent?.baggage) call.headers[Header.baggage] = call.parent.baggage;
+}

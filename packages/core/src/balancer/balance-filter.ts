@@ -1,0 +1,94 @@
+/**
+ * Role `balance` picks the endpoint for each attempt; role `endpoint` accounts for it (outstanding
+ * requests, latency into the peak-EWMA estimate, outcome into outlier detection).
+ */
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { OUTLIER_DEFAULTS, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
+import { isCallerCancellation } from '../retry/classifier.ts';
+import type { Module } from '../stack/stack.ts';
+import { balancerFor } from './strategies.ts';
+
+export interface BalanceParams {
+  /** `p2c-ewma`, `p2c-least-loaded`, `round-robin` or `weighted`. Defaults to `p2c-ewma`. */
+  kind: string;
+  /** Peak-EWMA decay time constant in ms. Defaults to 10000. */
+  decayMs: number;
+  /** Share of healthy endpoints (0–100) under which health is ignored. Defaults to 50. */
+  panicThresholdPercent: number;
+}
+
+export const BALANCE_DEFAULTS: BalanceParams = { kind: 'p2c-ewma', decayMs: 10_000, panicThresholdPercent: 50 };
+
+const KINDS = ['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted'];
+
+export function balanceModule(params: Partial<BalanceParams> = {}): Module<BalanceParams> {
+  return {
+    role: 'balance',
+    description: 'pick an endpoint among the healthy ones (panic mode when too few)',
+    params: { ...BALANCE_DEFAULTS, ...params },
+    fromPolicy: (p) => p.balancer,
+    make(params, next, env) {
+      if (!KINDS.includes(params.kind)) throw invalidOption('balancer.kind', `must be one of ${KINDS.join(', ')}`);
+      if (!(params.decayMs > 0)) throw invalidOption('balancer.decayMs', 'must be > 0');
+      if (!(params.panicThresholdPercent >= 0 && params.panicThresholdPercent <= 100))
+        throw invalidOption('balancer.panicThresholdPercent', 'must be within 0–100');
+      const { endpoints, destination } = env;
+      const current = endpoints.balancer;
+      const strategy =
+        current.kind === params.kind && endpoints.decayMs === params.decayMs
+          ? current
+          : balancerFor(params.kind, { decayMs: params.decayMs });
+      endpoints.configure({ balancer: strategy, decayMs: params.decayMs, panicThresholdPercent: params.panicThresholdPercent });
+
+      const noEndpoints = () => {
+        const state = endpoints.resolverState;
+        const why = state.kind === 'failed' ? `: resolver failed (${state.reason.message})` : state.kind === 'negative' ? ': the name has no endpoints' : '';
+        return new WeftError(ErrorCode.NoEndpoints, `no endpoints for ${destination}${why}`);
+      };
+
+      return async (call) => {
+        let ep = endpoints.pick();
+        if (ep === undefined && endpoints.resolverState.kind === 'pending') {
+          await endpoints.whenResolved(call.signal);
+          ep = endpoints.pick();
+        }
+        if (ep === undefined) throw noEndpoints();
+        call.endpoint = ep;
+        return next(call);
+      };
+    },
+  };
+}
+
+export function endpointModule(params: OutlierOptions = {}): Module<Required<OutlierOptions>> {
+  return {
+    role: 'endpoint',
+    description: 'per-endpoint load and latency; outlier detection ejects failing endpoints',
+    params: { ...OUTLIER_DEFAULTS, ...params },
+    fromPolicy: (p) => p.outlierDetection,
+    make(params, next, env) {
+      const { endpoints, clock, classify } = env;
+      endpoints.configureOutlier(resolveOutlierOptions(params));
+      return async (call) => {
+        const ep = call.endpoint!;
+        ep.outstanding++;
+        const start = clock.now();
+        let ok = true;
+        let counted = true;
+        try {
+          const response = await next(call);
+          const outcome = classify(call, response, undefined);
+          ok = outcome === 'success';
+          return response;
+        } catch (error) {
+          ok = false;
+          counted = !isCallerCancellation(error);
+          throw error;
+        } finally {
+          ep.outstanding--;
+          if (counted) endpoints.record(ep, clock.now() - start, ok);
+        }
+      };
+    },
+  };
+}

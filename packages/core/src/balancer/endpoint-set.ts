@@ -1,0 +1,219 @@
+/**
+ * The live endpoint set of one destination: it follows a resolver, keeps one EndpointState per
+ * endpoint across updates (diffed by key, O(n) per update), tracks health through the outlier
+ * detector, and picks with the configured strategy among the available endpoints.
+ *
+ * The available list is rebuilt only when membership or health changes, never per pick. When fewer
+ * than `panicThresholdPercent` of the endpoints are healthy the set enters panic mode and balances
+ * over all of them (Envoy's panic threshold): a partial outage should not focus all traffic on the
+ * few survivors, and the health signal itself may be what is wrong.
+ */
+import { diagnostics } from '../telemetry/diagnostics.ts';
+import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
+import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
+import { OutlierDetector, type OutlierHost, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
+import type { Clock, Random } from '../time/clock.ts';
+import { EndpointState } from './endpoint-state.ts';
+import type { Balancer } from './strategies.ts';
+
+export interface EndpointSetOptions<T> {
+  destination: string;
+  resolver: Resolver;
+  balancer: Balancer;
+  clock: Clock;
+  random: Random;
+  outlier?: OutlierOptions;
+  /** Share of healthy endpoints (0–100) under which health is ignored. Defaults to 50. */
+  panicThresholdPercent?: number;
+  /** Peak-EWMA decay time constant in ms. Defaults to 10000. */
+  decayMs?: number;
+  /** Creates the protocol's connection handle for a new endpoint. */
+  connect(endpoint: Endpoint): T;
+  /** Releases a handle once its endpoint is gone; in-flight requests must be allowed to finish. */
+  disconnect(transport: T): void;
+}
+
+export class EndpointSet<T = unknown> {
+  readonly destination: string;
+  readonly #byKey = new Map<string, EndpointState<T>>();
+  #all: EndpointState<T>[] = [];
+  #available: EndpointState<T>[] = [];
+  #panic = false;
+  #balancer: Balancer;
+  #panicThreshold: number;
+  #decayMs: number;
+  readonly #outlier: OutlierDetector;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #connect: (e: Endpoint) => T;
+  readonly #disconnect: (t: T) => void;
+  readonly #unsubscribe: () => void;
+  #resolverState: ResolverState = { kind: 'pending' };
+  readonly #waiters = new Set<() => void>();
+
+  constructor(options: EndpointSetOptions<T>) {
+    this.destination = options.destination;
+    this.#balancer = options.balancer;
+    this.#panicThreshold = options.panicThresholdPercent ?? 50;
+    this.#decayMs = options.decayMs ?? 10_000;
+    this.#clock = options.clock;
+    this.#random = options.random;
+    this.#connect = options.connect;
+    this.#disconnect = options.disconnect;
+    const self = this;
+    const host: OutlierHost = {
+      get all() {
+        return self.#all;
+      },
+      ejectedCount: () => self.#all.reduce((n, e) => n + (e.health === 'healthy' ? 0 : 1), 0),
+      healthChanged: (ep, reason) => self.#healthChanged(ep, reason),
+    };
+    this.#outlier = new OutlierDetector(host, resolveOutlierOptions(options.outlier), this.#clock, this.#random);
+    this.#unsubscribe = options.resolver.subscribe((state) => this.#onResolver(state));
+  }
+
+  /** Every known endpoint. */
+  get all(): readonly EndpointState<T>[] {
+    return this.#all;
+  }
+
+  /** The endpoints picks are made from now (all of them in panic mode). */
+  get available(): readonly EndpointState<T>[] {
+    return this.#available;
+  }
+
+  get panic(): boolean {
+    return this.#panic;
+  }
+
+  get resolverState(): ResolverState {
+    return this.#resolverState;
+  }
+
+  get balancer(): Balancer {
+    return this.#balancer;
+  }
+
+  /** Peak-EWMA decay time constant in ms. */
+  get decayMs(): number {
+    return this.#decayMs;
+  }
+
+  /** Applies new balancing settings; endpoint history and health are kept. */
+  configure(settings: { balancer: Balancer; decayMs: number; panicThresholdPercent: number }): void {
+    this.#balancer = settings.balancer;
+    this.#decayMs = settings.decayMs;
+    this.#panicThreshold = settings.panicThresholdPercent;
+    this.#rebuild();
+  }
+
+  /** Applies new outlier-detection settings; current ejections run their course. */
+  configureOutlier(options: Required<OutlierOptions>): void {
+    this.#outlier.options = options;
+  }
+
+  /** Picks an endpoint for one attempt, or undefined when none is known. */
+  pick(): EndpointState<T> | undefined {
+    const ep = this.#balancer.pick(this.#available, this.#clock.now(), this.#random) as EndpointState<T> | undefined;
+    if (ep?.health === 'probing' && !this.#panic) {
+      // The single readmission probe: take it out of rotation until its result is in.
+      ep.probing = true;
+      this.#rebuild();
+    }
+    if (ep && ep.transport === undefined) ep.transport = this.#connect(ep.endpoint);
+    return ep;
+  }
+
+  /** Records one completed request: latency feeds the balancer, the outcome feeds outlier detection. */
+  record(ep: EndpointState<T>, latencyMs: number, ok: boolean): void {
+    ep.completed++;
+    if (!ok) ep.failures++;
+    ep.observe(latencyMs, this.#clock.now(), this.#decayMs);
+    if (!ep.removed) this.#outlier.record(ep, ok);
+  }
+
+  /** Resolves when the resolver has produced its first answer (bound, failed, negative), or `signal` aborts. */
+  whenResolved(signal?: AbortSignal): Promise<void> {
+    if (this.#resolverState.kind !== 'pending') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const onAbort = () => {
+        this.#waiters.delete(done);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#outlier.close();
+    for (const ep of this.#all) this.#drop(ep);
+    this.#all = [];
+    this.#available = [];
+    this.#byKey.clear();
+  }
+
+  #onResolver(state: ResolverState): void {
+    this.#resolverState = state;
+    if (state.kind !== 'pending') for (const w of [...this.#waiters]) w();
+    if (state.kind === 'pending') return;
+    // Static stability: a failed resolver keeps serving its last good set.
+    this.update(usableEndpoints(state));
+  }
+
+  /** Replaces the membership; unchanged endpoints keep their state, removed ones drain. */
+  update(endpoints: readonly Endpoint[]): void {
+    const now = this.#clock.now();
+    const next: EndpointState<T>[] = [];
+    const seen = new Set<string>();
+    for (const e of endpoints) {
+      const key = endpointKey(e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let ep = this.#byKey.get(key);
+      if (ep) ep.endpoint = e;
+      else {
+        ep = new EndpointState<T>(e, now);
+        this.#byKey.set(key, ep);
+      }
+      next.push(ep);
+    }
+    for (const ep of this.#all) {
+      if (!seen.has(ep.key)) {
+        this.#byKey.delete(ep.key);
+        this.#drop(ep);
+      }
+    }
+    this.#all = next;
+    this.#rebuild();
+  }
+
+  #drop(ep: EndpointState<T>): void {
+    ep.removed = true;
+    this.#clock.clearTimeout(ep.ejectionTimer);
+    if (ep.transport !== undefined) this.#disconnect(ep.transport);
+  }
+
+  #healthChanged(ep: EndpointState, reason: string): void {
+    if (diagnostics.health.hasSubscribers)
+      diagnostics.health.publish({ destination: this.destination, endpoint: ep.key, health: ep.health, reason });
+    this.#rebuild();
+  }
+
+  #rebuild(): void {
+    const healthy: EndpointState<T>[] = [];
+    for (const ep of this.#all) {
+      if (ep.health === 'healthy' || (ep.health === 'probing' && !ep.probing)) healthy.push(ep);
+    }
+    const total = this.#all.length;
+    this.#panic = total > 0 && healthy.length * 100 < total * this.#panicThreshold;
+    this.#available = this.#panic ? this.#all : healthy;
+    this.#balancer.rebuild(this.#available);
+  }
+}

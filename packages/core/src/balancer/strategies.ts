@@ -1,0 +1,134 @@
+/**
+ * Balancing strategies: each picks one endpoint from the available set in O(1).
+ *
+ * - `p2cEwma` (default): power of two choices (Mitzenmacher, 2001) over peak-EWMA load — Finagle's
+ *   and Linkerd's default. Two random endpoints, the cheaper one wins: latency-aware without herding.
+ * - `p2cLeastLoaded`: the same with outstanding requests as the load.
+ * - `roundRobin`: each in turn.
+ * - `weighted`: random in proportion to `weight`, by Vose's alias method (O(1) per pick after an
+ *   O(n) rebuild on each set change).
+ */
+import type { Random } from '../time/clock.ts';
+import type { EndpointState } from './endpoint-state.ts';
+
+export interface Balancer {
+  /** The strategy's name, as in the `balancer.kind` policy field. */
+  readonly kind: string;
+  /** Called whenever the available set changes. */
+  rebuild(available: readonly EndpointState[]): void;
+  pick(available: readonly EndpointState[], now: number, random: Random): EndpointState | undefined;
+}
+
+export interface P2cEwmaOptions {
+  /** Decay time constant of the latency estimate, in ms. Defaults to 10000 (Finagle's 10 s). */
+  decayMs?: number;
+}
+
+export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
+  const decayMs = options.decayMs ?? 10_000;
+  return {
+    kind: 'p2c-ewma',
+    rebuild() {},
+    pick(available, now, random) {
+      const n = available.length;
+      if (n < 2) return available[0];
+      const i = Math.floor(random() * n);
+      let j = Math.floor(random() * (n - 1));
+      if (j >= i) j++;
+      const a = available[i]!;
+      const b = available[j]!;
+      return a.ewmaLoad(now, decayMs) <= b.ewmaLoad(now, decayMs) ? a : b;
+    },
+  };
+}
+
+export function p2cLeastLoaded(): Balancer {
+  return {
+    kind: 'p2c-least-loaded',
+    rebuild() {},
+    pick(available, _now, random) {
+      const n = available.length;
+      if (n < 2) return available[0];
+      const i = Math.floor(random() * n);
+      let j = Math.floor(random() * (n - 1));
+      if (j >= i) j++;
+      const a = available[i]!;
+      const b = available[j]!;
+      return a.outstanding / a.weight <= b.outstanding / b.weight ? a : b;
+    },
+  };
+}
+
+export function roundRobin(): Balancer {
+  let next = 0;
+  return {
+    kind: 'round-robin',
+    rebuild() {},
+    pick(available) {
+      const n = available.length;
+      if (n === 0) return undefined;
+      if (next >= n) next = 0;
+      return available[next++];
+    },
+  };
+}
+
+export function weighted(): Balancer {
+  let prob = new Float64Array(0);
+  let alias = new Uint32Array(0);
+  return {
+    kind: 'weighted',
+    rebuild(available) {
+      const n = available.length;
+      prob = new Float64Array(n);
+      alias = new Uint32Array(n);
+      let total = 0;
+      for (const e of available) total += Math.max(0, e.weight);
+      if (n === 0 || total === 0) {
+        prob.fill(1);
+        for (let i = 0; i < n; i++) alias[i] = i;
+        return;
+      }
+      const scaled = available.map((e) => (Math.max(0, e.weight) * n) / total);
+      const small: number[] = [];
+      const large: number[] = [];
+      scaled.forEach((p, i) => (p < 1 ? small : large).push(i));
+      while (small.length && large.length) {
+        const s = small.pop()!;
+        const l = large.pop()!;
+        prob[s] = scaled[s]!;
+        alias[s] = l;
+        scaled[l] = scaled[l]! + scaled[s]! - 1;
+        (scaled[l]! < 1 ? small : large).push(l);
+      }
+      for (const i of [...small, ...large]) {
+        prob[i] = 1;
+        alias[i] = i;
+      }
+    },
+    pick(available, _now, random) {
+      const n = available.length;
+      if (n === 0) return undefined;
+      if (prob.length !== n) this.rebuild(available);
+      const r = random() * n;
+      const i = Math.floor(r);
+      return available[r - i < prob[i]! ? i : alias[i]!];
+    },
+  };
+}
+
+/** Builds the strategy a policy names. */
+export function balancerFor(kind: string, options: P2cEwmaOptions = {}): Balancer {
+  switch (kind) {
+    case 'p2c-ewma':
+      return p2cEwma(options);
+    case 'p2c-least-loaded':
+      return p2cLeastLoaded();
+    case 'round-robin':
+      return roundRobin();
+    case 'weighted':
+      return weighted();
+    default:
+      throw new TypeError(`unknown balancer kind ${kind}`);
+  }
+}

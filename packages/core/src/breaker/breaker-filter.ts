@@ -1,0 +1,98 @@
+/**
+ * Role `breaker`: one circuit breaker per destination (opossum). While open, calls fail fast with
+ * `WEFT_CIRCUIT_OPEN` instead of queueing on a destination that is down; after `resetTimeoutMs` a
+ * single half-open probe decides whether it closes. Failures are what the classifier says is not a
+ * success, errors included, except the caller's own cancellations.
+ */
+import CircuitBreaker from 'opossum';
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { isCallerCancellation } from '../retry/classifier.ts';
+import type { Call } from '../stack/call.ts';
+import type { Service } from '../stack/stack.ts';
+import type { Module } from '../stack/stack.ts';
+import { diagnostics } from '../telemetry/diagnostics.ts';
+
+export interface BreakerParams {
+  /** Defaults to true. */
+  enabled: boolean;
+  /** Failure percentage in the rolling window that opens the breaker. Defaults to 50. */
+  errorThresholdPercent: number;
+  /** Calls in the window before it may open. Defaults to 20. */
+  volumeThreshold: number;
+  /** Time open before a half-open probe, in ms. Defaults to 10000. */
+  resetTimeoutMs: number;
+  /** Rolling statistics window in ms (ten buckets). Defaults to 10000. */
+  rollingWindowMs: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerParams = {
+  enabled: true,
+  errorThresholdPercent: 50,
+  volumeThreshold: 20,
+  resetTimeoutMs: 10_000,
+  rollingWindowMs: 10_000,
+};
+
+/** Carries a failed response through opossum, which only counts rejections. */
+class ResponseFailure {
+  readonly response: unknown;
+  constructor(response: unknown) {
+    this.response = response;
+  }
+}
+
+type Action = (call: Call, next: Service) => Promise<unknown>;
+
+export function breakerModule(params: Partial<BreakerParams> = {}): Module<BreakerParams> {
+  return {
+    role: 'breaker',
+    description: 'per-destination circuit breaker (opossum): fail fast while open',
+    params: { ...BREAKER_DEFAULTS, ...params },
+    fromPolicy: (p) => p.circuitBreaker,
+    make(params, next, env) {
+      if (!(params.errorThresholdPercent > 0 && params.errorThresholdPercent <= 100))
+        throw invalidOption('circuitBreaker.errorThresholdPercent', 'must be within 1–100');
+      if (!params.enabled) return next;
+      const { classify, destination, instruments } = env;
+      const key = `breaker:${params.errorThresholdPercent}:${params.volumeThreshold}:${params.resetTimeoutMs}:${params.rollingWindowMs}`;
+      const breaker = env.shared(key, () => {
+        const action: Action = async (call, next) => {
+          const response = await next(call);
+          if (classify(call, response, undefined) !== 'success') throw new ResponseFailure(response);
+          return response;
+        };
+        const b = new CircuitBreaker<Parameters<Action>, unknown>(action, {
+          timeout: false,
+          errorThresholdPercentage: params.errorThresholdPercent,
+          volumeThreshold: params.volumeThreshold,
+          resetTimeout: params.resetTimeoutMs,
+          rollingCountTimeout: params.rollingWindowMs,
+          rollingCountBuckets: 10,
+          rollingPercentilesEnabled: false,
+          errorFilter: (err: unknown) => isCallerCancellation(err),
+        });
+        const report = (state: string) => () => {
+          instruments.breakerTransitions.add(1, { 'server.address': destination, state });
+          if (diagnostics.breaker.hasSubscribers) diagnostics.breaker.publish({ destination, state });
+        };
+        b.on('open', report('open'));
+        b.on('halfOpen', report('half-open'));
+        b.on('close', report('closed'));
+        return { breaker: b, close: () => b.shutdown() };
+      }).breaker;
+
+      return async (call) => {
+        try {
+          return await breaker.fire(call, next as Service);
+        } catch (error) {
+          if (error instanceof ResponseFailure) return error.response as never;
+          if ((error as { code?: string } | null)?.code === 'EOPENBREAKER')
+            throw new WeftError(ErrorCode.CircuitOpen, `circuit breaker for ${destination} is open`, {
+              cause: error,
+            });
+          throw error;
+        }
+      };
+    },
+  };
+}

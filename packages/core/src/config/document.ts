@@ -1,0 +1,89 @@
+/**
+ * Config documents: the envelope every document shares (`{ kind, name, spec }`) and the table of
+ * kinds with the schema of their spec. One source of truth for the config service, the CLI and the
+ * clients. New kinds (routes, authorization policies) are added to {@link DOCUMENT_KINDS}.
+ */
+import { z } from 'zod';
+import { DestinationPolicy, formatIssues } from './policy.ts';
+
+/** The spec schema of each document kind. */
+export const DOCUMENT_KINDS = {
+  /** How clients call one destination service; `name` is the destination service. */
+  DestinationPolicy,
+} as const;
+
+export type DocumentKind = keyof typeof DOCUMENT_KINDS;
+
+/** The spec type of each kind. */
+export interface DocumentSpecs {
+  DestinationPolicy: DestinationPolicy;
+}
+
+/** Lowercase DNS-style names: letters, digits, `-` and `.`, starting and ending alphanumeric. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+/** A config document as written by users. */
+export interface ConfigDocument<K extends DocumentKind = DocumentKind> {
+  readonly kind: K;
+  readonly name: string;
+  readonly spec: DocumentSpecs[K];
+}
+
+/** A config document as stored: with the revision that last changed it and the one that created it. */
+export interface StoredDocument<K extends DocumentKind = DocumentKind> extends ConfigDocument<K> {
+  /** The global revision of the last write to this document. */
+  readonly revision: number;
+  /** The global revision that created this document. */
+  readonly createRevision: number;
+}
+
+/** The outcome of {@link validateDocument}: the document, or `path: reason` issues. */
+export type ValidationResult =
+  | { readonly ok: true; readonly document: ConfigDocument }
+  | { readonly ok: false; readonly issues: readonly string[] };
+
+const Name = z
+  .string()
+  .max(253)
+  .regex(NAME_PATTERN, 'must be lowercase letters, digits, "-" or ".", starting and ending alphanumeric');
+
+const Envelope = z.strictObject({
+  kind: z.string(),
+  name: Name,
+  spec: z.unknown(),
+});
+
+/** True when `kind` names a supported document kind. */
+export function isDocumentKind(kind: unknown): kind is DocumentKind {
+  return typeof kind === 'string' && Object.hasOwn(DOCUMENT_KINDS, kind);
+}
+
+/** The key of a document within the store: `kind/name`. */
+export function documentKey(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+/** Checks a document name, returning the reason it is invalid or undefined. */
+export function checkName(name: unknown): string | undefined {
+  const r = Name.safeParse(name);
+  return r.success ? undefined : (r.error.issues[0]?.message ?? 'invalid');
+}
+
+/**
+ * Validates an untrusted document. Every issue is reported as `path: reason`, with paths prefixed
+ * by `prefix` (for example `documents.2`) so that a caller sees exactly which field is wrong.
+ */
+export function validateDocument(input: unknown, prefix = ''): ValidationResult {
+  const envelope = Envelope.safeParse(input);
+  if (!envelope.success) return { ok: false, issues: formatIssues(envelope.error, prefix) };
+  const { kind, name, spec } = envelope.data;
+  const at = (field: string) => [prefix, field].filter(Boolean).join('.');
+  if (!isDocumentKind(kind)) {
+    const known = Object.keys(DOCUMENT_KINDS).join(', ');
+    return { ok: false, issues: [`${at('kind')}: unsupported kind "${kind}" (supported: ${known})`] };
+  }
+  if (spec === undefined) return { ok: false, issues: [`${at('spec')}: required`] };
+  const parsed = DOCUMENT_KINDS[kind].safeParse(spec);
+  if (!parsed.success) return { ok: false, issues: formatIssues(parsed.error, at('spec')) };
+  return { ok: true, document: { kind, name, spec: parsed.data } };
+}

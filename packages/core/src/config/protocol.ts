@@ -1,0 +1,74 @@
+/**
+ * The wire model shared by the config service and its clients: registry instances, the changes a
+ * revision carries, snapshots, and the Server-Sent Events of the watch stream.
+ */
+import type { DocumentKind, StoredDocument } from './document.ts';
+
+/** One registered instance of a service. */
+export interface Instance {
+  readonly service: string;
+  /** Unique within the service; defaults to `address:port` at registration. */
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  /** Free-form labels such as `version` and `zone`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Relative weight for weighted balancing. */
+  readonly weight?: number;
+  /** Lease length: the instance expires when no heartbeat arrives for this long. */
+  readonly ttlMs: number;
+  /** The global revision that registered it. */
+  readonly revision: number;
+}
+
+/** One change within a revision. */
+export type Change =
+  | { readonly op: 'put'; readonly document: StoredDocument }
+  | { readonly op: 'delete'; readonly kind: DocumentKind; readonly name: string }
+  | { readonly op: 'register'; readonly instance: Instance }
+  | {
+      readonly op: 'deregister';
+      readonly service: string;
+      readonly id: string;
+      readonly reason: 'deregistered' | 'expired';
+    };
+
+/** Every write (one or many changes, applied atomically) gets the next global revision. */
+export interface LogEntry {
+  readonly revision: number;
+  /** ISO time of the write, as seen by the config service that made it. */
+  readonly at: string;
+  readonly changes: readonly Change[];
+}
+
+/** The whole state at one revision. */
+export interface Snapshot {
+  /** Identifies the store; revisions of two different stores are not comparable. */
+  readonly storeId: string;
+  readonly revision: number;
+  readonly documents: readonly StoredDocument[];
+  readonly instances: readonly Instance[];
+}
+
+/** SSE event names of the watch stream (`GET /v1/watch`). */
+export const WatchEvent = {
+  /** Data is a {@link Snapshot}: replace everything. */
+  Snapshot: 'snapshot',
+  /** Data is a {@link LogEntry}: apply on top of the previous revision. */
+  Change: 'change',
+} as const;
+
+/** The SSE `id` of an event: `storeId.revision`, sent back as `Last-Event-ID` to resume. */
+export function watchEventId(storeId: string, revision: number): string {
+  return `${storeId}.${revision}`;
+}
+
+/** Parses an SSE `id` made by {@link watchEventId}; undefined when malformed. */
+export function parseWatchEventId(id: string | undefined): { storeId: string; revision: number } | undefined {
+  if (!id) return undefined;
+  const dot = id.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const revision = Number(id.slice(dot + 1));
+  if (!Number.isSafeInteger(revision) || revision < 0) return undefined;
+  return { storeId: id.slice(0, dot), revision };
+}

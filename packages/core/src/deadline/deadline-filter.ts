@@ -1,0 +1,75 @@
+/**
+ * Role `deadline`: the call's total time, retries included. The effective deadline is the earliest
+ * of the call's own timeout and the inherited deadline; when it passes, the call and everything
+ * below it is aborted through one AbortSignal. A call whose deadline has already passed is never
+ * sent. The timer runs until the response body is done, not just until its head.
+ */
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import type { Call } from '../stack/call.ts';
+import type { Module } from '../stack/stack.ts';
+
+export interface DeadlineParams {
+  /** Total time for a call in ms, retries included; 0 for none (only inherited deadlines). Defaults to 0. */
+  timeoutMs: number;
+}
+
+export const DEADLINE_DEFAULTS: DeadlineParams = { timeoutMs: 0 };
+
+export function deadlineExceeded(call: Call): WeftError {
+  return new WeftError(ErrorCode.DeadlineExceeded, `deadline exceeded calling ${call.destination} ${call.method} ${call.path}`);
+}
+
+export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<DeadlineParams> {
+  return {
+    role: 'deadline',
+    description: 'total timeout: min(own, inherited); aborts everything below',
+    params: { ...DEADLINE_DEFAULTS, ...params },
+    fromPolicy: (p) => ({ timeoutMs: p.timeoutMs }),
+    make(params, next, env) {
+      if (!(params.timeoutMs >= 0)) throw invalidOption('timeoutMs', 'must be ≥ 0 (0 = none)');
+      const { clock, protocol } = env;
+      return async (call) => {
+        const now = clock.now();
+        const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
+        const own = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
+        const inherited = call.parent?.deadline ?? Number.POSITIVE_INFINITY;
+        const deadline = own < inherited ? own : inherited;
+        call.deadline = deadline;
+        const callerSignal = call.signal;
+        const parentSignal = call.parent?.signal;
+        if (deadline === Number.POSITIVE_INFINITY && !callerSignal && !parentSignal) return next(call);
+        if (deadline <= now) throw deadlineExceeded(call);
+        if (callerSignal?.aborted || parentSignal?.aborted) throw cancelled(call, callerSignal?.reason ?? parentSignal?.reason);
+
+        const controller = new AbortController();
+        const onCancel = (event: Event) =>
+          controller.abort(cancelled(call, (event.target as AbortSignal).reason));
+        callerSignal?.addEventListener('abort', onCancel);
+        parentSignal?.addEventListener('abort', onCancel);
+        const timer =
+          deadline === Number.POSITIVE_INFINITY
+            ? undefined
+            : clock.setTimeout(() => controller.abort(deadlineExceeded(call)), deadline - now);
+        const cleanup = () => {
+          if (timer !== undefined) clock.clearTimeout(timer);
+          callerSignal?.removeEventListener('abort', onCancel);
+          parentSignal?.removeEventListener('abort', onCancel);
+        };
+        call.signal = controller.signal;
+        try {
+          const response = await next(call);
+          protocol.onBodyDone(response, cleanup);
+          return response;
+        } catch (error) {
+          cleanup();
+          throw controller.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
+        }
+      };
+    },
+  };
+}
+
+function cancelled(call: Call, reason: unknown): WeftError {
+  if (reason instanceof WeftError) return reason;
+  return new WeftError(ErrorCode.Cancelled, `call to ${call.destination} was cancelled`, { cause: reason });
+}

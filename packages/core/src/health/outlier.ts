@@ -1,0 +1,145 @@
+/**
+ * Passive health: outlier detection (failure accrual). An endpoint that fails `consecutiveFailures`
+ * times in a row, or whose success rate over `minRequests` requests falls under
+ * `minSuccessRatePercent`, is ejected for `baseEjectionMs × (ejections in a row)`, jittered and
+ * capped at `maxEjectionMs` (Envoy's outlier detection; Finagle's failure accrual). When the time is
+ * up a single probe request is let through: success readmits it, failure ejects it again for longer.
+ * Never more than `maxEjectionPercent` of the endpoints are ejected at once (at least one may be).
+ */
+import type { EndpointState } from '../balancer/endpoint-state.ts';
+import { invalidOption } from '../errors/errors.ts';
+import type { Clock, Random } from '../time/clock.ts';
+import { definedOnly } from '../util/defined.ts';
+
+export interface OutlierOptions {
+  /** Defaults to true. */
+  enabled?: boolean;
+  /** Consecutive failures that eject an endpoint. Defaults to 5. */
+  consecutiveFailures?: number;
+  /** Success rate (0–100) under which an endpoint is ejected; 0 turns the check off. Defaults to 0. */
+  minSuccessRatePercent?: number;
+  /** Requests per success-rate window. Defaults to 20. */
+  minRequests?: number;
+  /** Base ejection time in ms. Defaults to 5000. */
+  baseEjectionMs?: number;
+  /** Largest ejection time in ms. Defaults to 300000. */
+  maxEjectionMs?: number;
+  /** Most endpoints ejected at once, in percent; at least one may always be. Defaults to 50. */
+  maxEjectionPercent?: number;
+}
+
+export const OUTLIER_DEFAULTS: Required<OutlierOptions> = {
+  enabled: true,
+  consecutiveFailures: 5,
+  minSuccessRatePercent: 0,
+  minRequests: 20,
+  baseEjectionMs: 5_000,
+  maxEjectionMs: 300_000,
+  maxEjectionPercent: 50,
+};
+
+export function resolveOutlierOptions(options: OutlierOptions = {}): Required<OutlierOptions> {
+  const o = { ...OUTLIER_DEFAULTS, ...definedOnly(options) };
+  if (!Number.isInteger(o.consecutiveFailures) || o.consecutiveFailures < 1)
+    throw invalidOption('outlierDetection.consecutiveFailures', 'must be an integer ≥ 1');
+  if (o.baseEjectionMs <= 0 || o.maxEjectionMs < o.baseEjectionMs)
+    throw invalidOption('outlierDetection.baseEjectionMs', 'must be > 0 and ≤ maxEjectionMs');
+  if (o.maxEjectionPercent < 0 || o.maxEjectionPercent > 100)
+    throw invalidOption('outlierDetection.maxEjectionPercent', 'must be within 0–100');
+  if (o.minSuccessRatePercent < 0 || o.minSuccessRatePercent > 100)
+    throw invalidOption('outlierDetection.minSuccessRatePercent', 'must be within 0–100');
+  return o;
+}
+
+/** Receives health transitions, so the endpoint set can rebuild its available list. */
+export interface OutlierHost {
+  readonly all: readonly EndpointState[];
+  ejectedCount(): number;
+  healthChanged(endpoint: EndpointState, reason: string): void;
+}
+
+export class OutlierDetector {
+  options: Required<OutlierOptions>;
+  readonly #host: OutlierHost;
+  readonly #clock: Clock;
+  readonly #random: Random;
+
+  constructor(host: OutlierHost, options: Required<OutlierOptions>, clock: Clock, random: Random) {
+    this.#host = host;
+    this.options = options;
+    this.#clock = clock;
+    this.#random = random;
+  }
+
+  /** Records the outcome of one request to `ep`. */
+  record(ep: EndpointState, ok: boolean): void {
+    const o = this.options;
+    if (ep.health === 'probing') {
+      ep.probing = false;
+      if (ok) this.#readmit(ep);
+      else this.#eject(ep, 'probe failed', true);
+      return;
+    }
+    if (ep.health !== 'healthy' || !o.enabled) return;
+    ep.windowRequests++;
+    if (ok) {
+      ep.consecutiveFailures = 0;
+    } else {
+      ep.consecutiveFailures++;
+      ep.windowFailures++;
+      if (ep.consecutiveFailures >= o.consecutiveFailures) {
+        this.#eject(ep, `${ep.consecutiveFailures} consecutive failures`, false);
+        return;
+      }
+    }
+    if (ep.windowRequests >= o.minRequests) {
+      const rate = (100 * (ep.windowRequests - ep.windowFailures)) / ep.windowRequests;
+      ep.windowRequests = 0;
+      ep.windowFailures = 0;
+      if (rate < o.minSuccessRatePercent) this.#eject(ep, `success rate ${rate.toFixed(1)}%`, false);
+    }
+  }
+
+  /** Cancels pending readmission timers. */
+  close(): void {
+    for (const ep of this.#host.all) this.#clock.clearTimeout(ep.ejectionTimer);
+  }
+
+  #eject(ep: EndpointState, reason: string, force: boolean): void {
+    const o = this.options;
+    const total = this.#host.all.length;
+    const cap = Math.max(1, Math.floor((total * o.maxEjectionPercent) / 100));
+    if (!force && this.#host.ejectedCount() >= cap) {
+      ep.consecutiveFailures = 0;
+      return;
+    }
+    const now = this.#clock.now();
+    // An endpoint that stayed healthy for a full max ejection time starts over at the base time.
+    if (now - ep.lastEjectedAt > o.maxEjectionMs + ep.ejections * o.baseEjectionMs) ep.ejections = 0;
+    ep.ejections++;
+    ep.lastEjectedAt = now;
+    const base = Math.min(o.baseEjectionMs * ep.ejections, o.maxEjectionMs);
+    const ms = base * (0.85 + 0.3 * this.#random());
+    ep.health = 'ejected';
+    ep.consecutiveFailures = 0;
+    ep.windowRequests = 0;
+    ep.windowFailures = 0;
+    this.#clock.clearTimeout(ep.ejectionTimer);
+    ep.ejectionTimer = this.#clock.setTimeout(() => this.#probe(ep), ms);
+    this.#host.healthChanged(ep, reason);
+  }
+
+  #probe(ep: EndpointState): void {
+    ep.ejectionTimer = undefined;
+    if (ep.removed || ep.health !== 'ejected') return;
+    ep.health = 'probing';
+    ep.probing = false;
+    this.#host.healthChanged(ep, 'ejection time over: probing');
+  }
+
+  #readmit(ep: EndpointState): void {
+    ep.health = 'healthy';
+    ep.consecutiveFailures = 0;
+    this.#host.healthChanged(ep, 'probe succeeded');
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Role `retry`: retries attempts the classifier calls `retryable`, while the destination's retry
+ * budget allows, the body can be replayed, attempts stay under `maxAttempts`, and the backoff still
+ * fits before the deadline. Backoff is exponential with decorrelated jitter (cockatiel's
+ * `ExponentialBackoff`, after the AWS architecture blog's "Exponential Backoff and Jitter").
+ *
+ * When it gives up on a retryable failure it sets the retry marker on the inherited context, so the
+ * server handling the parent request tells its own caller not to retry (no amplification across hops).
+ */
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import type { Call } from '../stack/call.ts';
+import type { Module } from '../stack/stack.ts';
+import { diagnostics } from '../telemetry/diagnostics.ts';
+import { sleep } from '../time/clock.ts';
+import { definedOnly } from '../util/defined.ts';
+import { RETRY_BUDGET_DEFAULTS, type RetryBudgetOptions, retryBudget } from './budget.ts';
+
+export interface RetryParams {
+  /** Turns retries off when false. Defaults to true. */
+  enabled: boolean;
+  /** Most attempts per call, first included, on top of the budget. Defaults to 3. */
+  maxAttempts: number;
+  /** The shared budget. Defaults to 20% of requests + 10/s over 10 s. */
+  budget: Required<RetryBudgetOptions>;
+  /** First backoff in ms. Defaults to 10. */
+  backoffInitialMs: number;
+  /** Largest backoff in ms. Defaults to 1000. */
+  backoffMaxMs: number;
+}
+
+export const RETRY_DEFAULTS: RetryParams = {
+  enabled: true,
+  maxAttempts: 3,
+  budget: RETRY_BUDGET_DEFAULTS,
+  backoffInitialMs: 10,
+  backoffMaxMs: 1000,
+};
+
+export function retryModule(params: Partial<RetryParams> = {}): Module<RetryParams> {
+  return {
+    role: 'retry',
+    description: 'retry retryable failures under a shared budget, with jittered backoff',
+    params: { ...RETRY_DEFAULTS, ...params },
+    fromPolicy: (p) =>
+      p.retry && {
+        enabled: p.retry.enabled,
+        maxAttempts: p.retry.maxAttempts,
+        backoffInitialMs: p.retry.backoffInitialMs,
+        backoffMaxMs: p.retry.backoffMaxMs,
+        budget: p.retry.budget && { ...RETRY_BUDGET_DEFAULTS, ...definedOnly(p.retry.budget) },
+      },
+    make(params, next, env) {
+      if (!Number.isInteger(params.maxAttempts) || params.maxAttempts < 1 || params.maxAttempts > 10)
+        throw invalidOption('retry.maxAttempts', 'must be an integer within 1–10');
+      if (params.backoffMaxMs < params.backoffInitialMs)
+        throw invalidOption('retry.backoffMaxMs', 'must be ≥ retry.backoffInitialMs');
+      if (!params.enabled) return next;
+      const { clock, classify, protocol, instruments, destination } = env;
+      const key = `retry-budget:${params.budget.percent}:${params.budget.minRetriesPerSecond}:${params.budget.ttlMs}`;
+      const budget = env.shared(key, () => retryBudget(params.budget, clock));
+      const backoff = new ExponentialBackoff({
+        initialDelay: params.backoffInitialMs,
+        maxDelay: params.backoffMaxMs,
+      });
+      const attrs = { 'server.address': destination };
+
+      const giveUp = (call: Call) => {
+        if (call.parent) call.parent.downstreamExhausted = true;
+      };
+
+      return async (call) => {
+        budget.deposit();
+        let delay: IBackoff<unknown> | undefined;
+        for (let attempt = 1; ; attempt++) {
+          call.attempt = attempt;
+          let response: Awaited<ReturnType<typeof next>> | undefined;
+          let error: unknown;
+          let failed = false;
+          try {
+            response = await next(call);
+          } catch (e) {
+            error = e;
+            failed = true;
+          }
+          const outcome = classify(call, response, error);
+          if (outcome !== 'retryable') {
+            if (failed) throw error;
+            return response!;
+          }
+          // A retryable failure: may we try again?
+          let reason: string | undefined;
+          if (!call.replayable) reason = 'body cannot be replayed';
+          else if (attempt >= params.maxAttempts) reason = `${attempt} attempts made`;
+          else if (call.signal?.aborted) reason = 'call aborted';
+          else if (!budget.tryWithdraw()) {
+            instruments.budgetExhausted.add(1, attrs);
+            if (diagnostics.budgetExhausted.hasSubscribers)
+              diagnostics.budgetExhausted.publish({ destination, attempt });
+            giveUp(call);
+            if (failed)
+              throw new WeftError(ErrorCode.BudgetExhausted, `retry budget for ${destination} is spent`, {
+                cause: error,
+              });
+            return response!;
+          }
+          if (reason === undefined) {
+            delay = delay ? delay.next(undefined) : backoff.next();
+            if (clock.now() + delay.duration >= call.deadline) reason = 'no time left before the deadline';
+          }
+          if (reason !== undefined) {
+            giveUp(call);
+            if (failed) throw error;
+            return response!;
+          }
+          if (!failed) protocol.discard(response!);
+          instruments.retries.add(1, attrs);
+          if (diagnostics.retry.hasSubscribers) diagnostics.retry.publish({ destination, attempt, error });
+          if (delay!.duration > 0) await sleep(clock, delay!.duration, call.signal);
+        }
+      };
+    },
+  };
+}

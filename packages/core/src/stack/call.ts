@@ -1,0 +1,62 @@
+/**
+ * A call is the protocol-neutral view of one logical request as it travels down the stack. Each
+ * filter reads and writes the fields it owns; the protocol binding (HTTP, gRPC) extends it with its
+ * payload. One object per call, reused across its attempts.
+ */
+import type { Context as OtelContext } from '@opentelemetry/api';
+import type { EndpointState } from '../balancer/endpoint-state.ts';
+import type { WeftContext } from '../context/context.ts';
+
+/** Methods that RFC 9110 §9.2.2 defines as idempotent. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function isIdempotentMethod(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
+export class Call {
+  /** The destination service's logical name. */
+  readonly destination: string;
+  /** HTTP method, or the gRPC method path. */
+  readonly method: string;
+  /** The request path (HTTP path with query, or gRPC `/pkg.Service/Method`). */
+  readonly path: string;
+  /** Safe to send more than once. */
+  idempotent: boolean;
+  /** The body can be sent again (false for streams). */
+  replayable: boolean;
+  /** Outbound headers (lower-case names); filters add Weft's own before each attempt. */
+  headers: Record<string, string>;
+  /** Absolute deadline on the stack's clock; `Infinity` when none. Set by the deadline filter. */
+  deadline = Number.POSITIVE_INFINITY;
+  /** Aborts the whole call (caller cancellation or deadline). */
+  signal: AbortSignal | undefined;
+  /** Aborts the current attempt (the call's signal or the per-try timeout). */
+  attemptSignal: AbortSignal | undefined;
+  /** 1-based attempt number, set by the retry filter. */
+  attempt = 1;
+  /** The endpoint chosen for the current attempt, set by the balance filter. */
+  endpoint: EndpointState | undefined;
+  /** The context inherited from the request being handled, if any. */
+  parent: WeftContext | undefined;
+  /** The OpenTelemetry context of the current span (logical, then attempt). */
+  otel: OtelContext | undefined;
+  /** A per-call timeout from the caller, in ms (0 = none). */
+  timeoutMs = 0;
+
+  constructor(
+    destination: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ) {
+    this.destination = destination;
+    this.method = method;
+    this.path = path;
+    this.headers = headers;
+    this.signal = signal;
+    this.idempotent = IDEMPOTENT.has(method);
+    this.replayable = true;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What every module of one destination's stack shares: the destination's name, clock, randomness,
+ * endpoint set, the protocol's classifier and adapter, telemetry instruments, and a keyed store for
+ * state that must outlive a rebuild of the stack (retry budget, breaker), so a config change never
+ * resets history.
+ */
+import type { EndpointSet } from '../balancer/endpoint-set.ts';
+import type { Instruments } from '../telemetry/instruments.ts';
+import type { Clock, Random } from '../time/clock.ts';
+import type { Call } from './call.ts';
+
+/** How a response or error counts: a success, a failure worth retrying, or a final failure. */
+export type Outcome = 'success' | 'retryable' | 'failure';
+
+/**
+ * Classifies one attempt's result. Exactly one of `response` and `error` is set. The protocol
+ * binding supplies it; users may replace it (a `Classifier(req, res|err)` as in Finagle's
+ * `ResponseClassifier`).
+ */
+export type Classifier<Req extends Call = Call, Res = unknown> = (
+  call: Req,
+  response: Res | undefined,
+  error: unknown,
+) => Outcome;
+
+/** What core needs to know about a protocol's responses. */
+export interface ProtocolAdapter<Res = unknown> {
+  /** `http` or `rpc`: the prefix of the OpenTelemetry semantic-convention names. */
+  readonly name: 'http' | 'rpc';
+  /** Releases a response that will not be used (its attempt is being retried). */
+  discard(response: Res): void;
+  /** Calls `done` once the response's body is finished or abandoned (at once if it has none). */
+  onBodyDone(response: Res, done: () => void): void;
+  /** The status to report in telemetry (HTTP status code, gRPC status name). */
+  status(response: Res): number | string;
+}
+
+export interface StackEnv<Req extends Call = Call, Res = unknown> {
+  readonly destination: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly endpoints: EndpointSet;
+  readonly classify: Classifier<Req, Res>;
+  readonly protocol: ProtocolAdapter<Res>;
+  readonly instruments: Instruments;
+  /** Returns the value stored under `key`, creating it on first use; it survives stack rebuilds. */
+  shared<T>(key: string, create: () => T): T;
+}
+
+/** A keyed store for {@link StackEnv.shared}; `dispose` is called on values replaced or cleared. */
+export class SharedState {
+  readonly #values = new Map<string, unknown>();
+
+  get<T>(key: string, create: () => T): T {
+    if (this.#values.has(key)) return this.#values.get(key) as T;
+    const value = create();
+    this.#values.set(key, value);
+    return value;
+  }
+
+  /** Disposes and forgets every value whose key starts with `prefix` but is not in `keep`. */
+  prune(prefix: string, keep: string): void {
+    for (const [key, value] of this.#values) {
+      if (key.startsWith(prefix) && key !== keep) {
+        dispose(value);
+        this.#values.delete(key);
+      }
+    }
+  }
+
+  clear(): void {
+    for (const value of this.#values.values()) dispose(value);
+    this.#values.clear();
+  }
+}
+
+function dispose(value: unknown): void {
+  const close = (value as { close?: () => void } | null)?.close;
+  if (typeof close === 'function') close.call(value);
+}

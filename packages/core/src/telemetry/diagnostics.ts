@@ -1,0 +1,16 @@
+/**
+ * Weft's events on `node:diagnostics_channel`: free when nobody subscribes (publishers check
+ * `hasSubscribers` first), and a stable way for tools and tests to watch the mesh's decisions.
+ */
+import { channel } from 'node:diagnostics_channel';
+
+export const diagnostics = {
+  /** `{ destination, endpoint, health, reason }` when an endpoint is ejected, probed or readmitted. */
+  health: channel('weft:endpoint:health'),
+  /** `{ destination, state }` when a circuit breaker opens, half-opens or closes. */
+  breaker: channel('weft:breaker:state'),
+  /** `{ destination, attempt, reason }` when a call is retried. */
+  retry: channel('weft:retry'),
+  /** `{ destination, reason }` when a retry was wanted but the budget was spent. */
+  budgetExhausted: channel('weft:retry:budget-exhausted'),
+} as const;

@@ -1,0 +1,39 @@
+/**
+ * Role `telemetry`: the logical call. One INTERNAL span per user call (the attempts are its CLIENT
+ * children, as the OpenTelemetry HTTP conventions ask for retries) and one `weft.client.calls`
+ * count with the final outcome.
+ */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Module } from '../stack/stack.ts';
+
+export function telemetryModule(): Module<object> {
+  return {
+    role: 'telemetry',
+    description: 'logical span and call metrics (OpenTelemetry API; free without an SDK)',
+    params: {},
+    make(_params, next, env) {
+      const { instruments, destination, classify } = env;
+      const okAttrs = { 'server.address': destination, outcome: 'success' };
+      const failAttrs = { 'server.address': destination, outcome: 'failure' };
+      return async (call) => {
+        const parent = call.otel;
+        const span = instruments.tracer.startSpan(`weft ${destination}`, { kind: SpanKind.INTERNAL }, parent);
+        if (parent) call.otel = trace.setSpan(parent, span);
+        try {
+          const response = await next(call);
+          const ok = classify(call, response, undefined) === 'success';
+          instruments.calls.add(1, ok ? okAttrs : failAttrs);
+          if (!ok) span.setStatus({ code: SpanStatusCode.ERROR });
+          return response;
+        } catch (error) {
+          instruments.calls.add(1, failAttrs);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+          throw error;
+        } finally {
+          span.setAttribute('weft.attempts', call.attempt);
+          span.end();
+        }
+      };
+    },
+  };
+}
