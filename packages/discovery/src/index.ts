@@ -1,3 +1,5 @@
+export type { DnsRecordType, DnsResolverOptions } from './dns/dns.ts';
+export { DNS_DEFAULTS, DnsResolver, dnsResolver } from './dns/dns.ts';
 export { EndpointInputError, validateEndpoint, validateEndpoints } from './endpoint/validate.ts';
 export type { FileResolverOptions } from './file/file.ts';
 export { FILE_DEFAULTS, FileResolver, fileResolver } from './file/file.ts';
