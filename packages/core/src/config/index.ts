@@ -1,14 +1,3 @@
-export {
-  BalancerKind,
-  BalancerPolicy,
-  CircuitBreakerPolicy,
-  DestinationPolicy,
-  formatIssues,
-  mergePolicies,
-  OutlierPolicy,
-  RetryBudgetPolicy,
-  RetryPolicy,
-} from './policy.ts';
 export type {
   ConfigDocument,
   DocumentKind,
@@ -24,6 +13,17 @@ export {
   NAME_PATTERN,
   validateDocument,
 } from './document.ts';
+export {
+  BalancerKind,
+  BalancerPolicy,
+  CircuitBreakerPolicy,
+  DestinationPolicy,
+  formatIssues,
+  mergePolicies,
+  OutlierPolicy,
+  RetryBudgetPolicy,
+  RetryPolicy,
+} from './policy.ts';
 export type { Change, Instance, LogEntry, Snapshot } from './protocol.ts';
 export { parseWatchEventId, WatchEvent, watchEventId } from './protocol.ts';
 export type { SseMessage } from './sse.ts';

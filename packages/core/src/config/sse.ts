@@ -68,7 +68,10 @@ export class SseParser {
   }
 
   #line(line: string): void {
-    if (line === '') return this.#dispatch();
+    if (line === '') {
+      this.#dispatch();
+      return;
+    }
     if (line.charCodeAt(0) === 58 /* : */) {
       this.#onComment?.(line.slice(1).trimStart());
       return;

@@ -1,0 +1,202 @@
+/**
+ * The `weft` command line: `weft control-plane` runs the config service; the other commands talk
+ * to one. Errors print the service's `path: reason` issues and exit with status 1 (2 for usage).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { startControlPlane } from '../server/run.ts';
+import { ApiError, api } from './api.ts';
+import * as cmd from './commands.ts';
+import { FileError } from './files.ts';
+
+interface GlobalOptions {
+  server?: string;
+  token?: string;
+  output: string;
+  timeout: string;
+}
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new cmd.UsageError(`${name}: expected a non-negative integer, got "${value}"`);
+  return n;
+};
+
+export function buildProgram(write: (text: string) => void = (t) => process.stdout.write(`${t}\n`)): Command {
+  const program = new Command('weft')
+    .description('Weft: the in-process service mesh. Run the config service or steer it.')
+    .option('-s, --server <urls>', 'config service URL(s), comma-separated (env WEFT_CONTROL_PLANE)')
+    .option('-t, --token <token>', 'bearer token (env WEFT_TOKEN)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--timeout <ms>', 'request timeout in ms', '10000')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const client = () => {
+    const g = program.opts<GlobalOptions>();
+    const urls = (g.server ?? process.env.WEFT_CONTROL_PLANE ?? 'http://127.0.0.1:7700')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
+    const request = api({
+      urls,
+      token: g.token ?? process.env.WEFT_TOKEN,
+      timeoutMs: int('--timeout')(g.timeout),
+    });
+    return { request, o: { json: g.output === 'json', write } };
+  };
+
+  program
+    .command('control-plane')
+    .description('run the config service')
+    .option('-p, --port <port>', 'port (0 picks a free one)', '7700')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('-d, --data <dir>', 'data directory of the SQLite store', './weft-data')
+    .option('--etcd <urls>', 'use etcd (comma-separated client URLs) instead of SQLite')
+    .option('--etcd-prefix <prefix>', 'key prefix in etcd', '/weft/')
+    .option('--admin-token-file <file>', 'write the first admin token to this file instead of printing it')
+    .option('--body-limit <bytes>', 'largest request body', '262144')
+    .option('--heartbeat-ms <ms>', 'interval of watch-stream keep-alives', '15000')
+    .option('--log-level <level>', 'log requests at this level (never their headers)')
+    .action(async (opts) => {
+      const running = await startControlPlane({
+        port: int('--port')(opts.port),
+        host: opts.host,
+        data: opts.data,
+        etcd: opts.etcd
+          ? String(opts.etcd)
+              .split(',')
+              .map((u: string) => u.trim())
+          : undefined,
+        etcdPrefix: opts.etcdPrefix,
+        adminToken: process.env.WEFT_ADMIN_TOKEN || undefined,
+        adminTokenFile: opts.adminTokenFile,
+        bodyLimit: int('--body-limit')(opts.bodyLimit),
+        heartbeatMs: int('--heartbeat-ms')(opts.heartbeatMs),
+        logger: opts.logLevel ? { level: opts.logLevel } : false,
+      });
+      const stop = () => {
+        running.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('apply')
+    .description('create or update documents from YAML/JSON files ("-" reads stdin)')
+    .requiredOption('-f, --filename <file...>', 'file(s) to apply')
+    .action(async (opts) => {
+      const { request, o } = client();
+      await cmd.apply(request, o, opts.filename);
+    });
+  program
+    .command('get <kind> [name]')
+    .description('list documents of a kind, or show one')
+    .action(async (kind, name) => {
+      const { request, o } = client();
+      await cmd.get(request, o, kind, name);
+    });
+  program
+    .command('delete <kind> <name>')
+    .description('delete a document')
+    .option('--if-revision <rev>', 'only if the document is still at this revision')
+    .action(async (kind, name, opts) => {
+      const { request, o } = client();
+      await cmd.remove(
+        request,
+        o,
+        kind,
+        name,
+        opts.ifRevision === undefined ? undefined : int('--if-revision')(opts.ifRevision),
+      );
+    });
+  program
+    .command('history [kind] [name]')
+    .description('list revisions that changed documents, newest first')
+    .option('-n, --limit <n>', 'entries to show', '20')
+    .action(async (kind, name, opts) => {
+      const { request, o } = client();
+      await cmd.history(request, o, kind, name, int('--limit')(opts.limit));
+    });
+  program
+    .command('rollback <revision>')
+    .description('restore every document to its state at a revision (as a new revision)')
+    .action(async (revision) => {
+      const { request, o } = client();
+      await cmd.rollback(request, o, int('revision')(revision));
+    });
+  program
+    .command('endpoints <service>')
+    .description('list the registered instances of a service')
+    .action(async (service) => {
+      const { request, o } = client();
+      await cmd.endpoints(request, o, service);
+    });
+  const token = program.command('token').description('manage access tokens (admin)');
+  token
+    .command('create <name>')
+    .description('create a token; it is printed once')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['service', 'admin']).default('service'))
+    .action(async (name, opts) => {
+      const { request, o } = client();
+      await cmd.tokenCreate(request, o, name, opts.role);
+    });
+  token
+    .command('list')
+    .description('list tokens (never their secrets)')
+    .action(async () => {
+      const { request, o } = client();
+      await cmd.tokenList(request, o);
+    });
+  token
+    .command('delete <id>')
+    .description('revoke a token')
+    .action(async (id) => {
+      const { request, o } = client();
+      await cmd.tokenDelete(request, o, id);
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const json = program.opts<GlobalOptions>().output === 'json';
+    if (error instanceof ApiError || error instanceof FileError) {
+      const e = error as ApiError | FileError;
+      if (json) {
+        const code = e instanceof ApiError ? e.code : 'invalid';
+        process.stderr.write(
+          `${JSON.stringify({ error: { code, message: e.message, issues: e.issues } }, null, 2)}\n`,
+        );
+      } else {
+        process.stderr.write(
+          `error: ${e.issues.length ? (e instanceof FileError ? e.message : 'rejected') : e.message}\n`,
+        );
+        for (const issue of e.issues) process.stderr.write(`  ${issue}\n`);
+      }
+      return 1;
+    }
+    if (error instanceof cmd.UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then((code) => {
+    if (code !== 0) process.exit(code);
+  });
+}

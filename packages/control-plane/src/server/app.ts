@@ -1,0 +1,150 @@
+/**
+ * The config service as a Fastify app: authentication, the document, registry, watch and token
+ * routes, uniform error replies and the lease reaper.
+ */
+import { invalidOption } from '@weft/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Store } from '../store/store.ts';
+import { documentRoutes } from './documents.ts';
+import { HttpError, invalid, notFound } from './http-errors.ts';
+import { reapExpired, registryRoutes } from './registry.ts';
+import { issueToken, type Role, tokenVerifier } from './tokens.ts';
+import { watchRoutes } from './watch.ts';
+
+export interface AppOptions {
+  store: Store;
+  /** Largest request body in bytes; larger ones get 413. Defaults to 262144 (256 KiB). */
+  bodyLimit?: number;
+  /** Fastify logger settings. Defaults to off. Request headers (and so tokens) are never logged. */
+  logger?: FastifyServerOptions['logger'];
+  /** Interval of SSE keep-alive comments in ms. Defaults to 15000. */
+  heartbeatMs?: number;
+  /** Most missed revisions replayed to a resuming watcher before it gets a snapshot. Defaults to 1000. */
+  maxResume?: number;
+  /** Socket buffer in bytes beyond which a slow watcher is cut off. Defaults to 4194304 (4 MiB). */
+  maxBufferedBytes?: number;
+  /** How often expired leases are removed, in ms. Defaults to 1000. */
+  reapIntervalMs?: number;
+  /** Wall clock in ms, for leases. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+export const APP_DEFAULTS = {
+  bodyLimit: 262_144,
+  heartbeatMs: 15_000,
+  maxResume: 1000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  reapIntervalMs: 1000,
+} as const;
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw invalidOption(name, `must be an integer ≥ 1, got ${value}`);
+  return value;
+}
+
+/** What a role may do: admins everything, services read, watch and manage registry instances. */
+function allowed(role: Role, method: string, url: string): boolean {
+  if (role === 'admin') return true;
+  if (url.startsWith('/v1/tokens')) return false;
+  if (method === 'GET' || method === 'HEAD') return true;
+  return url.startsWith('/v1/services/');
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { store } = options;
+  const bodyLimit = positiveInt('bodyLimit', options.bodyLimit ?? APP_DEFAULTS.bodyLimit);
+  const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs ?? APP_DEFAULTS.heartbeatMs);
+  const maxResume = positiveInt('maxResume', options.maxResume ?? APP_DEFAULTS.maxResume);
+  const maxBufferedBytes = positiveInt(
+    'maxBufferedBytes',
+    options.maxBufferedBytes ?? APP_DEFAULTS.maxBufferedBytes,
+  );
+  const reapIntervalMs = positiveInt('reapIntervalMs', options.reapIntervalMs ?? APP_DEFAULTS.reapIntervalMs);
+  const now = options.now ?? Date.now;
+
+  const app = Fastify({
+    bodyLimit,
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const verify = tokenVerifier(store);
+
+  app.setErrorHandler((error, req, reply) => {
+    if (error instanceof HttpError) return reply.code(error.status).send(error.toJSON());
+    const e = error as { statusCode?: number; code?: string; message: string };
+    const status = e.statusCode ?? 500;
+    if (status === 413)
+      return reply.code(413).send({
+        error: {
+          code: 'payload_too_large',
+          message: `request body is larger than the limit of ${bodyLimit} bytes`,
+        },
+      });
+    if (status >= 400 && status < 500)
+      return reply.code(status).send({ error: { code: 'bad_request', message: e.message } });
+    req.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(notFound(`no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/healthz') return;
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const record = await verify(token);
+    if (!record) throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
+    if (!allowed(record.role, req.method, req.url))
+      throw new HttpError(403, 'forbidden', `token "${record.name}" (role ${record.role}) may not do this`);
+  });
+
+  app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
+  app.get('/v1/snapshot', async () => store.snapshot());
+
+  app.post('/v1/tokens', async (req, reply) => {
+    const body = (req.body ?? {}) as { name?: unknown; role?: unknown };
+    const issues: string[] = [];
+    if (typeof body.name !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(body.name))
+      issues.push('name: expected 1–63 letters, digits, ".", "_" or "-"');
+    if (body.role !== 'admin' && body.role !== 'service') issues.push('role: expected "admin" or "service"');
+    if (issues.length) throw invalid(issues, 'invalid token request');
+    const issued = issueToken(body.name as string, body.role as Role);
+    await store.putToken(issued.record);
+    reply.code(201);
+    const { hash: _h, ...record } = issued.record;
+    return { ...record, token: issued.token };
+  });
+  app.get('/v1/tokens', async () => ({
+    tokens: (await store.listTokens()).map(({ hash: _h, ...t }) => t),
+  }));
+  app.delete('/v1/tokens/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    if (!(await store.deleteToken(id))) throw notFound(`token ${id} not found`);
+    return { deleted: id };
+  });
+
+  documentRoutes(app, store);
+  registryRoutes(app, store, { now });
+  const endWatches = watchRoutes(app, store, { heartbeatMs, maxResume, maxBufferedBytes });
+
+  let reaping = false;
+  const reaper = setInterval(() => {
+    if (reaping) return;
+    reaping = true;
+    reapExpired(store, now())
+      .catch((error) => app.log.error({ err: error }, 'lease reaper failed'))
+      .finally(() => {
+        reaping = false;
+      });
+  }, reapIntervalMs);
+  reaper.unref();
+
+  app.addHook('preClose', async () => {
+    clearInterval(reaper);
+    endWatches();
+  });
+  return app;
+}

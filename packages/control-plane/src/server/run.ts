@@ -1,0 +1,122 @@
+/**
+ * Starts a config service process: opens the store, makes the first admin token, listens, and
+ * reports on stdout as JSON lines (`{"event":"listening","port":…}`), so that scripts and tests can
+ * read the bound port when started on port 0.
+ */
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidOption } from '@weft/core';
+import type { FastifyInstance } from 'fastify';
+import { etcdStore } from '../store/etcd.ts';
+import { sqliteStore } from '../store/sqlite.ts';
+import type { Store } from '../store/store.ts';
+import { type AppOptions, buildApp } from './app.ts';
+import { issueToken, recordForToken } from './tokens.ts';
+
+export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
+  /** TCP port; 0 picks a free one. Defaults to 7700. */
+  port?: number;
+  /** Interface to listen on. Defaults to `127.0.0.1`. */
+  host?: string;
+  /** Directory of the SQLite file (`weft.db`). Defaults to `./weft-data`. */
+  data?: string;
+  /** etcd endpoints; when set, etcd is the store instead of SQLite. Defaults to none. */
+  etcd?: readonly string[];
+  /** Key prefix in etcd. Defaults to `/weft/`. */
+  etcdPrefix?: string;
+  /**
+   * An admin token chosen by the operator (`weft_<16 hex>_<43 base64url>`), stored hashed at start.
+   * Defaults to none: the first start generates one and prints it once.
+   */
+  adminToken?: string;
+  /** Write the generated admin token to this file (mode 0600) instead of printing it. */
+  adminTokenFile?: string;
+  /** Where JSON status lines go. Defaults to stdout. */
+  print?: (line: Record<string, unknown>) => void;
+}
+
+export const CONTROL_PLANE_DEFAULTS = {
+  port: 7700,
+  host: '127.0.0.1',
+  data: './weft-data',
+  etcdPrefix: '/weft/',
+} as const;
+
+export interface RunningControlPlane {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<RunningControlPlane> {
+  const port = options.port ?? CONTROL_PLANE_DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw invalidOption('port', 'must be an integer from 0 to 65535');
+  const host = options.host ?? CONTROL_PLANE_DEFAULTS.host;
+  const print = options.print ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  const store = options.etcd?.length
+    ? await etcdStore({
+        endpoints: options.etcd,
+        prefix: options.etcdPrefix ?? CONTROL_PLANE_DEFAULTS.etcdPrefix,
+      })
+    : sqliteStore({ file: join(options.data ?? CONTROL_PLANE_DEFAULTS.data, 'weft.db') });
+  try {
+    if (options.adminToken) {
+      const record = recordForToken(options.adminToken, 'admin', 'admin');
+      if (!record)
+        throw invalidOption('adminToken', 'expected weft_<16 hex digits>_<43 base64url characters>');
+      await store.putToken(record);
+    } else {
+      const issued = issueToken('admin', 'admin');
+      if (await store.createFirstAdminToken(issued.record)) {
+        if (options.adminTokenFile) {
+          writeFileSync(options.adminTokenFile, `${issued.token}\n`, { mode: 0o600 });
+          chmodSync(options.adminTokenFile, 0o600);
+          print({
+            event: 'admin-token',
+            file: options.adminTokenFile,
+            message: 'admin token written to file',
+          });
+        } else {
+          print({
+            event: 'admin-token',
+            token: issued.token,
+            message: 'first start: this admin token is shown once and stored only hashed; keep it safe',
+          });
+        }
+      }
+    }
+    const {
+      port: _p,
+      host: _h,
+      data: _d,
+      etcd: _e,
+      etcdPrefix: _x,
+      adminToken: _a,
+      adminTokenFile: _f,
+      print: _pr,
+      ...appOptions
+    } = options;
+    const app = buildApp({ ...appOptions, store });
+    await app.listen({ port, host });
+    const address = app.server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    print({ event: 'listening', port: bound, url, storeId: store.id, revision: await store.revision() });
+    return {
+      app,
+      store,
+      port: bound,
+      url,
+      async close() {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

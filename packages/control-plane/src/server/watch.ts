@@ -1,0 +1,130 @@
+/**
+ * The watch stream: Server-Sent Events (`GET /v1/watch`). A new watcher gets a `snapshot` event,
+ * then one `change` event per revision. A watcher that reconnects with `Last-Event-ID` gets only
+ * the revisions it missed, or a fresh snapshot when they are no longer kept, when it is more than
+ * `maxResume` revisions behind, or when the id belongs to another store. A watcher whose socket
+ * buffer grows past `maxBufferedBytes` (it reads too slowly) is disconnected; it resumes the same way.
+ */
+import type { ServerResponse } from 'node:http';
+import {
+  type Change,
+  type LogEntry,
+  parseWatchEventId,
+  type Snapshot,
+  WatchEvent,
+  watchEventId,
+} from '@weft/core/config';
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../store/store.ts';
+
+export interface WatchOptions {
+  /** Interval of `: ping` comments that keep idle streams alive and let clients detect dead ones. */
+  heartbeatMs: number;
+  /** Most missed revisions replayed on resume before a snapshot is sent instead. */
+  maxResume: number;
+  /** Socket buffer size beyond which a slow watcher is disconnected. */
+  maxBufferedBytes: number;
+}
+
+interface Watcher {
+  readonly res: ServerResponse;
+  readonly services: ReadonlySet<string> | undefined;
+  sent: number;
+  pending: LogEntry[] | undefined;
+}
+
+function keepChange(c: Change, services: ReadonlySet<string> | undefined): boolean {
+  if (!services) return true;
+  if (c.op === 'register') return services.has(c.instance.service);
+  if (c.op === 'deregister') return services.has(c.service);
+  return true;
+}
+
+/** Serves `/v1/watch`; returns a function that ends every stream (for shutdown). */
+export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOptions): () => void {
+  const watchers = new Set<Watcher>();
+
+  const write = (w: Watcher, event: string, revision: number, data: unknown) => {
+    if (w.res.writableLength > options.maxBufferedBytes) {
+      w.res.destroy();
+      return;
+    }
+    w.res.write(
+      `event: ${event}\nid: ${watchEventId(store.id, revision)}\ndata: ${JSON.stringify(data)}\n\n`,
+    );
+    w.sent = revision;
+  };
+
+  const deliver = (w: Watcher, entry: LogEntry) => {
+    if (entry.revision <= w.sent) return;
+    const changes = w.services ? entry.changes.filter((c) => keepChange(c, w.services)) : entry.changes;
+    write(w, WatchEvent.Change, entry.revision, changes === entry.changes ? entry : { ...entry, changes });
+  };
+
+  const unsubscribe = store.onCommit((entry) => {
+    for (const w of watchers) {
+      if (w.pending) w.pending.push(entry);
+      else deliver(w, entry);
+    }
+  });
+
+  const ping = setInterval(() => {
+    for (const w of watchers) if (!w.pending) w.res.write(': ping\n\n');
+  }, options.heartbeatMs);
+  ping.unref();
+
+  app.get('/v1/watch', async (req, reply) => {
+    const query = req.query as { services?: string; since?: string };
+    const services = query.services
+      ? new Set(
+          query.services
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        )
+      : undefined;
+    const header = req.headers['last-event-id'];
+    const resume = parseWatchEventId(typeof header === 'string' ? header : query.since);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const w: Watcher = { res, services, sent: -1, pending: [] };
+    watchers.add(w);
+    res.on('close', () => watchers.delete(w));
+    try {
+      let replay: LogEntry[] | undefined;
+      if (resume && resume.storeId === store.id && resume.revision <= (await store.revision())) {
+        replay = await store.logSince(resume.revision, options.maxResume + 1);
+        if (replay && replay.length > options.maxResume) replay = undefined;
+      }
+      if (replay && resume) {
+        w.sent = resume.revision;
+        for (const entry of replay) deliver(w, entry);
+      } else {
+        const snap = await store.snapshot();
+        const data: Snapshot = services
+          ? { ...snap, instances: snap.instances.filter((i) => services.has(i.service)) }
+          : snap;
+        write(w, WatchEvent.Snapshot, snap.revision, data);
+      }
+      const pending = w.pending ?? [];
+      w.pending = undefined;
+      for (const entry of pending) deliver(w, entry);
+    } catch (error) {
+      req.log.error({ err: error }, 'watch failed');
+      res.destroy();
+    }
+  });
+
+  return () => {
+    clearInterval(ping);
+    unsubscribe();
+    for (const w of watchers) w.res.end();
+    watchers.clear();
+  };
+}

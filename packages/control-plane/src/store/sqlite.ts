@@ -1,0 +1,292 @@
+/**
+ * The embedded store: one SQLite file through Node's built-in `node:sqlite`. The database runs in
+ * WAL mode with `synchronous=FULL`, so a commit is on disk (the WAL is fsynced) before the HTTP
+ * response acknowledges it: a kill -9 or a power cut loses no acknowledged write (SQLite
+ * documentation, "Write-Ahead Logging" and "PRAGMA synchronous"). Every commit is one
+ * `BEGIN IMMEDIATE` transaction, so a write interrupted half-way leaves nothing behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { invalidOption } from '@weft/core';
+import type { DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+import {
+  type CommitResult,
+  type Expectation,
+  materialize,
+  type PendingChange,
+  replayDocuments,
+  type Store,
+  type StoredInstance,
+  type TokenRecord,
+  touchesDocuments,
+} from './store.ts';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (its directory is created). */
+  file: string;
+  /**
+   * Registry-only log entries kept for resuming watchers; older ones are dropped and a watcher
+   * that asks for them gets a snapshot. Document changes are always kept (history and rollback).
+   * Defaults to 10000.
+   */
+  watchHistory?: number;
+  /** ISO time source for log entries. Defaults to `new Date().toISOString()`. */
+  isoNow?: () => string;
+}
+
+export const SQLITE_DEFAULTS = { watchHistory: 10_000 } as const;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  kind TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
+  revision INTEGER NOT NULL, create_revision INTEGER NOT NULL, PRIMARY KEY (kind, name));
+CREATE TABLE IF NOT EXISTS instances (
+  service TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (service, id));
+CREATE TABLE IF NOT EXISTS log (
+  revision INTEGER PRIMARY KEY, documents INTEGER NOT NULL, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL);
+`;
+
+interface DocRow {
+  kind: string;
+  name: string;
+  spec: string;
+  revision: number;
+  create_revision: number;
+}
+
+const toDocument = (r: DocRow): StoredDocument => ({
+  kind: r.kind as DocumentKind,
+  name: r.name,
+  spec: JSON.parse(r.spec),
+  revision: r.revision,
+  createRevision: r.create_revision,
+});
+
+const toInstance = (r: { data: string; expires_at: number }): StoredInstance => ({
+  instance: JSON.parse(r.data) as Instance,
+  expiresAt: r.expires_at,
+});
+
+/** Opens (creating if needed) a SQLite store. */
+export function sqliteStore(options: SqliteStoreOptions): Store {
+  if (!options.file) throw invalidOption('file', 'a database file path is required');
+  const watchHistory = options.watchHistory ?? SQLITE_DEFAULTS.watchHistory;
+  if (!Number.isInteger(watchHistory) || watchHistory < 1)
+    throw invalidOption('watchHistory', 'must be an integer ≥ 1');
+  const isoNow = options.isoNow ?? (() => new Date().toISOString());
+  mkdirSync(dirname(options.file), { recursive: true });
+  const db = new DatabaseSync(options.file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+  db.exec(SCHEMA);
+  const metaGet = db.prepare('SELECT value FROM meta WHERE key = ?');
+  const metaSet = db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
+  const meta = (key: string) => (metaGet.get(key) as { value: string } | undefined)?.value;
+  if (meta('store_id') === undefined) {
+    metaSet.run('store_id', randomUUID());
+    metaSet.run('revision', '0');
+    metaSet.run('compacted_through', '0');
+  }
+  const id = meta('store_id')!;
+  const currentRevision = () => Number(meta('revision'));
+
+  const q = {
+    doc: db.prepare('SELECT * FROM documents WHERE kind = ? AND name = ?'),
+    docs: db.prepare('SELECT * FROM documents ORDER BY kind, name'),
+    docsOfKind: db.prepare('SELECT * FROM documents WHERE kind = ? ORDER BY name'),
+    putDoc: db.prepare(
+      `INSERT INTO documents (kind, name, spec, revision, create_revision) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(kind, name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision`,
+    ),
+    delDoc: db.prepare('DELETE FROM documents WHERE kind = ? AND name = ?'),
+    inst: db.prepare('SELECT data, expires_at FROM instances WHERE service = ? AND id = ?'),
+    insts: db.prepare('SELECT data, expires_at FROM instances ORDER BY service, id'),
+    instsOf: db.prepare('SELECT data, expires_at FROM instances WHERE service = ? ORDER BY id'),
+    putInst: db.prepare(
+      `INSERT INTO instances (service, id, data, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(service, id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+    ),
+    delInst: db.prepare('DELETE FROM instances WHERE service = ? AND id = ?'),
+    beat: db.prepare('UPDATE instances SET expires_at = ? WHERE service = ? AND id = ?'),
+    append: db.prepare('INSERT INTO log (revision, documents, entry) VALUES (?, ?, ?)'),
+    since: db.prepare('SELECT entry FROM log WHERE revision > ? ORDER BY revision LIMIT ?'),
+    docLog: db.prepare('SELECT entry FROM log WHERE documents = 1 ORDER BY revision DESC'),
+    docLogUpTo: db.prepare('SELECT entry FROM log WHERE documents = 1 AND revision <= ? ORDER BY revision'),
+    compact: db.prepare('DELETE FROM log WHERE documents = 0 AND revision <= ?'),
+    token: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+    tokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
+    admins: db.prepare("SELECT count(*) AS n FROM tokens WHERE role = 'admin'"),
+    putToken: db.prepare(
+      'INSERT OR REPLACE INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    delToken: db.prepare('DELETE FROM tokens WHERE id = ?'),
+  };
+
+  const listeners = new Set<(entry: LogEntry) => void>();
+  let closed = false;
+
+  function transaction<T>(fn: () => T): T {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  function check(e: Expectation): boolean {
+    if (e.type === 'document') {
+      const row = q.doc.get(e.kind, e.name) as DocRow | undefined;
+      return (row?.revision ?? 0) === e.revision;
+    }
+    const row = q.inst.get(e.service, e.id) as { expires_at: number } | undefined;
+    return row !== undefined && row.expires_at === e.expiresAt;
+  }
+
+  const toToken = (r: Record<string, unknown>): TokenRecord => ({
+    id: String(r.id),
+    name: String(r.name),
+    role: r.role === 'admin' ? 'admin' : 'service',
+    hash: String(r.hash),
+    createdAt: String(r.created_at),
+  });
+
+  const store: Store = {
+    id,
+    async revision() {
+      return currentRevision();
+    },
+    async snapshot(): Promise<Snapshot> {
+      // node:sqlite is synchronous: these reads see one consistent state.
+      return {
+        storeId: id,
+        revision: currentRevision(),
+        documents: (q.docs.all() as unknown as DocRow[]).map(toDocument),
+        instances: (q.insts.all() as unknown as { data: string; expires_at: number }[]).map(
+          (r) => toInstance(r).instance,
+        ),
+      };
+    },
+    async getDocument(kind, name) {
+      const row = q.doc.get(kind, name) as DocRow | undefined;
+      return row && toDocument(row);
+    },
+    async listDocuments(kind) {
+      const rows = (kind ? q.docsOfKind.all(kind) : q.docs.all()) as unknown as DocRow[];
+      return rows.map(toDocument);
+    },
+    async listInstances(service) {
+      const rows = (service ? q.instsOf.all(service) : q.insts.all()) as unknown as {
+        data: string;
+        expires_at: number;
+      }[];
+      return rows.map(toInstance);
+    },
+    async getInstance(service, instanceId) {
+      const row = q.inst.get(service, instanceId) as { data: string; expires_at: number } | undefined;
+      return row && toInstance(row);
+    },
+    async commit(changes, expectations = []): Promise<CommitResult> {
+      const result = transaction((): CommitResult => {
+        for (const e of expectations) if (!check(e)) return { ok: false, failed: e };
+        const revision = currentRevision() + 1;
+        const creates = new Map<string, number>();
+        for (const c of changes) {
+          if (c.op !== 'put') continue;
+          const row = q.doc.get(c.kind, c.name) as DocRow | undefined;
+          if (row) creates.set(`${c.kind}/${c.name}`, row.create_revision);
+        }
+        const entry: LogEntry = { revision, at: isoNow(), changes: materialize(changes, revision, creates) };
+        for (const c of entry.changes) {
+          if (c.op === 'put') {
+            const d = c.document;
+            q.putDoc.run(d.kind, d.name, JSON.stringify(d.spec), revision, d.createRevision);
+          } else if (c.op === 'delete') q.delDoc.run(c.kind, c.name);
+          else if (c.op === 'register') {
+            const pending = changes.find(
+              (p) =>
+                p.op === 'register' &&
+                p.instance.service === c.instance.service &&
+                p.instance.id === c.instance.id,
+            ) as Extract<PendingChange, { op: 'register' }>;
+            q.putInst.run(c.instance.service, c.instance.id, JSON.stringify(c.instance), pending.expiresAt);
+          } else q.delInst.run(c.service, c.id);
+        }
+        const docs = touchesDocuments(entry) ? 1 : 0;
+        q.append.run(revision, docs, JSON.stringify(entry));
+        metaSet.run('revision', String(revision));
+        if (revision % 100 === 0 && revision > watchHistory) {
+          const through = revision - watchHistory;
+          q.compact.run(through);
+          metaSet.run('compacted_through', String(through));
+        }
+        return { ok: true, entry };
+      });
+      if (result.ok) for (const l of listeners) l(result.entry);
+      return result;
+    },
+    async heartbeat(service, instanceId, expiresAt) {
+      return q.beat.run(expiresAt, service, instanceId).changes > 0;
+    },
+    async logSince(revision, limit) {
+      if (revision < Number(meta('compacted_through'))) return undefined;
+      return (q.since.all(revision, limit) as { entry: string }[]).map(
+        (r) => JSON.parse(r.entry) as LogEntry,
+      );
+    },
+    async history({ kind, name, limit }) {
+      const out: LogEntry[] = [];
+      for (const row of q.docLog.iterate() as Iterable<{ entry: string }>) {
+        const entry = JSON.parse(row.entry) as LogEntry;
+        if (touchesDocuments(entry, kind, name)) out.push(entry);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+    async documentsAt(revision) {
+      const rows = q.docLogUpTo.all(revision) as { entry: string }[];
+      return replayDocuments(rows.map((r) => JSON.parse(r.entry) as LogEntry));
+    },
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async createFirstAdminToken(t) {
+      return transaction(() => {
+        if ((q.admins.get() as { n: number }).n > 0) return false;
+        q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt);
+        return true;
+      });
+    },
+    async putToken(t) {
+      q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt);
+    },
+    async getToken(tokenId) {
+      const row = q.token.get(tokenId) as Record<string, unknown> | undefined;
+      return row && toToken(row);
+    },
+    async listTokens() {
+      return (q.tokens.all() as Record<string, unknown>[]).map(toToken);
+    },
+    async deleteToken(tokenId) {
+      return q.delToken.run(tokenId).changes > 0;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      db.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,145 @@
+/**
+ * The storage interface of the config service. Two implementations: {@link sqliteStore} (one file,
+ * the default) and {@link etcdStore} (shared by several replicas). Every mutation is one atomic
+ * commit that gets the next global revision and appends a {@link LogEntry}; heartbeats are the one
+ * exception (they only move an instance's lease and do not change what watchers see).
+ */
+import type { Change, DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+
+/** A condition checked atomically with a commit. */
+export type Expectation =
+  /** The document's current revision is `revision` (0: it does not exist). */
+  | {
+      readonly type: 'document';
+      readonly kind: DocumentKind;
+      readonly name: string;
+      readonly revision: number;
+    }
+  /** The instance exists and its lease deadline is still `expiresAt` (no heartbeat since). */
+  | { readonly type: 'lease'; readonly service: string; readonly id: string; readonly expiresAt: number };
+
+/** An instance with its lease deadline (wall-clock ms), as kept in the store. */
+export interface StoredInstance {
+  readonly instance: Instance;
+  readonly expiresAt: number;
+}
+
+/** A change to commit; instances carry their lease deadline, documents get their revision filled in. */
+export type PendingChange =
+  | { readonly op: 'put'; readonly kind: DocumentKind; readonly name: string; readonly spec: unknown }
+  | { readonly op: 'delete'; readonly kind: DocumentKind; readonly name: string }
+  | { readonly op: 'register'; readonly instance: Omit<Instance, 'revision'>; readonly expiresAt: number }
+  | {
+      readonly op: 'deregister';
+      readonly service: string;
+      readonly id: string;
+      readonly reason: 'deregistered' | 'expired';
+    };
+
+export type CommitResult =
+  | { readonly ok: true; readonly entry: LogEntry }
+  | { readonly ok: false; readonly failed: Expectation };
+
+/** A hashed access token. The secret itself is never stored. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: 'admin' | 'service';
+  /** Hex SHA-256 of the secret part. */
+  readonly hash: string;
+  readonly createdAt: string;
+}
+
+export interface Store {
+  /** Stable id of this store's data (revisions of two stores are not comparable). */
+  readonly id: string;
+  /** The current global revision. */
+  revision(): Promise<number>;
+  snapshot(): Promise<Snapshot>;
+  getDocument(kind: DocumentKind, name: string): Promise<StoredDocument | undefined>;
+  listDocuments(kind?: DocumentKind): Promise<StoredDocument[]>;
+  listInstances(service?: string): Promise<StoredInstance[]>;
+  getInstance(service: string, id: string): Promise<StoredInstance | undefined>;
+  /**
+   * Atomically: checks every expectation, applies every change under the next revision, appends the
+   * log entry. Nothing is applied when an expectation fails.
+   */
+  commit(changes: readonly PendingChange[], expectations?: readonly Expectation[]): Promise<CommitResult>;
+  /** Moves an instance's lease deadline; false when the instance is unknown. Does not bump the revision. */
+  heartbeat(service: string, id: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Log entries after `revision`, oldest first. `undefined` when entries after `revision` may have
+   * been compacted away (the caller must fall back to a snapshot).
+   */
+  logSince(revision: number, limit: number): Promise<LogEntry[] | undefined>;
+  /** Log entries that touch config documents, newest first, optionally for one document. */
+  history(filter: { kind?: DocumentKind; name?: string; limit: number }): Promise<LogEntry[]>;
+  /** The config documents as they were at `revision`. */
+  documentsAt(revision: number): Promise<StoredDocument[]>;
+  /** Calls `listener` with every committed entry, in revision order (for etcd: every replica's). */
+  onCommit(listener: (entry: LogEntry) => void): () => void;
+  /** Creates the token unless an admin token exists already (atomic); true when created. */
+  createFirstAdminToken(token: TokenRecord): Promise<boolean>;
+  putToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  deleteToken(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Returns the revision a document expectation refers to, for error messages. */
+export function describeExpectation(e: Expectation): string {
+  return e.type === 'document'
+    ? `${e.kind}/${e.name} at revision ${e.revision}`
+    : `lease of ${e.service}/${e.id}`;
+}
+
+/** Builds the log entry's public changes from pending ones at `revision`. */
+export function materialize(
+  changes: readonly PendingChange[],
+  revision: number,
+  createRevisions: ReadonlyMap<string, number>,
+): Change[] {
+  return changes.map((c): Change => {
+    switch (c.op) {
+      case 'put': {
+        const createRevision = createRevisions.get(`${c.kind}/${c.name}`) ?? revision;
+        return {
+          op: 'put',
+          document: { kind: c.kind, name: c.name, spec: c.spec as never, revision, createRevision },
+        };
+      }
+      case 'delete':
+        return { op: 'delete', kind: c.kind, name: c.name };
+      case 'register':
+        return { op: 'register', instance: { ...c.instance, revision } };
+      default:
+        return { op: 'deregister', service: c.service, id: c.id, reason: c.reason };
+    }
+  });
+}
+
+/** True when the entry changes at least one config document. */
+export function touchesDocuments(entry: LogEntry, kind?: string, name?: string): boolean {
+  return entry.changes.some((c) => {
+    if (c.op === 'put') return (!kind || c.document.kind === kind) && (!name || c.document.name === name);
+    if (c.op === 'delete') return (!kind || c.kind === kind) && (!name || c.name === name);
+    return false;
+  });
+}
+
+/** Replays document changes of `entries` (oldest first) to get the documents at the last one. */
+export function replayDocuments(entries: Iterable<LogEntry>): StoredDocument[] {
+  const docs = new Map<string, StoredDocument>();
+  for (const e of entries) {
+    for (const c of e.changes) {
+      if (c.op === 'put') docs.set(`${c.document.kind}/${c.document.name}`, c.document);
+      else if (c.op === 'delete') docs.delete(`${c.kind}/${c.name}`);
+    }
+  }
+  return [...docs.values()].sort(compareDocuments);
+}
+
+export function compareDocuments(a: StoredDocument, b: StoredDocument): number {
+  return a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1;
+}
