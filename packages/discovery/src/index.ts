@@ -5,6 +5,14 @@ export type { FileResolverOptions } from './file/file.ts';
 export { FILE_DEFAULTS, FileResolver, fileResolver } from './file/file.ts';
 export type { FileContent, FileFormat } from './file/parse.ts';
 export { parseEndpointFile } from './file/parse.ts';
+export type { KubernetesResolverOptions } from './kubernetes/kubernetes.ts';
+export { KUBERNETES_DEFAULTS, KubernetesResolver, kubernetesResolver } from './kubernetes/kubernetes.ts';
+export type {
+  InstanceRegistration,
+  RegisterInstanceOptions,
+  RegistryResolverOptions,
+} from './registry/index.ts';
+export { REGISTER_DEFAULTS, registerInstance, registryResolver } from './registry/index.ts';
 export type { SourceStats } from './source/endpoint-source.ts';
 export { EndpointSource } from './source/endpoint-source.ts';
 export { staticResolver } from './static/static.ts';

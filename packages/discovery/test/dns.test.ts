@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { VirtualClock } from '@weft/core/testing';
 import { dnsResolver } from '@weft/discovery';
 import { TestDnsServer } from './dns-server.ts';
-import { keysOf, waitForState } from './helpers.ts';
+import { keysOf, until, waitForState } from './helpers.ts';
 
 let server: TestDnsServer;
 before(async () => {
@@ -12,15 +12,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-/** Waits (in real time) until `condition` holds: for network work started by a virtual timer. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const fast = { timeoutMs: 200, tries: 1 };
 

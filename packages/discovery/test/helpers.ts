@@ -49,3 +49,12 @@ export function manyEndpoints(count: number, port = 8080, offset = 0): Endpoint[
   }
   return out;
 }
+
+/** Waits (in real time) until `condition` holds: for network work started by a virtual timer. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

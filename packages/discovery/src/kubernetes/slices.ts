@@ -1,0 +1,74 @@
+/**
+ * EndpointSlice (discovery.k8s.io/v1) to endpoints. Only the fields read here are typed.
+ *
+ * Readiness follows the API's documented meaning of the conditions: `ready` unset counts as ready;
+ * an endpoint that is `terminating` but still `serving` is kept aside and used only when no
+ * endpoint of the service is ready — the fallback kube-proxy applies to terminating endpoints
+ * (Kubernetes KEP-1669), so that a rollout that terminates every pod at once does not blackhole
+ * traffic while the old pods still answer.
+ */
+import type { Endpoint } from '@weft/core';
+
+export interface EndpointSlice {
+  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
+  readonly addressType?: string;
+  readonly endpoints?: readonly SliceEndpoint[] | null;
+  readonly ports?: readonly SlicePort[] | null;
+}
+
+interface SliceEndpoint {
+  readonly addresses: readonly string[];
+  readonly conditions?: {
+    readonly ready?: boolean | null;
+    readonly serving?: boolean | null;
+    readonly terminating?: boolean | null;
+  };
+  readonly zone?: string;
+  readonly nodeName?: string;
+}
+
+interface SlicePort {
+  readonly name?: string | null;
+  readonly port?: number | null;
+}
+
+/** One slice's contribution: ready endpoints, and terminating-but-serving ones kept for the fallback. */
+export interface SliceEndpoints {
+  readonly ready: readonly Endpoint[];
+  readonly terminating: readonly Endpoint[];
+  /** False when the slice has no port matching the resolver's `port` option. */
+  readonly portFound: boolean;
+}
+
+const NONE: SliceEndpoints = { ready: [], terminating: [], portFound: false };
+
+/** Finds the port number to use in a slice: by name, by number, or the only port. */
+function portOf(slice: EndpointSlice, wanted: string | number | undefined): number | undefined {
+  const ports = slice.ports ?? [];
+  let match: SlicePort | undefined;
+  if (wanted === undefined) match = ports.length === 1 ? ports[0] : undefined;
+  else if (typeof wanted === 'number') match = ports.find((p) => p.port === wanted);
+  else match = ports.find((p) => (p.name ?? '') === wanted);
+  const port = match?.port;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+/** Converts one slice. Endpoints without an address are skipped; the first address is used, as the API allows. */
+export function sliceEndpoints(slice: EndpointSlice, wanted: string | number | undefined): SliceEndpoints {
+  const port = portOf(slice, wanted);
+  if (port === undefined) return NONE;
+  const ready: Endpoint[] = [];
+  const terminating: Endpoint[] = [];
+  for (const e of slice.endpoints ?? []) {
+    const address = e.addresses?.[0];
+    if (typeof address !== 'string' || address === '') continue;
+    const c = e.conditions ?? {};
+    const labels: Record<string, string> = {};
+    if (e.zone) labels.zone = e.zone;
+    if (e.nodeName) labels.node = e.nodeName;
+    const endpoint: Endpoint = { address, port, labels };
+    if (c.ready !== false) ready.push(endpoint);
+    else if (c.terminating === true && c.serving === true) terminating.push(endpoint);
+  }
+  return { ready, terminating, portFound: true };
+}
