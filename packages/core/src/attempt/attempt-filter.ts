@@ -4,7 +4,14 @@
  * records `*.client.request.duration` for the attempt. The per-try timeout bounds the wait for the
  * response head; the total deadline (role `deadline`) bounds the body too.
  */
-import { context as otelContext, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { Header } from '../context/wire.ts';
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
@@ -74,14 +81,18 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
           }
           return response;
         } catch (error) {
-          const e = controller?.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
+          const e =
+            controller?.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
           errorType = (e as { code?: string } | null)?.code ?? (e as Error)?.name ?? 'error';
           span.recordException(e as Error);
           span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.message });
           throw e;
         } finally {
           if (timer !== undefined) clock.clearTimeout(timer);
-          const attributes: Record<string, string | number> = { 'server.address': destination, [methodKey]: call.method };
+          const attributes: Record<string, string | number> = {
+            'server.address': destination,
+            [methodKey]: call.method,
+          };
           if (status !== undefined) {
             attributes[statusKey] = status;
             span.setAttribute(statusKey, status);
@@ -97,9 +108,13 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
 }
 
 function attemptTimeout(call: Call, ms: number): WeftError {
-  return new WeftError(ErrorCode.AttemptTimeout, `attempt ${call.attempt} to ${call.destination} timed out after ${ms} ms`, {
-    retryable: true,
-  });
+  return new WeftError(
+    ErrorCode.AttemptTimeout,
+    `attempt ${call.attempt} to ${call.destination} timed out after ${ms} ms`,
+    {
+      retryable: true,
+    },
+  );
 }
 
 /** Writes the attempt span's context into the headers: the global propagator's, or W3C by hand when none is set. */
@@ -111,5 +126,6 @@ function injectTrace(call: Call, span: Span, parent: import('@opentelemetry/api'
     if (trace.isSpanContextValid(sc)) call.headers[Header.traceparent] = formatTraceparent(sc);
     else if (call.parent?.traceparent) call.headers[Header.traceparent] = call.parent.traceparent;
   }
-  if (call.headers[Header.baggage] === undefined && call.parent?.baggage) call.headers[Header.baggage] = call.parent.baggage;
+  if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
+    call.headers[Header.baggage] = call.parent.baggage;
 }

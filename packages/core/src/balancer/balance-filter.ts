@@ -17,7 +17,11 @@ export interface BalanceParams {
   panicThresholdPercent: number;
 }
 
-export const BALANCE_DEFAULTS: BalanceParams = { kind: 'p2c-ewma', decayMs: 10_000, panicThresholdPercent: 50 };
+export const BALANCE_DEFAULTS: BalanceParams = {
+  kind: 'p2c-ewma',
+  decayMs: 10_000,
+  panicThresholdPercent: 50,
+};
 
 const KINDS = ['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted'];
 
@@ -28,7 +32,8 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
     params: { ...BALANCE_DEFAULTS, ...params },
     fromPolicy: (p) => p.balancer,
     make(params, next, env) {
-      if (!KINDS.includes(params.kind)) throw invalidOption('balancer.kind', `must be one of ${KINDS.join(', ')}`);
+      if (!KINDS.includes(params.kind))
+        throw invalidOption('balancer.kind', `must be one of ${KINDS.join(', ')}`);
       if (!(params.decayMs > 0)) throw invalidOption('balancer.decayMs', 'must be > 0');
       if (!(params.panicThresholdPercent >= 0 && params.panicThresholdPercent <= 100))
         throw invalidOption('balancer.panicThresholdPercent', 'must be within 0–100');
@@ -38,11 +43,20 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
         current.kind === params.kind && endpoints.decayMs === params.decayMs
           ? current
           : balancerFor(params.kind, { decayMs: params.decayMs });
-      endpoints.configure({ balancer: strategy, decayMs: params.decayMs, panicThresholdPercent: params.panicThresholdPercent });
+      endpoints.configure({
+        balancer: strategy,
+        decayMs: params.decayMs,
+        panicThresholdPercent: params.panicThresholdPercent,
+      });
 
       const noEndpoints = () => {
         const state = endpoints.resolverState;
-        const why = state.kind === 'failed' ? `: resolver failed (${state.reason.message})` : state.kind === 'negative' ? ': the name has no endpoints' : '';
+        const why =
+          state.kind === 'failed'
+            ? `: resolver failed (${state.reason.message})`
+            : state.kind === 'negative'
+              ? ': the name has no endpoints'
+              : '';
         return new WeftError(ErrorCode.NoEndpoints, `no endpoints for ${destination}${why}`);
       };
 

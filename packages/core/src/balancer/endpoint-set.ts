@@ -8,10 +8,16 @@
  * over all of them (Envoy's panic threshold): a partial outage should not focus all traffic on the
  * few survivors, and the health signal itself may be what is wrong.
  */
-import { diagnostics } from '../telemetry/diagnostics.ts';
+
 import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
 import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
-import { OutlierDetector, type OutlierHost, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
+import {
+  OutlierDetector,
+  type OutlierHost,
+  type OutlierOptions,
+  resolveOutlierOptions,
+} from '../health/outlier.ts';
+import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import { EndpointState } from './endpoint-state.ts';
 import type { Balancer } from './strategies.ts';
@@ -68,7 +74,12 @@ export class EndpointSet<T = unknown> {
       ejectedCount: () => self.#all.reduce((n, e) => n + (e.health === 'healthy' ? 0 : 1), 0),
       healthChanged: (ep, reason) => self.#healthChanged(ep, reason),
     };
-    this.#outlier = new OutlierDetector(host, resolveOutlierOptions(options.outlier), this.#clock, this.#random);
+    this.#outlier = new OutlierDetector(
+      host,
+      resolveOutlierOptions(options.outlier),
+      this.#clock,
+      this.#random,
+    );
     this.#unsubscribe = options.resolver.subscribe((state) => this.#onResolver(state));
   }
 
@@ -114,7 +125,9 @@ export class EndpointSet<T = unknown> {
 
   /** Picks an endpoint for one attempt, or undefined when none is known. */
   pick(): EndpointState<T> | undefined {
-    const ep = this.#balancer.pick(this.#available, this.#clock.now(), this.#random) as EndpointState<T> | undefined;
+    const ep = this.#balancer.pick(this.#available, this.#clock.now(), this.#random) as
+      | EndpointState<T>
+      | undefined;
     if (ep?.health === 'probing' && !this.#panic) {
       // The single readmission probe: take it out of rotation until its result is in.
       ep.probing = true;
@@ -202,7 +215,12 @@ export class EndpointSet<T = unknown> {
 
   #healthChanged(ep: EndpointState, reason: string): void {
     if (diagnostics.health.hasSubscribers)
-      diagnostics.health.publish({ destination: this.destination, endpoint: ep.key, health: ep.health, reason });
+      diagnostics.health.publish({
+        destination: this.destination,
+        endpoint: ep.key,
+        health: ep.health,
+        reason,
+      });
     this.#rebuild();
   }
 

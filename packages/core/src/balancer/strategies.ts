@@ -92,7 +92,7 @@ export function weighted(): Balancer {
       const scaled = available.map((e) => (Math.max(0, e.weight) * n) / total);
       const small: number[] = [];
       const large: number[] = [];
-      scaled.forEach((p, i) => (p < 1 ? small : large).push(i));
+      for (let i = 0; i < n; i++) (scaled[i]! < 1 ? small : large).push(i);
       while (small.length && large.length) {
         const s = small.pop()!;
         const l = large.pop()!;

@@ -8,8 +8,7 @@ import CircuitBreaker from 'opossum';
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
 import { isCallerCancellation } from '../retry/classifier.ts';
 import type { Call } from '../stack/call.ts';
-import type { Service } from '../stack/stack.ts';
-import type { Module } from '../stack/stack.ts';
+import type { Module, Service } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
 
 export interface BreakerParams {
@@ -53,12 +52,12 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
       if (!(params.errorThresholdPercent > 0 && params.errorThresholdPercent <= 100))
         throw invalidOption('circuitBreaker.errorThresholdPercent', 'must be within 1–100');
       if (!params.enabled) return next;
-      const { classify, destination, instruments } = env;
+      const { destination, instruments } = env;
       const key = `breaker:${params.errorThresholdPercent}:${params.volumeThreshold}:${params.resetTimeoutMs}:${params.rollingWindowMs}`;
       const breaker = env.shared(key, () => {
         const action: Action = async (call, next) => {
           const response = await next(call);
-          if (classify(call, response, undefined) !== 'success') throw new ResponseFailure(response);
+          if (env.classify(call, response, undefined) !== 'success') throw new ResponseFailure(response);
           return response;
         };
         const b = new CircuitBreaker<Parameters<Action>, unknown>(action, {

@@ -16,7 +16,10 @@ export interface DeadlineParams {
 export const DEADLINE_DEFAULTS: DeadlineParams = { timeoutMs: 0 };
 
 export function deadlineExceeded(call: Call): WeftError {
-  return new WeftError(ErrorCode.DeadlineExceeded, `deadline exceeded calling ${call.destination} ${call.method} ${call.path}`);
+  return new WeftError(
+    ErrorCode.DeadlineExceeded,
+    `deadline exceeded calling ${call.destination} ${call.method} ${call.path}`,
+  );
 }
 
 export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<DeadlineParams> {
@@ -33,13 +36,14 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
         const own = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
         const inherited = call.parent?.deadline ?? Number.POSITIVE_INFINITY;
-        const deadline = own < inherited ? own : inherited;
+        const deadline = Math.min(own, inherited);
         call.deadline = deadline;
         const callerSignal = call.signal;
         const parentSignal = call.parent?.signal;
         if (deadline === Number.POSITIVE_INFINITY && !callerSignal && !parentSignal) return next(call);
         if (deadline <= now) throw deadlineExceeded(call);
-        if (callerSignal?.aborted || parentSignal?.aborted) throw cancelled(call, callerSignal?.reason ?? parentSignal?.reason);
+        if (callerSignal?.aborted || parentSignal?.aborted)
+          throw cancelled(call, callerSignal?.reason ?? parentSignal?.reason);
 
         const controller = new AbortController();
         const onCancel = (event: Event) =>

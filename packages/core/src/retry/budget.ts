@@ -39,7 +39,8 @@ export function retryBudget(options: RetryBudgetOptions, clock: Clock): RetryBud
   const percent = options.percent ?? RETRY_BUDGET_DEFAULTS.percent;
   const minPerSec = options.minRetriesPerSecond ?? RETRY_BUDGET_DEFAULTS.minRetriesPerSecond;
   const ttlMs = options.ttlMs ?? RETRY_BUDGET_DEFAULTS.ttlMs;
-  if (!(percent >= 0 && percent <= 1000)) throw invalidOption('retry.budget.percent', 'must be within 0–1000');
+  if (!(percent >= 0 && percent <= 1000))
+    throw invalidOption('retry.budget.percent', 'must be within 0–1000');
   if (!(minPerSec >= 0)) throw invalidOption('retry.budget.minRetriesPerSecond', 'must be ≥ 0');
   if (!(ttlMs >= 1)) throw invalidOption('retry.budget.ttlMs', 'must be ≥ 1');
 

@@ -47,25 +47,45 @@ export interface StackEnv<Req extends Call = Call, Res = unknown> {
   shared<T>(key: string, create: () => T): T;
 }
 
-/** A keyed store for {@link StackEnv.shared}; `dispose` is called on values replaced or cleared. */
+/**
+ * A keyed store for {@link StackEnv.shared}. Around a rebuild (`beginBuild`/`endBuild`), values the
+ * new stack no longer uses are closed after a grace period, so calls still running on the old stack
+ * finish with what they started with.
+ */
 export class SharedState {
   readonly #values = new Map<string, unknown>();
+  #used: Set<string> | undefined;
+  /** How long a value the new stack dropped stays open, in ms. Defaults to 30000. */
+  readonly graceMs: number;
+
+  constructor(graceMs = 30_000) {
+    this.graceMs = graceMs;
+  }
 
   get<T>(key: string, create: () => T): T {
+    this.#used?.add(key);
     if (this.#values.has(key)) return this.#values.get(key) as T;
     const value = create();
     this.#values.set(key, value);
     return value;
   }
 
-  /** Disposes and forgets every value whose key starts with `prefix` but is not in `keep`. */
-  prune(prefix: string, keep: string): void {
+  beginBuild(): void {
+    this.#used = new Set();
+  }
+
+  endBuild(): void {
+    const used = this.#used;
+    this.#used = undefined;
+    if (!used) return;
+    const dropped: unknown[] = [];
     for (const [key, value] of this.#values) {
-      if (key.startsWith(prefix) && key !== keep) {
-        dispose(value);
+      if (!used.has(key)) {
+        dropped.push(value);
         this.#values.delete(key);
       }
     }
+    if (dropped.length) setTimeout(() => dropped.forEach(dispose), this.graceMs).unref();
   }
 
   clear(): void {

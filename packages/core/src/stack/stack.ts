@@ -98,7 +98,11 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   }
 
   /** Builds the service: each module wraps the one below, the terminal at the bottom. */
-  build(terminal: Service<Req, Res>, env: StackEnv<Req, Res>, policy: DestinationPolicy = {}): Service<Req, Res> {
+  build(
+    terminal: Service<Req, Res>,
+    env: StackEnv<Req, Res>,
+    policy: DestinationPolicy = {},
+  ): Service<Req, Res> {
     const effective = this.effective(policy).modules;
     let service = terminal;
     for (let i = this.modules.length - 1; i >= 0; i--) {
@@ -110,7 +114,10 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   /** A readable listing: one line per module, top to bottom, with its effective params. */
   describe(policy: DestinationPolicy = {}): string {
     return this.effective(policy)
-      .modules.map((m, i) => `${String(i + 1).padStart(2)}. ${m.role.padEnd(10)} ${m.description}  ${JSON.stringify(m.params)}`)
+      .modules.map(
+        (m, i) =>
+          `${String(i + 1).padStart(2)}. ${m.role.padEnd(10)} ${m.description}  ${JSON.stringify(m.params)}`,
+      )
       .join('\n');
   }
 

@@ -22,9 +22,7 @@ export interface Instruments {
 }
 
 /** Histogram buckets in seconds recommended by the semantic conventions for request durations. */
-export const DURATION_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-];
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 export function createInstruments(protocol: 'http' | 'rpc'): Instruments {
   const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);

@@ -3,7 +3,7 @@ import type { SpanContext, TextMapSetter } from '@opentelemetry/api';
 
 /** `traceparent` for a span context (W3C Trace Context, version 00). */
 export function formatTraceparent(sc: SpanContext): string {
-  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 /** Sets propagation fields on a plain header object. */

@@ -1,0 +1,109 @@
+/**
+ * `createClient`: a fetch-compatible client for one destination service. Every call goes through the
+ * Weft stack: inherited deadline and trace, breaker, budgeted retries, per-try timeout, P2C-EWMA
+ * over healthy endpoints, one undici Pool per endpoint.
+ */
+import { ErrorCode, WeftError } from '@weft/core';
+import { track, untrack } from '../admin/registry.ts';
+import { type HttpBody, HttpCall } from './call.ts';
+import { Destination, type DestinationDescription } from './destination.ts';
+import {
+  type ClientOptions,
+  checkServiceName,
+  policyFromOptions,
+  resolverFromOptions,
+  stackFromOptions,
+} from './options.ts';
+
+/** `RequestInit` plus Weft's per-call settings. */
+export interface WeftRequestInit extends RequestInit {
+  /** Total time for this call in ms, overriding the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Declares the request safe to repeat (e.g. a POST with an idempotency key). Defaults by method. */
+  idempotent?: boolean;
+}
+
+export interface WeftClient {
+  readonly service: string;
+  /**
+   * Sends a request to the service. `input` is a path (`/users/1`) or a URL whose path is used
+   * (`http://users/users/1`). Resolves with a standard Response; rejects with a `WeftError`.
+   */
+  fetch(input: string | URL, init?: WeftRequestInit): Promise<Response>;
+  /** The effective policy, stack and endpoint state. */
+  describe(): DestinationDescription;
+  /** Releases connections and watchers; in-flight requests finish first. */
+  close(): Promise<void>;
+}
+
+export function createClient(options: ClientOptions): WeftClient {
+  const service = checkServiceName(options?.service);
+  const destination = new Destination({
+    name: service,
+    resolver: resolverFromOptions(options),
+    policy: policyFromOptions(options),
+    stack: stackFromOptions(options),
+    transport: options,
+    config: options.config,
+    clock: options.clock,
+    random: options.random,
+  });
+  track(destination);
+  return {
+    service,
+    async fetch(input, init) {
+      const call = await toCall(service, input, init);
+      const exchange = await destination.call(call);
+      return exchange.toResponse();
+    },
+    describe: () => destination.describe(),
+    async close() {
+      untrack(destination);
+      await destination.close();
+    },
+  };
+}
+
+/** Turns fetch arguments into a call: method, path, lower-case headers, a body undici can send. */
+export async function toCall(
+  service: string,
+  input: string | URL,
+  init: WeftRequestInit = {},
+): Promise<HttpCall> {
+  const path = toPath(input);
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers: Record<string, string> = {};
+  if (init.headers) for (const [name, value] of new Headers(init.headers)) headers[name] = value;
+  const body = await toBody(init.body, headers);
+  const call = new HttpCall(service, method, path, headers, body, init.signal ?? undefined);
+  if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
+  if (init.idempotent !== undefined) call.idempotent = init.idempotent;
+  return call;
+}
+
+function toPath(input: string | URL): string {
+  if (typeof input === 'string' && input.startsWith('/')) return input;
+  try {
+    const url = typeof input === 'string' ? new URL(input) : input;
+    return `${url.pathname}${url.search}`;
+  } catch {
+    throw new WeftError(
+      ErrorCode.InvalidOption,
+      `invalid request target ${JSON.stringify(String(input))}: give a path or a URL`,
+    );
+  }
+}
+
+async function toBody(body: BodyInit | null | undefined, headers: Record<string, string>): Promise<HttpBody> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ReadableStream) return body as unknown as HttpBody;
+  // URLSearchParams, Blob, FormData: let the platform serialize them (and choose the content type).
+  const request = new Request('http://weft.invalid/', { method: 'POST', body });
+  const type = request.headers.get('content-type');
+  if (type && headers['content-type'] === undefined) headers['content-type'] = type;
+  return new Uint8Array(await request.arrayBuffer());
+}

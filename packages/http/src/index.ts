@@ -1,0 +1,12 @@
+export { describeClients } from './admin/registry.ts';
+export { HttpCall, isReplayable } from './client/call.ts';
+export { DEFAULT_RETRY_STATUSES, httpClassifier } from './client/classifier.ts';
+export type { WeftClient, WeftRequestInit } from './client/client.ts';
+export { createClient } from './client/client.ts';
+export type { DestinationDescription, PolicySource } from './client/destination.ts';
+export type { DispatcherOptions, ServiceOptions } from './client/dispatcher.ts';
+export { createDispatcher, WeftDispatcher } from './client/dispatcher.ts';
+export { HttpExchange } from './client/exchange.ts';
+export type { ClientOptions } from './client/options.ts';
+export type { TransportOptions } from './client/transport.ts';
+export { TRANSPORT_DEFAULTS } from './client/transport.ts';
