@@ -5,14 +5,13 @@ export type { FileResolverOptions } from './file/file.ts';
 export { FILE_DEFAULTS, FileResolver, fileResolver } from './file/file.ts';
 export type { FileContent, FileFormat } from './file/parse.ts';
 export { parseEndpointFile } from './file/parse.ts';
+export type { HealthChecker } from './health/checker.ts';
+export type { EndpointHealth, HealthCheckOptions } from './health/health.ts';
+export { HEALTH_DEFAULTS, HealthCheckedResolver, withHealthChecks } from './health/health.ts';
+export type { HttpHealthCheckOptions } from './health/http.ts';
+export { HTTP_HEALTH_DEFAULTS, httpHealthCheck } from './health/http.ts';
 export type { KubernetesResolverOptions } from './kubernetes/kubernetes.ts';
 export { KUBERNETES_DEFAULTS, KubernetesResolver, kubernetesResolver } from './kubernetes/kubernetes.ts';
-export type {
-  InstanceRegistration,
-  RegisterInstanceOptions,
-  RegistryResolverOptions,
-} from './registry/index.ts';
-export { REGISTER_DEFAULTS, registerInstance, registryResolver } from './registry/index.ts';
 export type { SourceStats } from './source/endpoint-source.ts';
 export { EndpointSource } from './source/endpoint-source.ts';
 export { staticResolver } from './static/static.ts';

@@ -71,10 +71,36 @@ export class EndpointSource implements Resolver {
   bind(endpoints: readonly Endpoint[]): boolean {
     if (this.#closed) return false;
     this.#updates++;
+    const list = this.#diff(endpoints);
+    if (list === undefined && this.#state.kind === 'bound') return false;
+    this.#emit({ kind: 'bound', endpoints: list ?? usableEndpoints(this.#state) });
+    return true;
+  }
+
+  /**
+   * Records a failure. The last good set is kept and still offered (static stability), unless
+   * `endpoints` gives the set to offer instead (a wrapper filtering a failed inner resolver). A
+   * repeated failure with the same message and set does not notify again.
+   */
+  fail(reason: Error, endpoints?: readonly Endpoint[]): boolean {
+    if (this.#closed) return false;
+    this.#updates++;
+    const s = this.#state;
+    const list = endpoints === undefined ? undefined : this.#diff(endpoints);
+    if (s.kind === 'failed' && s.reason.message === reason.message && list === undefined) return false;
+    this.#emit({ kind: 'failed', reason, endpoints: list ?? usableEndpoints(s) });
+    return true;
+  }
+
+  /**
+   * Diffs `endpoints` against the current set in one pass. Returns the new frozen list (unchanged
+   * endpoints keep their objects) and makes it current, or undefined when nothing changed.
+   */
+  #diff(endpoints: readonly Endpoint[]): readonly Endpoint[] | undefined {
     const previous = this.#index;
     const next = new Map<string, Endpoint>();
     const list: Endpoint[] = [];
-    let changed = this.#state.kind !== 'bound';
+    let changed = false;
     for (const e of endpoints) {
       const key = endpointKey(e);
       if (next.has(key)) continue;
@@ -86,23 +112,9 @@ export class EndpointSource implements Resolver {
       list.push(kept);
     }
     if (next.size !== previous.size) changed = true;
-    if (!changed) return false;
+    if (!changed) return undefined;
     this.#index = next;
-    this.#emit({ kind: 'bound', endpoints: Object.freeze(list) });
-    return true;
-  }
-
-  /**
-   * Records a failure. The last good set is kept and still offered (static stability). A repeated
-   * failure with the same message does not notify again.
-   */
-  fail(reason: Error): boolean {
-    if (this.#closed) return false;
-    this.#updates++;
-    const s = this.#state;
-    if (s.kind === 'failed' && s.reason.message === reason.message) return false;
-    this.#emit({ kind: 'failed', reason, endpoints: usableEndpoints(s) });
-    return true;
+    return Object.freeze(list);
   }
 
   /** Records an authoritative "no endpoints": the set is dropped. */
