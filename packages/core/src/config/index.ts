@@ -1,3 +1,8 @@
+export type { BackoffOptions } from './backoff.ts';
+export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
+export { CACHE_FORMAT, readSnapshotCache, writeSnapshotCache } from './cache.ts';
+export type { ConfigClient, ConfigClientOptions, ConfigClientStatus } from './client.ts';
+export { CONFIG_CLIENT_DEFAULTS, createConfigClient } from './client.ts';
 export type {
   ConfigDocument,
   DocumentKind,
@@ -28,3 +33,4 @@ export type { Change, Instance, LogEntry, Snapshot } from './protocol.ts';
 export { parseWatchEventId, WatchEvent, watchEventId } from './protocol.ts';
 export type { SseMessage } from './sse.ts';
 export { SseParser } from './sse.ts';
+export { ConfigState } from './state.ts';

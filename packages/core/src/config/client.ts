@@ -1,0 +1,315 @@
+/**
+ * The config-service client. One Server-Sent Events stream (`GET /v1/watch`) brings a snapshot and
+ * then every revision; the client keeps the state in memory for O(1) lookups, saves it as the
+ * last-known-good snapshot on disk, starts from that file when the service is down, and reconnects
+ * with full-jitter backoff, failing over across the configured URLs and resuming from its revision.
+ * The data plane never waits on it: lookups are synchronous and keep the last good values.
+ */
+import type { Endpoint } from '../endpoint/endpoint.ts';
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
+import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
+import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
+import { type DestinationPolicy, mergePolicies } from './policy.ts';
+import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protocol.ts';
+import { SseParser } from './sse.ts';
+import { ConfigState } from './state.ts';
+
+export interface ConfigClientOptions {
+  /** Config service URLs (array or comma-separated). Defaults to `WEFT_CONTROL_PLANE`. */
+  urls?: string | readonly string[];
+  /** Bearer token. Defaults to `WEFT_TOKEN`. */
+  token?: string;
+  /** File of the last-known-good snapshot. Defaults to none (no disk cache). */
+  cacheFile?: string;
+  /** Only watch the registry instances of these services. Defaults to all services. */
+  services?: readonly string[];
+  /** How long `ready()` waits for a first snapshot (service or cache) before rejecting. Defaults to 10000. */
+  startTimeoutMs?: number;
+  /** Reconnects after this long without a byte from the stream (the service pings every 15 s). Defaults to 45000. */
+  idleTimeoutMs?: number;
+  /** Cap of the first reconnection delay in ms. Defaults to 200. */
+  backoffInitialMs?: number;
+  /** Largest reconnection delay in ms. Defaults to 10000. */
+  backoffMaxMs?: number;
+  /** Defaults to {@link systemClock}. */
+  clock?: Clock;
+  /** Defaults to `Math.random`. */
+  random?: Random;
+}
+
+export const CONFIG_CLIENT_DEFAULTS = {
+  startTimeoutMs: 10_000,
+  idleTimeoutMs: 45_000,
+  backoffInitialMs: BACKOFF_DEFAULTS.initialMs,
+  backoffMaxMs: BACKOFF_DEFAULTS.maxMs,
+} as const;
+
+/** Connection state: `from-cache` means serving the on-disk snapshot without having reached the service. */
+export interface ConfigClientStatus {
+  readonly state: 'connecting' | 'connected' | 'disconnected' | 'from-cache' | 'closed';
+  /** The URL of the current or last connection. */
+  readonly url: string | undefined;
+  readonly lastError: string | undefined;
+  /** Reconnection attempts since the last successful one. */
+  readonly attempts: number;
+}
+
+export interface ConfigClient {
+  /** Resolves once a snapshot is loaded from the service or the cache; rejects after `startTimeoutMs`. */
+  ready(): Promise<void>;
+  /** The current validated policy of a destination service (synchronous, O(1)). */
+  policy(destination: string): DestinationPolicy | undefined;
+  /** built-in defaults < options in code < the config service: the value in effect for a destination. */
+  effectivePolicy(
+    destination: string,
+    defaults?: DestinationPolicy,
+    inCode?: DestinationPolicy,
+  ): DestinationPolicy;
+  /** Registered endpoints of a service, or undefined when it has none. */
+  endpoints(service: string): readonly Endpoint[] | undefined;
+  /** Called after each applied change (and after the first snapshot). Returns an unsubscribe. */
+  subscribe(listener: (event: { revision: number }) => void): () => void;
+  /** Called whenever {@link ConfigClient.status} changes. Returns an unsubscribe. */
+  watchStatus(listener: (status: ConfigClientStatus) => void): () => void;
+  readonly revision: number;
+  readonly status: ConfigClientStatus;
+  /** State for an admin endpoint: revision, status, problems found, current policies. */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+function parseUrls(value: string | readonly string[] | undefined): string[] {
+  const list = typeof value === 'string' ? value.split(',') : [...(value ?? [])];
+  const urls = list.map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0)
+    throw invalidOption('urls', 'at least one config service URL (or WEFT_CONTROL_PLANE) is required');
+  for (const u of urls) {
+    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol))
+      throw invalidOption('urls', `"${u}" is not an http(s) URL`);
+  }
+  return urls;
+}
+
+function positive(name: string, value: number, max: number): number {
+  if (!Number.isFinite(value) || value < 1 || value > max)
+    throw invalidOption(name, `must be from 1 to ${max}`);
+  return value;
+}
+
+export function createConfigClient(options: ConfigClientOptions = {}): ConfigClient {
+  const urls = parseUrls(options.urls ?? process.env.WEFT_CONTROL_PLANE);
+  const token = options.token ?? process.env.WEFT_TOKEN;
+  const clock = options.clock ?? systemClock;
+  const d = CONFIG_CLIENT_DEFAULTS;
+  const startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs ?? d.startTimeoutMs, 3_600_000);
+  const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 3_600_000);
+  const backoff = fullJitterBackoff({
+    initialMs: options.backoffInitialMs ?? d.backoffInitialMs,
+    maxMs: options.backoffMaxMs ?? d.backoffMaxMs,
+    random: options.random,
+  });
+  const cacheFile = options.cacheFile;
+  const services = options.services?.length ? [...options.services].join(',') : undefined;
+
+  const state = new ConfigState();
+  const listeners = new Set<(event: { revision: number }) => void>();
+  const statusListeners = new Set<(status: ConfigClientStatus) => void>();
+  const closing = new AbortController();
+  let status: ConfigClientStatus = { state: 'connecting', url: undefined, lastError: undefined, attempts: 0 };
+  const setStatus = (next: ConfigClientStatus) => {
+    const changed = next.state !== status.state || next.lastError !== status.lastError;
+    status = next;
+    if (!changed) return;
+    for (const l of statusListeners) {
+      try {
+        l(status);
+      } catch {}
+    }
+  };
+  let loaded = false;
+  let connection: AbortController | undefined;
+
+  let resolveReady!: () => void;
+  let rejectReady!: (e: Error) => void;
+  const readyPromise = new Promise<void>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  readyPromise.catch(() => {}); // a rejection nobody awaits must not crash the process
+  const startTimer = clock.setTimeout(() => {
+    if (!loaded)
+      rejectReady(
+        new WeftError(
+          ErrorCode.ResolutionFailed,
+          `no config within ${startTimeoutMs} ms: the config service is unreachable (${status.lastError ?? 'no answer'}) and no cache was found`,
+          { retryable: true },
+        ),
+      );
+  }, startTimeoutMs);
+
+  // Cache writes are serialized; changes during a write cause one more write afterwards.
+  let writing: Promise<void> | undefined;
+  let dirty = false;
+  const saveCache = () => {
+    if (!cacheFile) return;
+    dirty = true;
+    if (writing) return;
+    writing = (async () => {
+      while (dirty) {
+        dirty = false;
+        await writeSnapshotCache(cacheFile, state.snapshot()).catch((error: Error) => {
+          setStatus({ ...status, lastError: `cache write failed: ${error.message}` });
+        });
+      }
+      writing = undefined;
+    })();
+  };
+
+  const notify = () => {
+    for (const l of listeners) {
+      try {
+        l({ revision: state.revision });
+      } catch {} // one faulty listener must not stop the others
+    }
+  };
+  const markLoaded = () => {
+    if (loaded) return;
+    loaded = true;
+    clock.clearTimeout(startTimer);
+    resolveReady();
+  };
+
+  const onSnapshot = (snap: Snapshot) => {
+    state.load(snap);
+    markLoaded();
+    saveCache();
+    notify();
+  };
+  const onChange = (entry: LogEntry) => {
+    if (!state.apply(entry)) return;
+    saveCache();
+    notify();
+  };
+
+  async function stream(url: string): Promise<void> {
+    const abort = new AbortController();
+    connection = abort;
+    const onClose = () => abort.abort();
+    closing.signal.addEventListener('abort', onClose, { once: true });
+    let idle: TimerHandle = clock.setTimeout(() => abort.abort(new Error('stream idle')), idleTimeoutMs);
+    try {
+      const target = new URL('/v1/watch', url);
+      if (services) target.searchParams.set('services', services);
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (loaded && state.storeId) headers['last-event-id'] = watchEventId(state.storeId, state.revision);
+      const res = await fetch(target, { headers, signal: abort.signal });
+      if (!res.ok || !res.body) {
+        const text = await res.text().catch(() => '');
+        throw new Error(`HTTP ${res.status} from ${target.origin}: ${text.slice(0, 200)}`);
+      }
+      const parser = new SseParser((m) => {
+        const data = JSON.parse(m.data);
+        if (m.event === WatchEvent.Snapshot) onSnapshot(data as Snapshot);
+        else if (m.event === WatchEvent.Change) onChange(data as LogEntry);
+        if (status.state !== 'connected')
+          setStatus({ state: 'connected', url, lastError: undefined, attempts: 0 });
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        clock.clearTimeout(idle);
+        idle = clock.setTimeout(() => abort.abort(new Error('stream idle')), idleTimeoutMs);
+        parser.push(decoder.decode(chunk, { stream: true }));
+      }
+      throw new Error('stream ended');
+    } catch (error) {
+      const reason = abort.signal.aborted ? abort.signal.reason : error;
+      throw reason instanceof Error ? reason : new Error(String(reason));
+    } finally {
+      clock.clearTimeout(idle);
+      closing.signal.removeEventListener('abort', onClose);
+      connection = undefined;
+    }
+  }
+
+  async function run(): Promise<void> {
+    if (cacheFile) {
+      const cached = await readSnapshotCache(cacheFile);
+      if (cached && !loaded) {
+        state.load(cached);
+        setStatus({ ...status, state: 'from-cache' });
+        markLoaded();
+        notify();
+      }
+    }
+    let index = 0;
+    let attempts = 0;
+    while (!closing.signal.aborted) {
+      const url = urls[index % urls.length]!;
+      try {
+        await stream(url);
+      } catch (error) {
+        if (closing.signal.aborted) break;
+        const wasConnected = status.state === 'connected';
+        if (wasConnected) attempts = 0;
+        attempts++;
+        setStatus({
+          state: status.state === 'from-cache' ? 'from-cache' : 'disconnected',
+          url,
+          lastError: `${url}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`,
+          attempts,
+        });
+      }
+      index++;
+      try {
+        await sleep(clock, backoff(attempts - 1), closing.signal);
+      } catch {
+        break;
+      }
+    }
+  }
+  const running = run();
+
+  return {
+    ready: () => readyPromise,
+    policy: (destination) => state.policy(destination),
+    effectivePolicy: (destination, defaults, inCode) =>
+      mergePolicies(defaults, inCode, state.policy(destination)),
+    endpoints: (service) => state.endpoints(service),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    watchStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
+    },
+    get revision() {
+      return state.revision;
+    },
+    get status() {
+      return status;
+    },
+    describe() {
+      return {
+        storeId: state.storeId,
+        revision: state.revision,
+        status,
+        problems: [...state.problems],
+        policies: Object.fromEntries(state.policies()),
+      };
+    },
+    async close() {
+      if (closing.signal.aborted) return;
+      closing.abort();
+      connection?.abort();
+      clock.clearTimeout(startTimer);
+      listeners.clear();
+      setStatus({ ...status, state: 'closed' });
+      statusListeners.clear();
+      await running;
+      await writing;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The client's view of the config service: documents and registry instances at one revision, with
+ * O(1) lookups for the data plane. Specs are validated again on arrival (the client trusts no
+ * input); an invalid one is skipped and reported, keeping the previous value.
+ */
+import type { Endpoint } from '../endpoint/endpoint.ts';
+import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
+import { type DestinationPolicy, formatIssues } from './policy.ts';
+import type { Instance, LogEntry, Snapshot } from './protocol.ts';
+
+const toEndpoint = (i: Instance): Endpoint => ({
+  address: i.address,
+  port: i.port,
+  labels: i.labels,
+  ...(i.weight === undefined ? {} : { weight: i.weight }),
+});
+
+export class ConfigState {
+  storeId = '';
+  revision = 0;
+  readonly #documents = new Map<string, StoredDocument>();
+  readonly #policies = new Map<string, DestinationPolicy>();
+  readonly #instances = new Map<string, Map<string, Instance>>();
+  readonly #endpoints = new Map<string, readonly Endpoint[]>();
+  /** Problems found in received documents (`kind/name: path: reason`), newest last. */
+  readonly problems: string[] = [];
+
+  policy(destination: string): DestinationPolicy | undefined {
+    return this.#policies.get(destination);
+  }
+
+  policies(): ReadonlyMap<string, DestinationPolicy> {
+    return this.#policies;
+  }
+
+  /** The registered endpoints of a service, or undefined when it has none. */
+  endpoints(service: string): readonly Endpoint[] | undefined {
+    let cached = this.#endpoints.get(service);
+    if (cached === undefined) {
+      const set = this.#instances.get(service);
+      if (!set || set.size === 0) return undefined;
+      cached = [...set.values()].map(toEndpoint);
+      this.#endpoints.set(service, cached);
+    }
+    return cached;
+  }
+
+  /** Services that have at least one instance. */
+  services(): string[] {
+    return [...this.#instances.keys()];
+  }
+
+  snapshot(): Snapshot {
+    return {
+      storeId: this.storeId,
+      revision: this.revision,
+      documents: [...this.#documents.values()],
+      instances: [...this.#instances.values()].flatMap((m) => [...m.values()]),
+    };
+  }
+
+  /** Replaces everything with `snap`. */
+  load(snap: Snapshot): void {
+    this.storeId = snap.storeId;
+    this.revision = snap.revision;
+    this.#documents.clear();
+    this.#policies.clear();
+    this.#instances.clear();
+    this.#endpoints.clear();
+    for (const d of snap.documents) this.#put(d);
+    for (const i of snap.instances) this.#register(i);
+  }
+
+  /** Applies one revision; false when it is not newer than the current one. */
+  apply(entry: LogEntry): boolean {
+    if (entry.revision <= this.revision) return false;
+    for (const c of entry.changes) {
+      if (c.op === 'put') this.#put(c.document);
+      else if (c.op === 'delete') {
+        this.#documents.delete(`${c.kind}/${c.name}`);
+        if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
+      } else if (c.op === 'register') this.#register(c.instance);
+      else {
+        const set = this.#instances.get(c.service);
+        if (set?.delete(c.id)) {
+          if (set.size === 0) this.#instances.delete(c.service);
+          this.#endpoints.delete(c.service);
+        }
+      }
+    }
+    this.revision = entry.revision;
+    return true;
+  }
+
+  #put(d: StoredDocument): void {
+    const schema = DOCUMENT_KINDS[d.kind];
+    if (!schema) {
+      this.#problem(`${d.kind}/${d.name}: unsupported kind, ignored`);
+      return;
+    }
+    const parsed = schema.safeParse(d.spec);
+    if (!parsed.success) {
+      for (const issue of formatIssues(parsed.error, 'spec')) this.#problem(`${d.kind}/${d.name}: ${issue}`);
+      return;
+    }
+    this.#documents.set(`${d.kind}/${d.name}`, d);
+    if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data);
+  }
+
+  #register(i: Instance): void {
+    let set = this.#instances.get(i.service);
+    if (!set) {
+      set = new Map();
+      this.#instances.set(i.service, set);
+    }
+    set.set(i.id, i);
+    this.#endpoints.delete(i.service);
+  }
+
+  #problem(text: string): void {
+    this.problems.push(text);
+    if (this.problems.length > 20) this.problems.shift();
+  }
+}
