@@ -12,6 +12,12 @@ export type { HttpHealthCheckOptions } from './health/http.ts';
 export { HTTP_HEALTH_DEFAULTS, httpHealthCheck } from './health/http.ts';
 export type { KubernetesResolverOptions } from './kubernetes/kubernetes.ts';
 export { KUBERNETES_DEFAULTS, KubernetesResolver, kubernetesResolver } from './kubernetes/kubernetes.ts';
+export type {
+  InstanceRegistration,
+  RegisterInstanceOptions,
+  RegistryResolverOptions,
+} from './registry/index.ts';
+export { REGISTER_DEFAULTS, registerInstance, registryResolver } from './registry/index.ts';
 export type { SourceStats } from './source/endpoint-source.ts';
 export { EndpointSource } from './source/endpoint-source.ts';
 export { staticResolver } from './static/static.ts';
