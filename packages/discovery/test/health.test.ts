@@ -60,7 +60,9 @@ after(async () => {
   for (const b of backends) await b.close();
 });
 
-function setup(options: { unhealthyThreshold?: number; healthyThreshold?: number; path?: string } = {}) {
+function setup(
+  options: { unhealthyThreshold?: number; healthyThreshold?: number; path?: string; host?: string } = {},
+) {
   for (const b of backends) {
     b.status = 200;
     b.hang = false;
@@ -69,7 +71,10 @@ function setup(options: { unhealthyThreshold?: number; healthyThreshold?: number
   const clock = new VirtualClock();
   const inner = new StaticResolver(backends.map((b) => b.endpoint));
   const hc = withHealthChecks(inner, {
-    checker: httpHealthCheck({ path: options.path ?? '/healthz' }),
+    checker: httpHealthCheck({
+      path: options.path ?? '/healthz',
+      ...(options.host ? { host: options.host } : {}),
+    }),
     intervalMs: 1000,
     timeoutMs: 500,
     healthyThreshold: options.healthyThreshold ?? 2,
@@ -95,12 +100,13 @@ const c = () => backends[2]!;
 
 describe('withHealthChecks + httpHealthCheck', () => {
   test('thresholds: out after N failures in a row, back after M successes in a row', async () => {
-    const { hc, states, step } = setup({ path: '/ready' });
+    const { hc, states, step } = setup({ path: '/ready', host: 'users.internal' });
     try {
       assert.deepEqual(keysOf(hc.state), [a().key, b().key, c().key].sort(), 'new endpoints start healthy');
       b().status = 503;
       await step(0);
       assert.equal(b().lastPath, '/ready');
+      assert.equal(b().lastHost, 'users.internal');
       assert.equal(hc.state.kind === 'bound' && hc.state.endpoints.length, 3, 'one failure is not enough');
       await step(1000);
       assert.deepEqual(keysOf(hc.state), [a().key, c().key].sort());

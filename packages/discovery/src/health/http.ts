@@ -2,9 +2,15 @@
  * An HTTP health check: `GET <scheme>://<endpoint><path>`; healthy when the status is expected
  * (2xx by default). The body is discarded. Redirects are not followed: a health endpoint that
  * redirects is misconfigured, and following it would check something else.
+ *
+ * Each check opens its own connection (`connection: close`): a probe then also proves the endpoint
+ * accepts connections, and no idle connection can be closed by the server just as a check reuses it
+ * (which would report a healthy endpoint as failing).
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Endpoint } from '@weft/core';
-import { endpointKey, invalidOption } from '@weft/core';
+import { invalidOption } from '@weft/core';
 import type { HealthChecker } from './checker.ts';
 
 export interface HttpHealthCheckOptions {
@@ -39,16 +45,31 @@ export function httpHealthCheck(options: HttpHealthCheckOptions = {}): HealthChe
   const expect = options.expectStatus ?? HTTP_HEALTH_DEFAULTS.expectStatus;
   const headers: Record<string, string> = { ...options.headers };
   if (options.host !== undefined) headers.host = options.host;
+  const send = scheme === 'https' ? httpsRequest : httpRequest;
   return {
     name: 'http',
-    async check(endpoint: Endpoint, signal: AbortSignal): Promise<void> {
-      const res = await fetch(`${scheme}://${endpointKey(endpoint)}${path}`, {
-        headers,
-        signal,
-        redirect: 'manual',
+    check(endpoint: Endpoint, signal: AbortSignal): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const req = send(
+          {
+            host: endpoint.address,
+            port: endpoint.port,
+            path,
+            method: 'GET',
+            headers: { ...headers, connection: 'close' },
+            agent: false,
+            signal,
+          },
+          (res) => {
+            res.resume();
+            const status = res.statusCode ?? 0;
+            if (expect(status)) resolve();
+            else reject(new Error(`HTTP ${status} from ${path}`));
+          },
+        );
+        req.on('error', reject);
+        req.end();
       });
-      await res.body?.cancel();
-      if (!expect(res.status)) throw new Error(`HTTP ${res.status} from ${path}`);
     },
   };
 }
