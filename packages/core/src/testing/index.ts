@@ -1,1 +1,24 @@
-export { VirtualClock } from './virtual-clock.ts';
+export type {
+  FakeCallInit,
+  FakeClient,
+  FakeClientOptions,
+  FakeConnection,
+} from './fake-client.ts';
+export {
+  FAKE_RETRY_STATUSES,
+  fakeClassifier,
+  fakeClient,
+  fakeEndpoints,
+  fakeProtocol,
+} from './fake-client.ts';
+export { ManualResolver } from './manual-resolver.ts';
+export { seededRandom } from './random.ts';
+export type {
+  AttemptRecord,
+  Script,
+  ScriptedService,
+  ScriptedServiceOptions,
+  Step,
+} from './scripted-service.ts';
+export { FakeResponse, OK, scriptedService } from './scripted-service.ts';
+export { flushMicrotasks, VirtualClock } from './virtual-clock.ts';

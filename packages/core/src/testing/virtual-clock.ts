@@ -38,6 +38,45 @@ export class VirtualClock implements Clock {
     return this.#timers.size;
   }
 
+  /** Due time of the earliest waiting timer, or undefined when none waits. */
+  get nextDue(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.#timers) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
+  /**
+   * Moves time forward, timer by timer, until `promise` settles, and returns its value or throws its
+   * error. Throws instead of waiting forever when the promise is still pending and no timer is left
+   * to fire, or when `limitMs` of virtual time have passed.
+   *
+   * @param limitMs - The most virtual time to spend. Defaults to one hour.
+   */
+  async run<T>(promise: Promise<T>, limitMs = 3_600_000): Promise<T> {
+    let settled = false;
+    const observed = promise.then(
+      (value) => {
+        settled = true;
+        return value;
+      },
+      (error: unknown) => {
+        settled = true;
+        throw error;
+      },
+    );
+    observed.catch(() => {});
+    const end = this.#now + limitMs;
+    for (;;) {
+      await flushMicrotasks();
+      if (settled) return observed;
+      const due = this.nextDue;
+      if (due === undefined)
+        throw new Error('VirtualClock.run: the promise is still pending and no timer is left to fire');
+      if (due > end) throw new Error(`VirtualClock.run: still pending after ${limitMs} ms of virtual time`);
+      await this.advance(Math.max(0, due - this.#now));
+    }
+  }
+
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way, and lets promise
    * callbacks run between timers so that async code scheduled by a timer sees the right time.
