@@ -4,37 +4,11 @@
  * deregistration remove them. Registration and removal are revisions seen by watchers; heartbeats
  * are not, so a large fleet does not flood the watch streams.
  */
-import { checkName, formatIssues } from '@weft/core/config';
+import { checkName, formatIssues, InstanceRegistration, LEASE_LIMITS } from '@weft/core/config';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import { canonical } from './documents.ts';
 import { invalid, notFound } from './http-errors.ts';
-
-/** Bounds of an instance's lease. */
-export const LEASE_LIMITS = { minTtlMs: 100, maxTtlMs: 3_600_000, defaultTtlMs: 10_000 } as const;
-
-const Registration = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .max(253)
-    .regex(/^[A-Za-z0-9._:[\]-]+$/, 'letters, digits and . _ : - [ ] only')
-    .optional(),
-  address: z.string().min(1).max(253),
-  port: z.number().int().min(1).max(65535),
-  labels: z
-    .record(
-      z
-        .string()
-        .max(63)
-        .regex(/^[A-Za-z0-9._/-]+$/, 'invalid label key'),
-      z.string().max(253),
-    )
-    .optional(),
-  weight: z.number().min(0).max(1_000_000).optional(),
-  ttlMs: z.number().int().min(LEASE_LIMITS.minTtlMs).max(LEASE_LIMITS.maxTtlMs).optional(),
-});
 
 function serviceParam(service: string): string {
   const reason = checkName(service);
@@ -66,7 +40,7 @@ export function registryRoutes(app: FastifyInstance, store: Store, { now }: Regi
 
   app.post('/v1/services/:service/instances', async (req, reply) => {
     const service = serviceParam((req.params as { service: string }).service);
-    const parsed = Registration.safeParse(req.body);
+    const parsed = InstanceRegistration.safeParse(req.body);
     if (!parsed.success) throw invalid(formatIssues(parsed.error), 'invalid registration');
     const r = parsed.data;
     const ttlMs = r.ttlMs ?? LEASE_LIMITS.defaultTtlMs;

@@ -30,7 +30,13 @@ export {
   RetryPolicy,
 } from './policy.ts';
 export type { Change, Instance, LogEntry, Snapshot } from './protocol.ts';
-export { parseWatchEventId, WatchEvent, watchEventId } from './protocol.ts';
+export {
+  InstanceRegistration,
+  LEASE_LIMITS,
+  parseWatchEventId,
+  WatchEvent,
+  watchEventId,
+} from './protocol.ts';
 export type { SseMessage } from './sse.ts';
 export { SseParser } from './sse.ts';
 export { ConfigState } from './state.ts';

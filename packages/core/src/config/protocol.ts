@@ -2,6 +2,7 @@
  * The wire model shared by the config service and its clients: registry instances, the changes a
  * revision carries, snapshots, and the Server-Sent Events of the watch stream.
  */
+import { z } from 'zod';
 import type { DocumentKind, StoredDocument } from './document.ts';
 
 /** One registered instance of a service. */
@@ -72,3 +73,33 @@ export function parseWatchEventId(id: string | undefined): { storeId: string; re
   if (!Number.isSafeInteger(revision) || revision < 0) return undefined;
   return { storeId: id.slice(0, dot), revision };
 }
+
+/** Bounds of an instance's lease in ms. */
+export const LEASE_LIMITS = { minTtlMs: 100, maxTtlMs: 3_600_000, defaultTtlMs: 10_000 } as const;
+
+/** The body of `POST /v1/services/<service>/instances`. */
+export const InstanceRegistration = z.strictObject({
+  /** Unique within the service. Defaults to `address:port`. */
+  id: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._:[\]-]+$/, 'letters, digits and . _ : - [ ] only')
+    .optional(),
+  address: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+  /** Labels such as `version` and `zone`. Defaults to none. */
+  labels: z
+    .record(
+      z
+        .string()
+        .max(63)
+        .regex(/^[A-Za-z0-9._/-]+$/, 'label keys are letters, digits and . _ / -'),
+      z.string().max(253),
+    )
+    .optional(),
+  weight: z.number().min(0).max(1_000_000).optional(),
+  /** Lease length in ms. Defaults to 10000. */
+  ttlMs: z.number().int().min(LEASE_LIMITS.minTtlMs).max(LEASE_LIMITS.maxTtlMs).optional(),
+});
+export type InstanceRegistration = z.infer<typeof InstanceRegistration>;

@@ -1,0 +1,16 @@
+export type { AppOptions } from './server/app.ts';
+export { APP_DEFAULTS, buildApp } from './server/app.ts';
+export type { ControlPlaneOptions, RunningControlPlane } from './server/run.ts';
+export { CONTROL_PLANE_DEFAULTS, startControlPlane } from './server/run.ts';
+export type { EtcdStoreOptions } from './store/etcd.ts';
+export { ETCD_DEFAULTS, etcdStore } from './store/etcd.ts';
+export type { SqliteStoreOptions } from './store/sqlite.ts';
+export { SQLITE_DEFAULTS, sqliteStore } from './store/sqlite.ts';
+export type {
+  CommitResult,
+  Expectation,
+  PendingChange,
+  Store,
+  StoredInstance,
+  TokenRecord,
+} from './store/store.ts';

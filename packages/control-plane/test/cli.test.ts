@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { call, MAIN, NODE_ARGS, type ServiceProcess, startService, tempDir } from './service.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function weft(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+describe('weft CLI against a real config service', () => {
+  const dir = tempDir();
+  let svc: ServiceProcess;
+  let env: Record<string, string>;
+  const file = (name: string, text: string) => {
+    const path = join(dir.path, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  before(async () => {
+    svc = await startService({ data: join(dir.path, 'data') });
+    env = { WEFT_CONTROL_PLANE: svc.url, WEFT_TOKEN: svc.token };
+  });
+  after(async () => {
+    await svc.stop();
+    dir.remove();
+  });
+
+  test('apply -f applies a multi-document YAML file, and is idempotent', async () => {
+    const path = file(
+      'policies.yaml',
+      `kind: DestinationPolicy
+name: users
+spec:
+  timeoutMs: 2000
+  retry: { maxAttempts: 3, budget: { percent: 10 } }
+---
+kind: DestinationPolicy
+name: orders
+spec:
+  balancer: { kind: round-robin }
+`,
+    );
+    const r = await weft(['apply', '-f', path], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /DestinationPolicy\/users configured\nDestinationPolicy\/orders configured\nrevision 1/,
+    );
+    const again = await weft(['apply', '-f', path], env);
+    assert.match(again.stdout, /users unchanged[\s\S]*revision 1/);
+  });
+
+  test('get lists and shows documents, as text or JSON', async () => {
+    const list = await weft(['get', 'policy'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /NAME\s+REVISION\s+CREATED\norders\s+1\s+1\nusers\s+1\s+1/);
+    const one = await weft(['get', 'DestinationPolicy', 'users', '--output', 'json'], env);
+    assert.deepEqual(JSON.parse(one.stdout).spec, {
+      timeoutMs: 2000,
+      retry: { maxAttempts: 3, budget: { percent: 10 } },
+    });
+    const yaml = await weft(['get', 'policy', 'users'], env);
+    assert.match(
+      yaml.stdout,
+      /kind: DestinationPolicy\nname: users\nrevision: 1\nspec:\n {2}timeoutMs: 2000/,
+    );
+  });
+
+  test('invalid files fail with the file, document and field named, and nothing is sent', async () => {
+    const path = file(
+      'bad.yaml',
+      `kind: DestinationPolicy
+name: users
+spec:
+  timeoutMs: 10
+---
+kind: DestinationPolicy
+name: orders
+spec:
+  retry: { maxAttempts: 99 }
+  breaker: {}
+`,
+    );
+    const r = await weft(['apply', '-f', path], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.yaml document 2: spec\.retry\.maxAttempts: .*10/);
+    assert.match(r.stderr, /bad\.yaml document 2: spec: .*"breaker"/);
+    const json = await weft(['--output', 'json', 'apply', '-f', path], env);
+    assert.ok(JSON.parse(json.stderr).error.issues.length === 2);
+    assert.equal((await call(svc.url, 'GET', '/healthz')).body.revision, 1);
+    const yamlError = await weft(['apply', '-f', file('broken.yaml', 'kind: [unclosed\n')], env);
+    assert.equal(yamlError.code, 1);
+    assert.match(yamlError.stderr, /broken\.yaml/);
+    const stdin = await weft(
+      ['apply', '-f', '-'],
+      env,
+      '{"kind":"DestinationPolicy","name":"from-stdin","spec":{}}',
+    );
+    assert.equal(stdin.code, 0, stdin.stderr);
+  });
+
+  test('delete, history and rollback', async () => {
+    const del = await weft(['delete', 'policy', 'orders'], env);
+    assert.equal(del.code, 0, del.stderr);
+    const history = await weft(['history'], env);
+    assert.match(
+      history.stdout,
+      /REVISION\s+TIME\s+CHANGES\n3\s+\S+\s+delete DestinationPolicy\/orders\n2\s+\S+\s+put DestinationPolicy\/from-stdin\n1 /,
+    );
+    const rb = await weft(['rollback', '1'], env);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.match(rb.stdout, /rolled back to revision 1: .*DestinationPolicy\/orders/);
+    assert.equal((await weft(['get', 'policy', 'orders'], env)).code, 0);
+    assert.equal((await weft(['get', 'policy', 'from-stdin'], env)).code, 1);
+    const stale = await weft(['delete', 'policy', 'users', '--if-revision', '0'], env);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /changed/);
+  });
+
+  test('endpoints lists registered instances', async () => {
+    await call(svc.url, 'POST', '/v1/services/users/instances', {
+      token: svc.token,
+      body: { address: '127.0.0.1', port: 8081, labels: { version: 'v2', zone: 'eu-1' }, ttlMs: 60_000 },
+    });
+    const r = await weft(['endpoints', 'users'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /127\.0\.0\.1:8081\s+127\.0\.0\.1\s+8081\s+version=v2,zone=eu-1\s+60000ms/);
+    const json = await weft(['endpoints', 'users', '-o', 'json'], env);
+    assert.equal(JSON.parse(json.stdout).instances[0].port, 8081);
+  });
+
+  test('tokens: create a service token that can read but not write', async () => {
+    const created = await weft(['token', 'create', 'billing', '--output', 'json'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const token = JSON.parse(created.stdout).token as string;
+    const read = await weft(['get', 'policy'], { ...env, WEFT_TOKEN: token });
+    assert.equal(read.code, 0);
+    const write = await weft(['delete', 'policy', 'users'], { ...env, WEFT_TOKEN: token });
+    assert.equal(write.code, 1);
+    assert.match(write.stderr, /may not do this/);
+  });
+
+  test('usage errors and an unreachable service give clear messages', async () => {
+    const kind = await weft(['get', 'widgets'], env);
+    assert.equal(kind.code, 2);
+    assert.match(kind.stderr, /unknown kind "widgets"/);
+    const down = await weft(['get', 'policy'], { ...env, WEFT_CONTROL_PLANE: 'http://127.0.0.1:1' });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot reach the config service at http:\/\/127\.0\.0\.1:1/);
+    const noToken = await weft(['get', 'policy'], { ...env, WEFT_TOKEN: '' });
+    assert.match(noToken.stderr, /bearer token is required/);
+    const help = await weft(['--help'], env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /control-plane[\s\S]*apply[\s\S]*rollback[\s\S]*endpoints/);
+  });
+});
