@@ -48,7 +48,8 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
         maxAttempts: p.retry.maxAttempts,
         backoffInitialMs: p.retry.backoffInitialMs,
         backoffMaxMs: p.retry.backoffMaxMs,
-        budget: p.retry.budget && { ...RETRY_BUDGET_DEFAULTS, ...definedOnly(p.retry.budget) },
+        // Partial: the stack merges it field by field over the budget set in code.
+        budget: p.retry.budget && (definedOnly(p.retry.budget) as Required<RetryBudgetOptions>),
       },
     make(params, next, env) {
       if (!Number.isInteger(params.maxAttempts) || params.maxAttempts < 1 || params.maxAttempts > 10)

@@ -83,7 +83,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   /** A new stack whose module `role` has `params` merged over its current params. */
   configure(role: string, params: object): Stack<Req, Res> {
     const m = this.modules[this.#index(role)]!;
-    return this.replace(role, { ...m, params: { ...m.params, ...params } });
+    return this.replace(role, { ...m, params: overlay(m.params, params) });
   }
 
   /** The params each module will run with under `policy`. */
@@ -92,7 +92,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
       modules: this.modules.map((m) => ({
         role: m.role,
         description: m.description,
-        params: { ...m.params, ...definedOnly(m.fromPolicy?.(policy) ?? {}) },
+        params: overlay(m.params, m.fromPolicy?.(policy) ?? {}),
       })),
     };
   }
@@ -126,4 +126,21 @@ export class Stack<Req extends Call = Call, Res = unknown> {
     if (i < 0) throw new TypeError(`stack has no module with role ${role} (roles: ${this.roles.join(', ')})`);
     return i;
   }
+}
+
+/**
+ * `over` laid on `base`: undefined fields are skipped, and a nested object (a retry budget) merges
+ * field by field, so a partial override never erases a value set in code.
+ */
+function overlay(base: object, over: object): object {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(definedOnly(over))) {
+    const prev = out[key];
+    out[key] = isPlainObject(value) && isPlainObject(prev) ? { ...prev, ...definedOnly(value) } : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
