@@ -1,3 +1,20 @@
+export type {
+  Admission,
+  AdmissionOptions,
+  AdmissionSnapshot,
+  ConcurrencyOptions,
+  RejectReason,
+} from './admission/admission.ts';
+export { ADMISSION_DEFAULTS, admission, concurrencyLimit } from './admission/admission.ts';
+export type { ConcurrencyLimit, FixedLimitOptions, GradientLimitOptions, Sample } from './admission/limit.ts';
+export {
+  FIXED_LIMIT_DEFAULTS,
+  fixedLimit,
+  GRADIENT_LIMIT_DEFAULTS,
+  gradientLimit,
+} from './admission/limit.ts';
+export type { TokenBucket, TokenBucketOptions } from './admission/token-bucket.ts';
+export { tokenBucket } from './admission/token-bucket.ts';
 export type { AttemptParams } from './attempt/attempt-filter.ts';
 export { ATTEMPT_DEFAULTS, attemptModule } from './attempt/attempt-filter.ts';
 export type { BalanceParams } from './balancer/balance-filter.ts';
@@ -27,6 +44,18 @@ export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
 export type { RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
+export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';
+export { DRAIN_DEFAULTS, drainState } from './server/drain.ts';
+export type { Inbound, InboundField, InboundValues, ServerContextFields } from './server/inbound.ts';
+export {
+  MAX_BAGGAGE_LENGTH,
+  MAX_TRACESTATE_LENGTH,
+  readInbound,
+  ServerContext,
+} from './server/inbound.ts';
+export type { ServerInstruments } from './server/instruments.ts';
+export { createServerInstruments } from './server/instruments.ts';
+export { onShutdownSignal } from './server/signals.ts';
 export { Call, isIdempotentMethod } from './stack/call.ts';
 export { defaultClientStack } from './stack/client-stack.ts';
 export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';
