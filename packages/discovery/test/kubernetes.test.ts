@@ -142,6 +142,29 @@ describe('kubernetesResolver', () => {
     }
   });
 
+  test('an API error status on LIST is a failure carrying the API message, retried', async () => {
+    const api = await recorded();
+    // The stand-in only serves namespace "shop": another namespace gets a 404 Status object.
+    const r = kubernetesResolver({
+      service: 'web',
+      namespace: 'billing',
+      server: api.url,
+      token: 't',
+      retryMs: 10,
+    });
+    try {
+      const s = await waitForState(r, (x) => x.kind === 'failed');
+      assert.match(
+        s.kind === 'failed' ? s.reason.message : '',
+        /Kubernetes EndpointSlices of billing\/web: HTTP 404: no route \/apis\/discovery\.k8s\.io\/v1\/namespaces\/billing\/endpointslices/,
+      );
+      await until(() => api.requests.length >= 3, 'retries');
+    } finally {
+      r.close();
+      await api.close();
+    }
+  });
+
   test('an unknown port name is a failure that says so', async () => {
     const api = await recorded();
     const r = kubernetesResolver({
