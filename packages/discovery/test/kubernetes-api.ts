@@ -4,6 +4,7 @@
  * each WATCH is held open while the test releases recorded events onto it one line at a time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
@@ -20,15 +21,20 @@ export class RecordedApiServer {
   #server: Server;
   url = '';
 
-  constructor(lists: unknown[], events: string[]) {
+  /** With `tls`, the server speaks HTTPS, as a real API server does. */
+  constructor(lists: unknown[], events: string[], tls?: { key: string; cert: string }) {
     this.#lists = [...lists];
     this.#events = [...events];
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    this.#server = tls ? createTlsServer(tls, handler) : createServer(handler);
+    this.scheme = tls ? 'https' : 'http';
   }
+
+  readonly scheme: 'http' | 'https';
 
   async start(port = 0): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.url = `${this.scheme}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
   }
 

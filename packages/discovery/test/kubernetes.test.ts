@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Endpoint, ResolverState } from '@weft/core';
 import { EndpointSet, roundRobin, systemClock } from '@weft/core';
 import { kubernetesResolver } from '@weft/discovery';
@@ -76,6 +77,42 @@ describe('kubernetesResolver', () => {
       );
     } finally {
       r.close();
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('in-cluster defaults: API server from the environment, HTTPS verified with the CA file, token file', async () => {
+    const tls = { key: await load('../tls/server.key'), cert: await load('../tls/server.crt') };
+    const lists = [JSON.parse(await load('list-1.json'))];
+    const api = await new RecordedApiServer(lists, [], tls).start();
+    const dir = await mkdtemp(join(tmpdir(), 'weft-k8s-'));
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'in-cluster-token\n');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = new URL(api.url).port;
+    const caFile = fileURLToPath(new URL('../tls/server.crt', fixtures));
+    const r = kubernetesResolver({ service: 'web', namespace: 'shop', port: 'http', caFile, tokenFile });
+    // Without the CA (the file is missing), the self-signed certificate is refused: a failure, not a downgrade.
+    const untrusted = kubernetesResolver({
+      service: 'web',
+      namespace: 'shop',
+      caFile: join(dir, 'none.crt'),
+      tokenFile,
+    });
+    try {
+      await waitForState(r, keys('10.1.0.1:8080', '10.1.0.2:8080', '10.1.1.1:8080'));
+      assert.equal(api.seen('list')[0]?.authorization, 'Bearer in-cluster-token');
+      const s = await waitForState(untrusted, (x) => x.kind === 'failed');
+      assert.match(s.kind === 'failed' ? s.reason.message : '', /shop\/web: DEPTH_ZERO_SELF_SIGNED_CERT/);
+    } finally {
+      process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      r.close();
+      untrusted.close();
       await api.close();
       await rm(dir, { recursive: true, force: true });
     }
