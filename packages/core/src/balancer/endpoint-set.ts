@@ -148,6 +148,7 @@ export class EndpointSet<T = unknown> {
   /** Resolves when the resolver has produced its first answer (bound, failed, negative), or `signal` aborts. */
   whenResolved(signal?: AbortSignal): Promise<void> {
     if (this.#resolverState.kind !== 'pending') return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const done = () => {
         signal?.removeEventListener('abort', onAbort);
