@@ -118,7 +118,9 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.#abortReason) return;
+    // undici can hand over an empty chunk when the parser resumes; passing it on (and pausing for
+    // it) would spin pause/resume forever.
+    if (this.#abortReason || chunk.length === 0) return;
     if (this.#sink) this.#sink.data(chunk);
     else if (this.#buffer) this.#buffer.push(chunk);
     else this.#buffer = [chunk];
