@@ -13,7 +13,7 @@ export interface TestServer {
 }
 
 export async function startServer(
-  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  handler: (req: IncomingMessage, res: ServerResponse) => unknown,
   port = 0,
 ): Promise<TestServer> {
   const requests: IncomingMessage[] = [];
