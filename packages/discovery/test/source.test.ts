@@ -100,3 +100,18 @@ describe('staticResolver', () => {
     );
   });
 });
+
+test('a throwing subscriber does not keep the others from the update; the error surfaces as a process warning', async () => {
+  const source = new EndpointSource('test', 'svc');
+  const seen: string[] = [];
+  source.subscribe((s) => {
+    if (s.kind === 'bound') throw new Error('subscriber bug');
+  });
+  source.subscribe((s) => seen.push(s.kind));
+  const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+  source.bind([{ address: '10.0.0.1', port: 80 }]);
+  assert.deepEqual(seen, ['pending', 'bound']);
+  assert.equal(source.state.kind, 'bound');
+  assert.equal((await warned).message, 'subscriber bug');
+  source.close();
+});

@@ -170,7 +170,13 @@ export class DnsResolver implements Resolver {
     this.#timer = undefined;
     this.#queries++;
     const { name, type, port, srvRefreshMs } = this.#s;
-    const result: Lookup = await lookup(this.#dns, { name, type, port, labels: this.#labels, srvRefreshMs });
+    let result: Lookup;
+    try {
+      result = await lookup(this.#dns, { name, type, port, labels: this.#labels, srvRefreshMs });
+    } catch (err) {
+      // lookup() reports DNS errors as results; anything thrown is unexpected, but must not stop the refresh loop.
+      result = { kind: 'failed', error: err instanceof Error ? err : new Error(String(err)) };
+    }
     if (this.#source.closed) return;
     let delay: number;
     if (result.kind === 'bound') {

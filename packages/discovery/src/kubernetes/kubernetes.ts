@@ -145,6 +145,8 @@ export class KubernetesResolver implements Resolver {
           this.#resourceVersion = undefined;
           continue;
         }
+        // Build the connection settings again on the next attempt: a CA or server that was missing may be there now.
+        this.#target = undefined;
         const wasStreaming = this.#streaming;
         this.#streaming = false;
         this.#errorsInARow++;

@@ -139,6 +139,14 @@ export class EndpointSource implements Resolver {
     this.#state = state;
     this.#notifications++;
     recordUpdate(this.#attributes, state.kind);
-    for (const listener of [...this.#listeners]) listener(state);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(state);
+      } catch (err) {
+        // A throwing subscriber is a bug to surface, but it must not keep the others from hearing
+        // about the change, leave this source half updated, or take the process down: warn.
+        process.emitWarning(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
   }
 }
