@@ -101,6 +101,7 @@ export function endpointModule(params: OutlierOptions = {}): Module<Required<Out
         } finally {
           ep.outstanding--;
           if (counted) endpoints.record(ep, clock.now() - start, ok);
+          else endpoints.release(ep);
         }
       };
     },

@@ -145,6 +145,16 @@ export class EndpointSet<T = unknown> {
     if (!ep.removed) this.#outlier.record(ep, ok);
   }
 
+  /**
+   * An attempt ended with no outcome worth counting (its caller cancelled, or its deadline passed):
+   * if it was the readmission probe, the probe slot opens again so the endpoint is not lost.
+   */
+  release(ep: EndpointState<T>): void {
+    if (!ep.probing) return;
+    ep.probing = false;
+    this.#rebuild();
+  }
+
   /** Resolves when the resolver has produced its first answer (bound, failed, negative), or `signal` aborts. */
   whenResolved(signal?: AbortSignal): Promise<void> {
     if (this.#resolverState.kind !== 'pending') return Promise.resolve();
