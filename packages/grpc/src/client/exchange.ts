@@ -1,0 +1,186 @@
+/**
+ * One gRPC attempt on one endpoint's channel. It resolves `head` when the attempt's outcome is
+ * known enough to classify: at the final status for unary responses, at the first message (or the
+ * status) for streaming responses — so a stream is retried only before its first response message.
+ * Until a consumer attaches, response headers and messages are held (read one at a time, so flow
+ * control still applies); then they are delivered in order, the status last.
+ */
+import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import type { RawCall, RawListener } from './raw.ts';
+
+/** Where the response goes once the stack has decided to keep this attempt. */
+export interface ExchangeSink {
+  metadata(metadata: Metadata): void;
+  message(message: Buffer): void;
+  status(status: StatusObject): void;
+}
+
+export class GrpcExchange implements RawListener {
+  /** The endpoint that answered (`address:port`). */
+  readonly endpoint: string;
+  /** Response headers, once received. */
+  headers: Metadata | undefined;
+  /** The final status, once received. */
+  status: StatusObject | undefined;
+  /** Messages received so far. */
+  received = 0;
+  /**
+   * True when the attempt failed before anything came back from a channel that was not connected
+   * when the attempt began: the request cannot have been processed, so it is safe to retry.
+   */
+  notSent = false;
+  readonly #raw: RawCall;
+  readonly #streaming: boolean;
+  readonly #channelReady: boolean;
+  #queue: Buffer[] = [];
+  #sink: ExchangeSink | undefined;
+  #readPending = true;
+  #statusDelivered = false;
+  #headed = false;
+  #done = false;
+  #onDone: (() => void)[] | undefined;
+  #signal: AbortSignal | undefined;
+  #resolve!: (e: GrpcExchange) => void;
+  #reject!: (e: unknown) => void;
+  readonly head: Promise<GrpcExchange>;
+
+  constructor(raw: RawCall, endpoint: string, streaming: boolean, channelReady: boolean) {
+    this.#raw = raw;
+    this.endpoint = endpoint;
+    this.#streaming = streaming;
+    this.#channelReady = channelReady;
+    this.head = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Follows the attempt's signal: aborting it cancels the call, before or after the head. */
+  watch(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    this.#signal = signal;
+    if (signal.aborted) this.handleEvent();
+    else signal.addEventListener('abort', this);
+  }
+
+  /** The abort listener (an object listener: no closure per call). */
+  handleEvent(): void {
+    if (this.#done) return;
+    const reason = this.#signal?.reason;
+    const deadline = (reason as { code?: string } | null)?.code === 'WEFT_DEADLINE_EXCEEDED';
+    if (!this.#headed) {
+      this.#headed = true;
+      this.#reject(reason);
+    }
+    this.#raw.cancelWithStatus(
+      deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
+      (reason as Error | undefined)?.message ?? 'cancelled',
+    );
+  }
+
+  onReceiveMetadata(metadata: Metadata): void {
+    this.headers = metadata;
+    this.#sink?.metadata(metadata);
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    this.received++;
+    this.#readPending = false;
+    if (this.#sink) {
+      this.#sink.message(message);
+      this.#flushStatus();
+      return;
+    }
+    this.#queue.push(message);
+    if (this.#streaming && !this.#headed) {
+      this.#headed = true;
+      this.#resolve(this);
+    }
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.status = status;
+    if (status.code !== Status.OK && this.received === 0 && this.headers === undefined) {
+      this.notSent = !this.#channelReady && status.code === Status.UNAVAILABLE;
+    }
+    this.#finish();
+    if (!this.#headed) {
+      this.#headed = true;
+      this.#resolve(this);
+    }
+    this.#flushStatus();
+  }
+
+  /** Delivers the rest of the response to `sink`: held headers, held messages, then the status. */
+  attach(sink: ExchangeSink): void {
+    this.#sink = sink;
+    if (this.headers) sink.metadata(this.headers);
+    if (!this.#streaming) {
+      // A unary response is delivered whole, as grpc-js does for unary methods.
+      for (const m of this.#queue) sink.message(m);
+      this.#queue = [];
+    }
+    this.#flushStatus();
+  }
+
+  /** The consumer wants one more message (streaming responses). */
+  read(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) {
+      this.#sink?.message(next);
+      this.#flushStatus();
+      return;
+    }
+    if (this.status !== undefined) {
+      this.#flushStatus();
+      return;
+    }
+    if (!this.#readPending) {
+      this.#readPending = true;
+      this.#raw.startRead();
+    }
+  }
+
+  /** Calls `fn` once the call has ended (status received or cancelled). */
+  onDone(fn: () => void): void {
+    if (this.#done) fn();
+    else if (this.#onDone) this.#onDone.push(fn);
+    else this.#onDone = [fn];
+  }
+
+  /** Abandons the attempt (it is being retried): the call is cancelled if it still runs. */
+  discard(): void {
+    this.#queue = [];
+    if (!this.#done) this.#raw.cancelWithStatus(Status.CANCELLED, 'attempt abandoned for a retry');
+  }
+
+  /** Cancels the call on behalf of the consumer. */
+  cancel(code: Status, details: string): void {
+    if (!this.#done) this.#raw.cancelWithStatus(code, details);
+  }
+
+  get peer(): string {
+    return this.#raw.getPeer();
+  }
+
+  #flushStatus(): void {
+    const sink = this.#sink;
+    if (!sink || this.#statusDelivered || this.status === undefined || this.#queue.length > 0) return;
+    this.#statusDelivered = true;
+    sink.status(this.status);
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#signal?.removeEventListener('abort', this);
+    const fns = this.#onDone;
+    this.#onDone = undefined;
+    if (fns) for (const fn of fns) fn();
+  }
+}
+
+/** A status with fresh metadata (grpc-js expects a Metadata instance on every status). */
+export function makeStatus(code: Status, details: string, metadata = new Metadata()): StatusObject {
+  return { code, details, metadata };
+}

@@ -1,0 +1,78 @@
+/**
+ * The terminal service: sends an attempt on the channel of the endpoint the balancer chose. Each
+ * endpoint gets its own grpc-js Channel (one HTTP/2 connection, multiplexed), created when the
+ * endpoint is first picked and closed when the resolver drops it.
+ */
+import {
+  Channel,
+  type ChannelCredentials,
+  type ChannelOptions,
+  connectivityState,
+  credentials as grpcCredentials,
+  type Metadata,
+} from '@grpc/grpc-js';
+import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
+import { endpointKey, Header } from '@weft/core';
+import type { GrpcCall } from './call.ts';
+import { GrpcExchange } from './exchange.ts';
+
+export interface TransportOptions {
+  /** Channel credentials for every endpoint. Defaults to insecure (plaintext HTTP/2). */
+  credentials?: ChannelCredentials;
+  /** grpc-js channel options for every endpoint's channel (message sizes, keepalive, …). Defaults to none. */
+  channelOptions?: ChannelOptions;
+}
+
+/** Channel options Weft sets: its own retries replace grpc-js's, so grpc-js must not retry too. */
+const WEFT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.enable_retries': 0 };
+
+export function createChannel(endpoint: Endpoint, options: TransportOptions): Channel {
+  return new Channel(endpointKey(endpoint), options.credentials ?? grpcCredentials.createInsecure(), {
+    ...options.channelOptions,
+    ...WEFT_CHANNEL_OPTIONS,
+  });
+}
+
+/** Weft headers that do not travel as metadata: gRPC carries the deadline natively (`grpc-timeout`). */
+const SKIPPED = new Set<string>([Header.deadline]);
+
+/** The attempt's metadata: the caller's, plus the headers the stack added (trace, attempt number). */
+function attemptMetadata(call: GrpcCall): Metadata {
+  const md = call.metadata.clone();
+  const headers = call.headers;
+  for (const name in headers) if (!SKIPPED.has(name)) md.set(name, headers[name]!);
+  return md;
+}
+
+/** The native gRPC deadline (wall-clock ms) for the call's stack-clock deadline. */
+function nativeDeadline(call: GrpcCall, now: number): number {
+  if (call.deadline === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  return Date.now() + Math.max(0, call.deadline - now);
+}
+
+/** The terminal service for a stack whose clock is `now`. */
+export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
+  return (call) => {
+    const ep = call.endpoint!;
+    const channel = ep.transport as Channel;
+    const ready = channel.getConnectivityState(false) === connectivityState.READY;
+    const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
+    const exchange = new GrpcExchange(raw, ep.key, call.responseStream, ready);
+    exchange.watch(call.attemptSignal);
+    raw.start(attemptMetadata(call), exchange);
+    if (call.outbound) call.outbound.attach(raw);
+    else {
+      raw.sendMessageWithContext({}, call.request!);
+      raw.halfClose();
+    }
+    raw.startRead();
+    return exchange.head;
+  };
+}
+
+export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
+  name: 'rpc',
+  discard: (response) => response.discard(),
+  onBodyDone: (response, done) => response.onDone(done),
+  status: (response) => response.status?.code ?? 0,
+};

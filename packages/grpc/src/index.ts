@@ -1,0 +1,15 @@
+export type { GrpcCallKind } from './client/call.ts';
+export { GrpcCall } from './client/call.ts';
+export { WeftChannel } from './client/channel.ts';
+export { DEFAULT_RETRYABLE_CODES, grpcClassifier } from './client/classifier.ts';
+export type { GrpcClientConstructor, WeftClientSetup } from './client/client.ts';
+export { createGrpcClient, weftClientOptions } from './client/client.ts';
+export type { GrpcDestinationDescription, PolicySource } from './client/destination.ts';
+export { GrpcExchange } from './client/exchange.ts';
+export type { GrpcClientOptions } from './client/options.ts';
+export { GRPC_CLIENT_DEFAULTS } from './client/options.ts';
+export { statusFromError, WEFT_ERROR_KEY } from './client/status.ts';
+export { streamTelemetryModule } from './client/telemetry.ts';
+export type { TransportOptions } from './client/transport.ts';
+export type { WeftResolverRegistry } from './resolver/registry.ts';
+export { registerWeftResolver, serviceFromTarget, WEFT_SCHEME } from './resolver/registry.ts';

@@ -1,0 +1,66 @@
+/** Test helpers: real grpc-js servers on 127.0.0.1 with OS-chosen ports, and the interop protos. */
+import {
+  type GrpcObject,
+  Server,
+  ServerCredentials,
+  type ServerOptions,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import { loadProto } from '../src/proto.ts';
+
+const testing = loadProto('grpc/testing/test.proto') as { grpc: { testing: GrpcObject } };
+
+export const TestServiceClient = testing.grpc.testing.TestService as ServiceClientConstructor;
+export const testServiceDefinition: ServiceDefinition = TestServiceClient.service;
+
+export interface TestServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts a grpc-js server on 127.0.0.1:0 after `setup` adds its services. */
+export async function startGrpcServer(
+  setup: (server: Server) => void,
+  options: ServerOptions = {},
+): Promise<TestServer> {
+  const server = new Server(options);
+  setup(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    server,
+    port,
+    endpoint: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => server.forceShutdown(), 2000).unref();
+      }),
+  };
+}
+
+/** A port that nothing listens on (bound once by the OS, then released). */
+export async function closedPort(): Promise<number> {
+  const s = await startGrpcServer(() => {});
+  s.server.forceShutdown();
+  return s.port;
+}
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Promisifies a unary call on a generated client. */
+export function unary<T>(client: object, method: string, request: object, ...rest: unknown[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    (client as Record<string, (...a: unknown[]) => unknown>)[method]!(
+      request,
+      ...rest,
+      (err: Error | null, res: T) => (err ? reject(err) : resolve(res)),
+    );
+  });
+}
