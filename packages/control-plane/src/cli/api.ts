@@ -72,11 +72,11 @@ export function api(options: ApiOptions) {
       }
       return { status: res.status, headers: res.headers, body: parsed };
     }
-    const cause = lastError as { cause?: { code?: string }; message?: string } | undefined;
+    const cause = lastError as { cause?: { code?: string; message?: string }; message?: string } | undefined;
     throw new ApiError(
       0,
       'unreachable',
-      `cannot reach the config service at ${options.urls.join(', ')}: ${cause?.cause?.code ?? cause?.message ?? 'unknown error'}`,
+      `cannot reach the config service at ${options.urls.join(', ')}: ${cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? 'unknown error'}`,
     );
   };
 }

@@ -3,7 +3,6 @@
  * to one. Errors print the service's `path: reason` issues and exit with status 1 (2 for usage).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { startControlPlane } from '../server/run.ts';
 import { ApiError, api } from './api.ts';
 import * as cmd from './commands.ts';
 import { FileError } from './files.ts';
@@ -57,8 +56,16 @@ export function buildProgram(write: (text: string) => void = (t) => process.stdo
     .option('--admin-token-file <file>', 'write the first admin token to this file instead of printing it')
     .option('--body-limit <bytes>', 'largest request body', '262144')
     .option('--heartbeat-ms <ms>', 'interval of watch-stream keep-alives', '15000')
+    .option(
+      '--max-resume <n>',
+      'most missed revisions replayed to a resuming watcher (else a snapshot)',
+      '1000',
+    )
+    .option('--watch-history <n>', 'registry-only log entries kept for resuming watchers', '10000')
     .option('--log-level <level>', 'log requests at this level (never their headers)')
     .action(async (opts) => {
+      // Loaded only here, so that the client commands start fast without the server's dependencies.
+      const { startControlPlane } = await import('../server/run.ts');
       const running = await startControlPlane({
         port: int('--port')(opts.port),
         host: opts.host,
@@ -73,6 +80,8 @@ export function buildProgram(write: (text: string) => void = (t) => process.stdo
         adminTokenFile: opts.adminTokenFile,
         bodyLimit: int('--body-limit')(opts.bodyLimit),
         heartbeatMs: int('--heartbeat-ms')(opts.heartbeatMs),
+        maxResume: int('--max-resume')(opts.maxResume),
+        watchHistory: int('--watch-history')(opts.watchHistory),
         logger: opts.logLevel ? { level: opts.logLevel } : false,
       });
       const stop = () => {

@@ -7,7 +7,6 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidOption } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
-import { etcdStore } from '../store/etcd.ts';
 import { sqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
 import { type AppOptions, buildApp } from './app.ts';
@@ -22,6 +21,8 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   data?: string;
   /** etcd endpoints; when set, etcd is the store instead of SQLite. Defaults to none. */
   etcd?: readonly string[];
+  /** Registry-only log entries kept for resuming watchers (document changes are always kept). Defaults to 10000. */
+  watchHistory?: number;
   /** Key prefix in etcd. Defaults to `/weft/`. */
   etcdPrefix?: string;
   /**
@@ -57,11 +58,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const host = options.host ?? CONTROL_PLANE_DEFAULTS.host;
   const print = options.print ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
   const store = options.etcd?.length
-    ? await etcdStore({
+    ? await (await import('../store/etcd.ts')).etcdStore({
         endpoints: options.etcd,
         prefix: options.etcdPrefix ?? CONTROL_PLANE_DEFAULTS.etcdPrefix,
+        watchHistory: options.watchHistory,
       })
-    : sqliteStore({ file: join(options.data ?? CONTROL_PLANE_DEFAULTS.data, 'weft.db') });
+    : sqliteStore({
+        file: join(options.data ?? CONTROL_PLANE_DEFAULTS.data, 'weft.db'),
+        watchHistory: options.watchHistory,
+      });
   try {
     if (options.adminToken) {
       const record = recordForToken(options.adminToken, 'admin', 'admin');
@@ -94,6 +99,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       data: _d,
       etcd: _e,
       etcdPrefix: _x,
+      watchHistory: _w,
       adminToken: _a,
       adminTokenFile: _f,
       print: _pr,

@@ -137,7 +137,7 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
     if (touchesDocuments(entry)) ops.push(client.put(k.dlog(revision)).value(json));
     const result = await guard.then(...ops).commit();
     if (!result.succeeded) return 'retry';
-    if (revision % 100 === 0 && revision > watchHistory) {
+    if (revision % Math.min(100, watchHistory) === 0 && revision > watchHistory) {
       const through = revision - watchHistory;
       await client.put(k.compacted).value(String(through));
       await client.delete().range(new Range(k.log(0), k.log(through + 1)));

@@ -225,7 +225,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
         const docs = touchesDocuments(entry) ? 1 : 0;
         q.append.run(revision, docs, JSON.stringify(entry));
         metaSet.run('revision', String(revision));
-        if (revision % 100 === 0 && revision > watchHistory) {
+        if (revision % Math.min(100, watchHistory) === 0 && revision > watchHistory) {
           const through = revision - watchHistory;
           q.compact.run(through);
           metaSet.run('compacted_through', String(through));
