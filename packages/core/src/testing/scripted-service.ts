@@ -143,6 +143,8 @@ export interface ScriptedService {
   readonly service: Service<Call, FakeResponse>;
   /** Every attempt received, in order of arrival. */
   readonly log: readonly AttemptRecord[];
+  /** Every response sent, in order (discarded ones carry `discarded: true`). */
+  readonly responses: readonly FakeResponse[];
   /** Attempts that arrived and have not answered or failed yet. */
   readonly inFlight: number;
   /** Replaces the script of one endpoint (its attempt count is kept). */
@@ -153,7 +155,7 @@ export interface ScriptedService {
   attempts(endpoint?: string): number;
   /** Attempts per endpoint key. */
   counts(): Map<string, number>;
-  /** Forgets the log and counts (scripts stay). */
+  /** Forgets the log, responses and counts (scripts stay). */
   reset(): void;
 }
 
@@ -182,6 +184,7 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
   let fallback: Script = options.fallback ?? OK;
   const counts = new Map<string, number>();
   const log: AttemptRecord[] = [];
+  const responses: FakeResponse[] = [];
   let inFlight = 0;
 
   const stepFor = (call: Call, key: string, n: number): Step => {
@@ -232,17 +235,17 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
           reject(typeof step.error === 'function' ? (step.error as (c: Call) => unknown)(call) : step.error);
           return;
         }
-        resolve(
-          new FakeResponse(
-            step.status ?? 200,
-            key,
-            call.attempt,
-            step.rejected ?? false,
-            clock,
-            step.bodyMs ?? 0,
-            call.signal,
-          ),
+        const response = new FakeResponse(
+          step.status ?? 200,
+          key,
+          call.attempt,
+          step.rejected ?? false,
+          clock,
+          step.bodyMs ?? 0,
+          call.signal,
         );
+        responses.push(response);
+        resolve(response);
       }, step.latencyMs ?? 0);
     });
   };
@@ -250,6 +253,7 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
   return {
     service,
     log,
+    responses,
     get inFlight() {
       return inFlight;
     },
@@ -269,6 +273,7 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
     reset() {
       counts.clear();
       log.length = 0;
+      responses.length = 0;
     },
   };
 }
