@@ -94,7 +94,17 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
           if (!call.replayable) reason = 'body cannot be replayed';
           else if (attempt >= params.maxAttempts) reason = `${attempt} attempts made`;
           else if (call.signal?.aborted) reason = 'call aborted';
-          else if (!budget.tryWithdraw()) {
+          else {
+            delay = delay ? delay.next(undefined) : backoff.next();
+            if (clock.now() + delay.duration >= call.deadline) reason = 'no time left before the deadline';
+          }
+          if (reason !== undefined) {
+            giveUp(call);
+            if (failed) throw error;
+            return response!;
+          }
+          // Only a retry that will be sent draws on the budget.
+          if (!budget.tryWithdraw()) {
             instruments.budgetExhausted.add(1, attrs);
             if (diagnostics.budgetExhausted.hasSubscribers)
               diagnostics.budgetExhausted.publish({ destination, attempt });
@@ -103,15 +113,6 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
               throw new WeftError(ErrorCode.BudgetExhausted, `retry budget for ${destination} is spent`, {
                 cause: error,
               });
-            return response!;
-          }
-          if (reason === undefined) {
-            delay = delay ? delay.next(undefined) : backoff.next();
-            if (clock.now() + delay.duration >= call.deadline) reason = 'no time left before the deadline';
-          }
-          if (reason !== undefined) {
-            giveUp(call);
-            if (failed) throw error;
             return response!;
           }
           if (!failed) protocol.discard(response!);
