@@ -10,3 +10,8 @@ export { HttpExchange } from './client/exchange.ts';
 export type { ClientOptions } from './client/options.ts';
 export type { TransportOptions } from './client/transport.ts';
 export { TRANSPORT_DEFAULTS } from './client/transport.ts';
+export type { ResolvedServerOptions, RouteAdmissionOptions, ServerOptions } from './server/options.ts';
+export { resolveServerOptions, SERVER_DEFAULTS } from './server/options.ts';
+export type { Reply, ShedReason } from './server/replies.ts';
+export type { RouteOf } from './server/runtime.ts';
+export { ServerRuntime } from './server/runtime.ts';

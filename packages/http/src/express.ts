@@ -1,0 +1,97 @@
+/**
+ * `@weft/http/express`: Weft's server half as Express 5 middleware. Mount it first, at the root:
+ *
+ * ```ts
+ * const mesh = weft({ concurrency: 200 });
+ * app.use(mesh);
+ * app.get('/report', mesh.route({ concurrency: 4 }), handler); // a route's own limit
+ * const server = app.listen(8080);
+ * mesh.attach(server); // drain() (or SIGTERM) then closes this listener
+ * ```
+ *
+ * Every handler runs inside the request's context: outbound Weft calls inherit its deadline and trace,
+ * and a 5xx after downstream retries gave up is marked `weft-no-retry`. See docs/server.md.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { admission, type DrainResult, ServerContext, type ServingState } from '@weft/core';
+import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
+import type { Reply } from './server/replies.ts';
+import { ServerRuntime } from './server/runtime.ts';
+
+export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
+export { SERVER_DEFAULTS } from './server/options.ts';
+
+type Next = (error?: unknown) => void;
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+export interface WeftMiddleware extends Middleware {
+  /** Serving, draining or closed. */
+  readonly state: ServingState;
+  /** The shared server logic (admission, drain state, counters), for admin and tests. */
+  readonly runtime: ServerRuntime;
+  /** The listener that `drain()` closes; also starts listening for the drain signals. */
+  attach(server: Server): void;
+  /** A route's own limits, checked after the server's: `app.get(path, mesh.route({...}), handler)`. */
+  route(options: RouteAdmissionOptions): Middleware;
+  /** Stops admitting, lets in-flight requests finish (up to `drainTimeoutMs`), closes the attached listener. */
+  drain(): Promise<DrainResult>;
+}
+
+export function weft(options: ServerOptions = {}): WeftMiddleware {
+  const runtime = new ServerRuntime(options, routeOf);
+  const middleware: Middleware = (req, res, next) => {
+    const result = runtime.begin(req, res, req);
+    if (result instanceof ServerContext) runtime.run(result, next);
+    else send(res, result);
+  };
+  let attached: Server | undefined;
+  const api: Omit<WeftMiddleware, keyof Middleware | 'state'> = {
+    runtime,
+    attach(server: Server) {
+      attached = server;
+      runtime.onClose((force) => closeServer(server, force));
+      server.once('close', () => runtime.stopListening());
+      runtime.listenForSignals();
+    },
+    route(routeOptions: RouteAdmissionOptions): Middleware {
+      const limit = admission({ ...checkRouteAdmission(routeOptions), clock: runtime.options.clock });
+      return (_req, res, next) => {
+        const rejection = runtime.admitRoute(res, limit);
+        if (rejection) send(res, rejection);
+        else next();
+      };
+    },
+    drain() {
+      if (!attached) runtime.onClose(async () => {});
+      return runtime.drain();
+    },
+  };
+  // Not Object.assign: it would copy the `state` getter's current value instead of the getter.
+  Object.defineProperty(middleware, 'state', { get: () => runtime.drainState.state, enumerable: true });
+  return Object.assign(middleware, api) as WeftMiddleware;
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, reply.headers);
+  res.end(res.req?.method === 'HEAD' ? undefined : reply.body);
+}
+
+/** Express keeps the matched route on the request: `baseUrl` + the route's path. */
+function routeOf(request: unknown): string | undefined {
+  const req = request as { route?: { path?: unknown }; baseUrl?: string };
+  const path = req.route?.path;
+  return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : undefined;
+}
+
+/** Closes the listener: idle keep-alive connections now, busy ones when their response ends (or now if `force`). */
+function closeServer(server: Server, force: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    if (force) server.closeAllConnections();
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * `@weft/http/fastify`: Weft's server half as a Fastify 5 plugin (made with fastify-plugin, so its
+ * hooks apply to the whole app). Register it before the routes:
+ *
+ * ```ts
+ * await app.register(weft, { concurrency: 200 });
+ * app.get('/report', { config: { weft: { concurrency: 4 } } }, handler); // a route's own limit
+ * await app.listen({ port: 8080 });
+ * // app.weft.drain() (or SIGTERM): stop admitting, finish in-flight requests, then app.close()
+ * ```
+ *
+ * Same options and behaviour as the Express middleware; the shared logic is in ./server. Drain with
+ * `app.weft.drain()`, not `app.close()` alone: Fastify's own closing answers plain 503s, which a
+ * Weft client may retry only for idempotent requests. See docs/server.md.
+ */
+import { type Admission, admission, type DrainResult, ServerContext, type ServingState } from '@weft/core';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
+import { ServerRuntime } from './server/runtime.ts';
+
+export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
+export { SERVER_DEFAULTS } from './server/options.ts';
+
+export interface WeftFastify {
+  /** Serving, draining or closed. */
+  readonly state: ServingState;
+  /** The shared server logic (admission, drain state, counters), for admin and tests. */
+  readonly runtime: ServerRuntime;
+  /** Stops admitting, lets in-flight requests finish (up to `drainTimeoutMs`), then closes the app. */
+  drain(): Promise<DrainResult>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    weft: WeftFastify;
+  }
+  interface FastifyContextConfig {
+    /** This route's own admission limits, checked after the server's. */
+    weft?: RouteAdmissionOptions;
+  }
+}
+
+const kContext = Symbol('weft.context');
+type WithContext = FastifyRequest & { [kContext]?: ServerContext };
+
+const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) => {
+  const runtime = new ServerRuntime(options, routeOf);
+  const routes = new Map<string, Admission>();
+
+  fastify.addHook('onRoute', (route) => {
+    const config = (route.config as { weft?: RouteAdmissionOptions } | undefined)?.weft;
+    if (!config) return;
+    const limit = admission({ ...checkRouteAdmission(config), clock: runtime.options.clock });
+    for (const method of [route.method].flat()) routes.set(`${method} ${route.url}`, limit);
+  });
+
+  fastify.addHook('onRequest', (request, reply, next) => {
+    const limit = routes.size > 0 ? routes.get(`${request.method} ${request.routeOptions.url}`) : undefined;
+    const result = runtime.begin(request.raw, reply.raw, request, limit);
+    if (result instanceof ServerContext) {
+      (request as WithContext)[kContext] = result;
+      runtime.run(result, next);
+    } else {
+      reply.code(result.status).headers(result.headers).send(result.body);
+    }
+  });
+
+  // The body is parsed in stream callbacks outside the request's async context; enter it again so
+  // the handler (and the hooks before it) run inside it.
+  fastify.addHook('preValidation', (request, _reply, next) => {
+    const ctx = (request as WithContext)[kContext];
+    if (ctx) runtime.run(ctx, next);
+    else next();
+  });
+
+  runtime.onClose(async (force) => {
+    const closing = fastify.close();
+    if (force) fastify.server.closeAllConnections();
+    await closing;
+  });
+  fastify.addHook('onReady', (ready) => {
+    runtime.listenForSignals();
+    ready();
+  });
+  fastify.addHook('onClose', (_instance, closed) => {
+    runtime.stopListening();
+    closed();
+  });
+
+  const api: WeftFastify = {
+    get state() {
+      return runtime.drainState.state;
+    },
+    runtime,
+    drain: () => runtime.drain(),
+  };
+  fastify.decorate('weft', api);
+  done();
+};
+
+/** The Fastify plugin: `app.register(weft, options)`. */
+export const weft = fp(plugin, { fastify: '5.x', name: '@weft/http' });
+
+function routeOf(request: unknown): string | undefined {
+  return (request as FastifyRequest).routeOptions?.url;
+}

@@ -1,0 +1,55 @@
+/**
+ * The responses the server middleware writes itself: rejections (shed, draining, deadline passed),
+ * health and admin. Rejection bodies are made once, so shedding a request costs no serialization.
+ */
+import { Header, type RejectReason } from '@weft/core';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+function json(status: number, headers: Record<string, string>, body: unknown): Reply {
+  const text = JSON.stringify(body);
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+    },
+    body: text,
+  };
+}
+
+/** Why the server refused a request before its handler ran (`weft.reason` on the metric). */
+export type ShedReason = RejectReason | 'draining' | 'deadline';
+
+const rejected = (reason: string, extra: Record<string, string> = {}) =>
+  json(
+    503,
+    { [Header.rejected]: '1', 'retry-after': '1', ...extra },
+    { error: 'WEFT_REJECTED', reason, message: 'request not processed; safe to retry on another endpoint' },
+  );
+
+export const REJECTIONS: Readonly<Record<ShedReason, Reply>> = {
+  concurrency: rejected('concurrency'),
+  rate: rejected('rate'),
+  // Closing the connection moves the client's keep-alive pool off this instance.
+  draining: rejected('draining', { connection: 'close' }),
+  // The caller has given up already: answering quickly frees the connection; retrying is pointless.
+  deadline: json(
+    504,
+    { [Header.noRetry]: '1' },
+    { error: 'WEFT_DEADLINE_EXCEEDED', message: 'the deadline of the request had passed on arrival' },
+  ),
+};
+
+export const LIVE = json(200, { 'cache-control': 'no-store' }, { status: 'live' });
+export const READY = json(200, { 'cache-control': 'no-store' }, { status: 'ready' });
+export const NOT_READY = json(503, { 'cache-control': 'no-store' }, { status: 'draining' });
+
+export function adminReply(body: unknown): Reply {
+  return json(200, { 'cache-control': 'no-store' }, body);
+}

@@ -1,0 +1,3 @@
+import { serverSuite } from './server-behaviour.ts';
+
+serverSuite('express');
