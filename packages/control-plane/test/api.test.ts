@@ -44,6 +44,11 @@ describe('config service HTTP API (real process, real SQLite file)', () => {
     assert.ok(
       listed.body.tokens.every((t: Record<string, unknown>) => t.hash === undefined && t.token === undefined),
     );
+    const adminId = svc.token.split('_')[1]!;
+    const last = await call(svc.url, 'DELETE', `/v1/tokens/${adminId}`, admin());
+    assert.equal(last.status, 409, 'the last admin token cannot be deleted');
+    assert.equal((await call(svc.url, 'DELETE', `/v1/tokens/${created.body.id}`, admin())).status, 200);
+    assert.equal((await call(svc.url, 'GET', '/v1/documents', { token: service })).status, 401, 'revoked');
   });
 
   test('a document is created, read with its ETag, and updated with compare-and-set', async () => {
@@ -214,6 +219,10 @@ describe('config service HTTP API (real process, real SQLite file)', () => {
     });
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.error.issues.map((i: string) => i.split(':')[0]).sort(), ['address', 'port']);
+  });
+
+  test('a second process on the same data directory refuses to start', async () => {
+    await assert.rejects(startService({ data: dir.path }), /in use by another config service process/);
   });
 
   test('tokens never appear in the logs', async () => {

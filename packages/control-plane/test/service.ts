@@ -95,13 +95,16 @@ export async function startService(options: StartOptions = {}): Promise<ServiceP
   };
 }
 
-/** Calls the HTTP API; returns status and parsed body. */
+/** Calls the HTTP API; returns status and parsed body (untyped JSON: tests assert on its shape). */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON checked by assertions
+type Json = any;
+
 export async function call(
   base: string,
   method: string,
   path: string,
   options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/json';

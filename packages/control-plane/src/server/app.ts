@@ -69,7 +69,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     forceCloseConnections: true,
     return503OnClosing: true,
   });
-  const verify = tokenVerifier(store);
+  const tokens = tokenVerifier(store);
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send(error.toJSON());
@@ -95,7 +95,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (req.url === '/healthz') return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const record = await verify(token);
+    const record = await tokens.verify(token);
     if (!record) throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
     if (!allowed(record.role, req.method, req.url))
       throw new HttpError(403, 'forbidden', `token "${record.name}" (role ${record.role}) may not do this`);
@@ -122,7 +122,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   }));
   app.delete('/v1/tokens/:id', async (req) => {
     const { id } = req.params as { id: string };
-    if (!(await store.deleteToken(id))) throw notFound(`token ${id} not found`);
+    const all = await store.listTokens();
+    const target = all.find((t) => t.id === id);
+    if (!target) throw notFound(`token ${id} not found`);
+    if (target.role === 'admin' && all.filter((t) => t.role === 'admin').length === 1)
+      throw new HttpError(409, 'conflict', 'this is the last admin token: create another admin token first');
+    await store.deleteToken(id);
+    tokens.forget(id);
     return { deleted: id };
   });
 

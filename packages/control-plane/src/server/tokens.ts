@@ -46,7 +46,11 @@ export function isTokenShaped(token: string): boolean {
  */
 export function tokenVerifier(store: Store, cacheMs = 5000) {
   const cache = new Map<string, { record: TokenRecord; until: number }>();
-  return async function verify(token: string | undefined): Promise<TokenRecord | undefined> {
+  /** Drops a revoked token from the cache (other replicas drop it within `cacheMs`). */
+  const forget = (id: string) => {
+    for (const [token, hit] of cache) if (hit.record.id === id) cache.delete(token);
+  };
+  const verify = async (token: string | undefined): Promise<TokenRecord | undefined> => {
     if (!token) return undefined;
     const m = TOKEN_PATTERN.exec(token);
     if (!m) return undefined;
@@ -62,4 +66,5 @@ export function tokenVerifier(store: Store, cacheMs = 5000) {
     cache.set(token, { record, until: now + cacheMs });
     return record;
   };
+  return { verify, forget };
 }

@@ -3,7 +3,8 @@
  * WAL mode with `synchronous=FULL`, so a commit is on disk (the WAL is fsynced) before the HTTP
  * response acknowledges it: a kill -9 or a power cut loses no acknowledged write (SQLite
  * documentation, "Write-Ahead Logging" and "PRAGMA synchronous"). Every commit is one
- * `BEGIN IMMEDIATE` transaction, so a write interrupted half-way leaves nothing behind.
+ * `BEGIN IMMEDIATE` transaction, so a write interrupted half-way leaves nothing behind. The file is
+ * held in exclusive locking mode: one config service process per file.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -82,8 +83,21 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   const isoNow = options.isoNow ?? (() => new Date().toISOString());
   mkdirSync(dirname(options.file), { recursive: true });
   const db = new DatabaseSync(options.file);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-  db.exec(SCHEMA);
+  try {
+    // EXCLUSIVE: this process keeps the file locked, so a second config service on the same data
+    // directory fails at start instead of serving a store whose changes it would never see.
+    db.exec('PRAGMA busy_timeout = 2000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;');
+    db.exec('PRAGMA synchronous = FULL;');
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    if (/locked|busy/i.test((error as Error).message))
+      throw new Error(
+        `${options.file} is in use by another config service process (one process per SQLite file; use etcd for several replicas)`,
+        { cause: error },
+      );
+    throw error;
+  }
   const metaGet = db.prepare('SELECT value FROM meta WHERE key = ?');
   const metaSet = db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
