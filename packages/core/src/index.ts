@@ -56,6 +56,8 @@ export {
 export type { ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
 export { onShutdownSignal } from './server/signals.ts';
+export type { ServerSpan } from './server/telemetry.ts';
+export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';
 export { Call, isIdempotentMethod } from './stack/call.ts';
 export { defaultClientStack } from './stack/client-stack.ts';
 export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';

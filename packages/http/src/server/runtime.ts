@@ -11,30 +11,26 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  type Attributes,
-  context as otelContext,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
-import {
   type Admission,
   admission,
   createServerInstruments,
   type DrainResult,
   type DrainState,
   drainState,
+  endServerSpan,
   Header,
   type InboundField,
   onShutdownSignal,
   readInbound,
-  runWithContext,
+  runInServerContext,
   ServerContext,
   type ServerInstruments,
+  type ServerSpan,
+  startServerSpan,
 } from '@weft/core';
+
+type Attributes = Record<string, string | number>;
+
 import { describeClients } from '../admin/registry.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, REJECTIONS, type Reply, type ShedReason } from './replies.ts';
@@ -44,7 +40,7 @@ const kState = Symbol('weft.server.request');
 interface RequestState {
   readonly runtime: ServerRuntime;
   readonly ctx: ServerContext;
-  readonly span: Span;
+  readonly span: ServerSpan['span'];
   readonly start: number;
   readonly method: string;
   /** The framework's request object, for the matched route. */
@@ -155,14 +151,11 @@ export class ServerRuntime {
       route = routeAdmission;
     }
 
-    const parent = propagation.extract(ROOT_CONTEXT, headers);
-    const span = this.instruments.tracer.startSpan(
+    const { span, otel } = startServerSpan(
+      this.instruments,
       method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': method, 'url.path': pathOf(url) },
-      },
-      parent,
+      { 'http.request.method': method, 'url.path': pathOf(url) },
+      headers,
     );
     const ctx = new ServerContext(
       {
@@ -170,7 +163,7 @@ export class ServerRuntime {
         traceparent: inbound.traceparent,
         tracestate: inbound.tracestate,
         baggage: inbound.baggage,
-        otel: trace.setSpan(parent, span),
+        otel,
       },
       clock,
     );
@@ -200,13 +193,7 @@ export class ServerRuntime {
 
   /** Runs `fn` in the request's context: Weft's (deadline, trace, retry marker) and OpenTelemetry's. */
   run<T>(ctx: ServerContext, fn: () => T): T {
-    return otelContext.with(
-      ctx.otel ?? ROOT_CONTEXT,
-      runWithContext as (c: ServerContext, f: () => T) => T,
-      undefined,
-      ctx,
-      fn,
-    );
+    return runInServerContext(ctx, fn);
   }
 
   /** How the binding closes its listener once drained (`force`: in-flight requests outlived the timeout). */
@@ -317,15 +304,15 @@ function onResponseClose(this: TrackedResponse): void {
 
   const route = runtime.routeOf(state.request);
   const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
-  if (route !== undefined) {
-    attributes['http.route'] = route;
-    span.updateName(`${method} ${route}`);
-  }
+  if (route !== undefined) attributes['http.route'] = route;
   if (!finished) attributes['error.type'] = 'aborted';
   else if (status >= 500) attributes['error.type'] = String(status);
-  span.setAttributes(attributes);
-  if (attributes['error.type'] !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
-  span.end();
+  endServerSpan(
+    span,
+    attributes,
+    attributes['error.type'] !== undefined,
+    route === undefined ? undefined : `${method} ${route}`,
+  );
   runtime.instruments.duration.record(elapsed / 1000, attributes);
 }
 
