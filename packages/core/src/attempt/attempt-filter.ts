@@ -120,11 +120,15 @@ function attemptTimeout(call: Call, ms: number): WeftError {
 /** Writes the attempt span's context into the headers: the global propagator's, or W3C by hand when none is set. */
 function injectTrace(call: Call, span: Span, parent: import('@opentelemetry/api').Context): void {
   const ctx = trace.setSpan(parent, span);
+  // The headers outlive an attempt: drop the previous attempt's traceparent so a retry carries its own.
+  const previous = call.headers[Header.traceparent];
+  delete call.headers[Header.traceparent];
   propagation.inject(ctx, call.headers, headerSetter);
   if (call.headers[Header.traceparent] === undefined) {
     const sc = span.spanContext();
     if (trace.isSpanContextValid(sc)) call.headers[Header.traceparent] = formatTraceparent(sc);
     else if (call.parent?.traceparent) call.headers[Header.traceparent] = call.parent.traceparent;
+    else if (previous !== undefined) call.headers[Header.traceparent] = previous;
   }
   if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
     call.headers[Header.baggage] = call.parent.baggage;
