@@ -15,12 +15,15 @@ export interface BalanceParams {
   decayMs: number;
   /** Share of healthy endpoints (0–100) under which health is ignored. Defaults to 50. */
   panicThresholdPercent: number;
+  /** With a local zone: how much costlier the local choice may be before spilling over. Defaults to 2. */
+  zoneSpilloverFactor: number;
 }
 
 export const BALANCE_DEFAULTS: BalanceParams = {
   kind: 'p2c-ewma',
   decayMs: 10_000,
   panicThresholdPercent: 50,
+  zoneSpilloverFactor: 2,
 };
 
 const KINDS = ['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted'];
@@ -47,6 +50,7 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
         balancer: strategy,
         decayMs: params.decayMs,
         panicThresholdPercent: params.panicThresholdPercent,
+        zoneSpilloverFactor: params.zoneSpilloverFactor,
       });
 
       const noEndpoints = () => {

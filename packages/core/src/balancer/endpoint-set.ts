@@ -7,6 +7,12 @@
  * than `panicThresholdPercent` of the endpoints are healthy the set enters panic mode and balances
  * over all of them (Envoy's panic threshold): a partial outage should not focus all traffic on the
  * few survivors, and the health signal itself may be what is wrong.
+ *
+ * Zone awareness: given the caller's `localZone`, picks prefer endpoints whose `zone` label matches,
+ * while the zone has enough healthy endpoints (the same panic threshold, applied within the zone) and
+ * is not overloaded: each pick compares the local choice with a choice among the other zones, and
+ * spills over when the local one's peak-EWMA load is more than `zoneSpilloverFactor` times the
+ * remote one's. Cross-zone traffic costs money and latency; an overloaded zone costs more.
  */
 
 import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
@@ -20,7 +26,7 @@ import {
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import { EndpointState } from './endpoint-state.ts';
-import type { Balancer } from './strategies.ts';
+import { type Balancer, balancerFor } from './strategies.ts';
 
 export interface EndpointSetOptions<T> {
   destination: string;
@@ -33,6 +39,10 @@ export interface EndpointSetOptions<T> {
   panicThresholdPercent?: number;
   /** Peak-EWMA decay time constant in ms. Defaults to 10000. */
   decayMs?: number;
+  /** The caller's zone; endpoints labelled with the same `zone` are preferred. Defaults to none. */
+  localZone?: string;
+  /** How much costlier the local choice may be before a pick spills to another zone. Defaults to 2. */
+  zoneSpilloverFactor?: number;
   /** Creates the protocol's connection handle for a new endpoint. */
   connect(endpoint: Endpoint): T;
   /** Releases a handle once its endpoint is gone; in-flight requests must be allowed to finish. */
@@ -48,6 +58,13 @@ export class EndpointSet<T = unknown> {
   #balancer: Balancer;
   #panicThreshold: number;
   #decayMs: number;
+  readonly #localZone: string | undefined;
+  #spillover: number;
+  /** Available endpoints in the local zone, and in the others; empty when not zone-aware. */
+  #local: EndpointState<T>[] = [];
+  #remote: EndpointState<T>[] = [];
+  #localBalancer: Balancer | undefined;
+  #remoteBalancer: Balancer | undefined;
   readonly #outlier: OutlierDetector;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -62,6 +79,8 @@ export class EndpointSet<T = unknown> {
     this.#balancer = options.balancer;
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#decayMs = options.decayMs ?? 10_000;
+    this.#localZone = options.localZone || undefined;
+    this.#spillover = options.zoneSpilloverFactor ?? 2;
     this.#clock = options.clock;
     this.#random = options.random;
     this.#connect = options.connect;
@@ -110,11 +129,23 @@ export class EndpointSet<T = unknown> {
     return this.#decayMs;
   }
 
+  /** The caller's zone, when zone-aware. */
+  get localZone(): string | undefined {
+    return this.#localZone;
+  }
+
   /** Applies new balancing settings; endpoint history and health are kept. */
-  configure(settings: { balancer: Balancer; decayMs: number; panicThresholdPercent: number }): void {
+  configure(settings: {
+    balancer: Balancer;
+    decayMs: number;
+    panicThresholdPercent: number;
+    zoneSpilloverFactor?: number;
+  }): void {
+    if (settings.balancer !== this.#balancer) this.#localBalancer = this.#remoteBalancer = undefined;
     this.#balancer = settings.balancer;
     this.#decayMs = settings.decayMs;
     this.#panicThreshold = settings.panicThresholdPercent;
+    if (settings.zoneSpilloverFactor !== undefined) this.#spillover = settings.zoneSpilloverFactor;
     this.#rebuild();
   }
 
@@ -125,9 +156,10 @@ export class EndpointSet<T = unknown> {
 
   /** Picks an endpoint for one attempt, or undefined when none is known. */
   pick(): EndpointState<T> | undefined {
-    const ep = this.#balancer.pick(this.#available, this.#clock.now(), this.#random) as
-      | EndpointState<T>
-      | undefined;
+    const now = this.#clock.now();
+    const ep = (
+      this.#local.length > 0 ? this.#pickZoned(now) : this.#balancer.pick(this.#available, now, this.#random)
+    ) as EndpointState<T> | undefined;
     if (ep?.health === 'probing' && !this.#panic) {
       // The single readmission probe: take it out of rotation until its result is in.
       ep.probing = true;
@@ -135,6 +167,15 @@ export class EndpointSet<T = unknown> {
     }
     if (ep && ep.transport === undefined) ep.transport = this.#connect(ep.endpoint);
     return ep;
+  }
+
+  #pickZoned(now: number): EndpointState | undefined {
+    const local = this.#localBalancer!.pick(this.#local, now, this.#random);
+    if (this.#remote.length === 0 || local === undefined) return local;
+    const remote = this.#remoteBalancer!.pick(this.#remote, now, this.#random);
+    if (remote === undefined) return local;
+    const decay = this.#decayMs;
+    return local.ewmaLoad(now, decay) > this.#spillover * remote.ewmaLoad(now, decay) ? remote : local;
   }
 
   /** Records one completed request: latency feeds the balancer, the outcome feeds outlier detection. */
@@ -244,5 +285,27 @@ export class EndpointSet<T = unknown> {
     this.#panic = total > 0 && healthy.length * 100 < total * this.#panicThreshold;
     this.#available = this.#panic ? this.#all : healthy;
     this.#balancer.rebuild(this.#available);
+    this.#rebuildZones();
+  }
+
+  #rebuildZones(): void {
+    this.#local = [];
+    this.#remote = [];
+    const zone = this.#localZone;
+    if (zone === undefined) return;
+    let localTotal = 0;
+    for (const ep of this.#all) if (ep.endpoint.labels?.zone === zone) localTotal++;
+    const local: EndpointState<T>[] = [];
+    const remote: EndpointState<T>[] = [];
+    for (const ep of this.#available) (ep.endpoint.labels?.zone === zone ? local : remote).push(ep);
+    // Within the zone the panic threshold applies too: a zone with too few healthy endpoints is
+    // not preferred, and traffic spreads over every zone.
+    if (local.length === 0 || local.length * 100 < localTotal * this.#panicThreshold) return;
+    this.#localBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
+    this.#remoteBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
+    this.#local = local;
+    this.#remote = remote;
+    this.#localBalancer.rebuild(local);
+    this.#remoteBalancer.rebuild(remote);
   }
 }

@@ -21,6 +21,8 @@ export const BalancerPolicy = z.strictObject({
   decayMs: positiveMs(600_000).optional(),
   /** Share of endpoints (0–100) below which the balancer ignores health (panic mode). Defaults to 50. */
   panicThresholdPercent: percent.optional(),
+  /** With a local zone: how much costlier the local choice may be before a pick spills to another zone. Defaults to 2. */
+  zoneSpilloverFactor: z.number().min(1).max(1000).optional(),
 });
 export type BalancerPolicy = z.infer<typeof BalancerPolicy>;
 

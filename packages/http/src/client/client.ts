@@ -45,6 +45,7 @@ export function createClient(options: ClientOptions): WeftClient {
     stack: stackFromOptions(options),
     transport: options,
     config: options.config,
+    localZone: options.localZone ?? process.env.WEFT_ZONE,
     clock: options.clock,
     random: options.random,
   });

@@ -41,6 +41,8 @@ export interface DestinationOptions {
   stack: Stack<HttpCall, HttpExchange>;
   transport: TransportOptions;
   config?: PolicySource;
+  /** The caller's zone for zone-aware balancing. */
+  localZone?: string;
   clock?: Clock;
   random?: Random;
 }
@@ -56,6 +58,7 @@ export interface DestinationDescription {
   stack: { role: string; description: string; params: object }[];
   resolver: string;
   panic: boolean;
+  localZone: string | undefined;
   endpoints: {
     endpoint: string;
     health: string;
@@ -91,6 +94,7 @@ export class Destination {
       balancer: balancerFor('p2c-ewma'),
       clock,
       random,
+      localZone: options.localZone,
       connect: (endpoint) => createPool(endpoint, options.transport),
       disconnect: (pool) => {
         pool.close().catch(() => {});
@@ -144,6 +148,7 @@ export class Destination {
       stack: this.#options.stack.effective(this.#policy).modules.map((m) => ({ ...m })),
       resolver: this.endpoints.resolverState.kind,
       panic: this.endpoints.panic,
+      localZone: this.endpoints.localZone,
       endpoints: this.endpoints.all.map((ep) => ({
         endpoint: ep.key,
         health: ep.health,

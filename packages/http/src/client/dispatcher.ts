@@ -112,6 +112,7 @@ export class WeftDispatcher extends Dispatcher {
       stack: stackFromOptions(options),
       transport: options,
       config: this.#options.config,
+      localZone: options.localZone ?? process.env.WEFT_ZONE,
       clock: options.clock,
       random: options.random,
     });

@@ -46,6 +46,11 @@ export interface ClientOptions extends TransportOptions {
   circuitBreaker?: CircuitBreakerPolicy | false;
   /** Outlier detection, or `false` for none. Defaults to 5 consecutive failures. */
   outlierDetection?: OutlierPolicy | false;
+  /**
+   * This process's zone: endpoints labelled with the same `zone` are preferred while healthy and not
+   * overloaded. Defaults to the `WEFT_ZONE` environment variable, or none.
+   */
+  localZone?: string;
   /** Policies from the config service, applied over these options at run time. */
   config?: PolicySource;
   /** Changes the stack: insert, replace, remove or configure modules by role. */
