@@ -11,7 +11,7 @@ const endpoints: Endpoint[] = [
 ];
 
 function makeSet(localZone: string | undefined, clock = new VirtualClock()) {
-  const set = new EndpointSet({
+  const set = new EndpointSet<unknown>({
     destination: 'zoned',
     resolver: new StaticResolver(endpoints),
     balancer: balancerFor('p2c-ewma'),
