@@ -136,11 +136,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registryRoutes(app, store, { now });
   const endWatches = watchRoutes(app, store, { heartbeatMs, maxResume, maxBufferedBytes });
 
+  const startedAt = now();
   let reaping = false;
   const reaper = setInterval(() => {
     if (reaping) return;
     reaping = true;
-    reapExpired(store, now())
+    reapExpired(store, now(), startedAt)
       .catch((error) => app.log.error({ err: error }, 'lease reaper failed'))
       .finally(() => {
         reaping = false;

@@ -92,11 +92,16 @@ export function registryRoutes(app: FastifyInstance, store: Store, { now }: Regi
   });
 }
 
-/** Removes instances whose lease has passed. Returns how many it removed. */
-export async function reapExpired(store: Store, now: number): Promise<number> {
+/**
+ * Removes instances whose lease has passed. Returns how many it removed. Leases get one more
+ * lease length after this process started (`startedAt`): while the config service was down nobody
+ * could renew them, and expiring the whole registry at start-up would empty every resolver until
+ * the instances register again.
+ */
+export async function reapExpired(store: Store, now: number, startedAt = 0): Promise<number> {
   let removed = 0;
   for (const { instance, expiresAt } of await store.listInstances()) {
-    if (expiresAt > now) continue;
+    if (expiresAt > now || startedAt + instance.ttlMs > now) continue;
     const r = await store.commit(
       [{ op: 'deregister', service: instance.service, id: instance.id, reason: 'expired' }],
       [{ type: 'lease', service: instance.service, id: instance.id, expiresAt }],
