@@ -60,7 +60,7 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
           if (env.classify(call, response, undefined) !== 'success') throw new ResponseFailure(response);
           return response;
         };
-        const b = new CircuitBreaker<Parameters<Action>, unknown>(action, {
+        const b: CircuitBreaker<Parameters<Action>, unknown> = new CircuitBreaker(action, {
           timeout: false,
           errorThresholdPercentage: params.errorThresholdPercent,
           volumeThreshold: params.volumeThreshold,
@@ -68,7 +68,9 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
           rollingCountTimeout: params.rollingWindowMs,
           rollingCountBuckets: 10,
           rollingPercentilesEnabled: false,
-          errorFilter: (err: unknown) => isCallerCancellation(err),
+          // A cancellation says nothing about the destination; but a cancelled half-open probe gave no
+          // verdict either, so it must not close the breaker: it counts, and the breaker stays open.
+          errorFilter: (err: unknown): boolean => isCallerCancellation(err) && !b.halfOpen,
         });
         const report = (state: string) => () => {
           instruments.breakerTransitions.add(1, { 'server.address': destination, state });
