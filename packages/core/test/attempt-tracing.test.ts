@@ -71,3 +71,16 @@ describe('attempt spans with a tracer provider registered', () => {
     c.close();
   });
 });
+
+test('the logical span reports the final outcome of the call', async () => {
+  provider.spans.length = 0;
+  const c = fakeClient({ fallback: { status: 500 }, policy: { retry: { enabled: false } } });
+  assert.equal((await c.run()).status, 500);
+  await assert.rejects(c.run({ signal: AbortSignal.abort(new Error('gone')) }), /cancelled/);
+  const logical = provider.spans.filter((s) => s.kind === SpanKind.INTERNAL);
+  assert.equal(logical.length, 2);
+  assert.equal(logical[0]!.status.code, SpanStatusCode.ERROR, 'a failed response');
+  assert.equal(logical[1]!.status.code, SpanStatusCode.ERROR, 'a thrown error');
+  assert.match(String(logical[1]!.status.message), /call to fake was cancelled/);
+  c.close();
+});

@@ -8,6 +8,7 @@ import {
   type Module,
   RETRY_DEFAULTS,
   retryModule,
+  SharedState,
   Stack,
 } from '@weft/core';
 import { type FakeResponse, fakeClient } from '@weft/core/testing';
@@ -153,5 +154,39 @@ describe('Stack', () => {
       () => fakeClient({ policy: { balancer: { kind: 'random' as never } } }),
       /invalid option balancer\.kind: must be one of p2c-ewma, p2c-least-loaded, round-robin, weighted/,
     );
+  });
+});
+
+describe('rebuilds (config changes)', () => {
+  test('apply to new calls at once and never drop a call in flight', async () => {
+    const client = fakeClient({ fallback: { latencyMs: 100 }, policy: { timeoutMs: 1000 } });
+    const inFlight = client.call();
+    await client.clock.advance(50);
+    client.rebuild({ timeoutMs: 20 });
+    const next = client.call();
+    await client.clock.run(Promise.allSettled([inFlight, next]));
+    assert.equal((await inFlight).status, 200, 'finished on the stack it started on');
+    await assert.rejects(next, /deadline exceeded/);
+    client.close();
+  });
+
+  test('shared state the new stack no longer uses is closed after the grace period', async () => {
+    const shared = new SharedState(0);
+    let closed = 0;
+    const make = () => ({ close: () => closed++ });
+    shared.beginBuild();
+    const first = shared.get('breaker:a', make);
+    shared.endBuild();
+    shared.beginBuild();
+    assert.equal(shared.get('breaker:a', make), first, 'kept across a rebuild that uses it');
+    shared.endBuild();
+    shared.beginBuild();
+    shared.get('breaker:b', make);
+    shared.endBuild();
+    assert.equal(closed, 0, 'not before the grace period');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(closed, 1);
+    shared.clear();
+    assert.equal(closed, 2);
   });
 });
