@@ -66,7 +66,7 @@ export type { AnyModule, Module, Service, StackDescription } from './stack/stack
 export { Stack } from './stack/stack.ts';
 export { diagnostics } from './telemetry/diagnostics.ts';
 export type { Instruments } from './telemetry/instruments.ts';
-export { createInstruments, DURATION_BUCKETS } from './telemetry/instruments.ts';
+export { createInstruments, DURATION_BUCKETS, tracingEnabled } from './telemetry/instruments.ts';
 export { formatTraceparent, headerSetter } from './telemetry/propagation.ts';
 export { telemetryModule } from './telemetry/telemetry-filter.ts';
 export type { Clock, Random, TimerHandle } from './time/clock.ts';

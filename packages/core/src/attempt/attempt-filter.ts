@@ -40,17 +40,23 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
 
       return async (call) => {
         const start = clock.now();
-        const parentOtel = call.otel ?? otelContext.active();
-        const span = instruments.tracer.startSpan(
-          protocol.name === 'http' ? call.method : call.path.slice(1),
-          { kind: SpanKind.CLIENT, attributes: { 'server.address': destination, [methodKey]: call.method } },
-          parentOtel,
-        );
-        if (call.attempt > 1) {
-          span.setAttribute('http.request.resend_count', call.attempt - 1);
-          call.headers[Header.attempt] = String(call.attempt);
+        let span: Span | undefined;
+        if (instruments.tracingEnabled()) {
+          const parentOtel = call.otel ?? otelContext.active();
+          span = instruments.tracer.startSpan(
+            protocol.name === 'http' ? call.method : call.path.slice(1),
+            {
+              kind: SpanKind.CLIENT,
+              attributes: { 'server.address': destination, [methodKey]: call.method },
+            },
+            parentOtel,
+          );
+          if (call.attempt > 1) span.setAttribute('http.request.resend_count', call.attempt - 1);
+          injectTrace(call, span, parentOtel);
+        } else {
+          passTrace(call);
         }
-        injectTrace(call, span, parentOtel);
+        if (call.attempt > 1) call.headers[Header.attempt] = String(call.attempt);
         if (call.deadline !== Number.POSITIVE_INFINITY) {
           call.headers[Header.deadline] = String(Math.max(0, Math.floor(call.deadline - start)));
         }
@@ -77,30 +83,34 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
           status = protocol.status(response);
           if (classify(call, response, undefined) !== 'success') {
             errorType = String(status);
-            span.setStatus({ code: SpanStatusCode.ERROR });
+            span?.setStatus({ code: SpanStatusCode.ERROR });
           }
           return response;
         } catch (error) {
           const e =
             controller?.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
           errorType = (e as { code?: string } | null)?.code ?? (e as Error)?.name ?? 'error';
-          span.recordException(e as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.message });
+          if (span) {
+            span.recordException(e as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.message });
+          }
           throw e;
         } finally {
           if (timer !== undefined) clock.clearTimeout(timer);
-          const attributes: Record<string, string | number> = {
-            'server.address': destination,
-            [methodKey]: call.method,
-          };
-          if (status !== undefined) {
-            attributes[statusKey] = status;
-            span.setAttribute(statusKey, status);
+          if (span) {
+            if (status !== undefined) span.setAttribute(statusKey, status);
+            if (call.endpoint) span.setAttribute('network.peer.address', call.endpoint.key);
+            span.end();
           }
-          if (errorType !== undefined) attributes['error.type'] = errorType;
-          if (call.endpoint) span.setAttribute('network.peer.address', call.endpoint.key);
-          span.end();
-          instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);
+          if (instruments.metricsEnabled) {
+            const attributes: Record<string, string | number> = {
+              'server.address': destination,
+              [methodKey]: call.method,
+            };
+            if (status !== undefined) attributes[statusKey] = status;
+            if (errorType !== undefined) attributes['error.type'] = errorType;
+            instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);
+          }
         }
       };
     },
@@ -119,16 +129,35 @@ function attemptTimeout(call: Call, ms: number): WeftError {
 
 /** Writes the attempt span's context into the headers: the global propagator's, or W3C by hand when none is set. */
 function injectTrace(call: Call, span: Span, parent: import('@opentelemetry/api').Context): void {
-  const ctx = trace.setSpan(parent, span);
   // The headers outlive an attempt: drop the previous attempt's traceparent so a retry carries its own.
   const previous = call.headers[Header.traceparent];
-  delete call.headers[Header.traceparent];
-  propagation.inject(ctx, call.headers, headerSetter);
+  if (previous !== undefined) delete call.headers[Header.traceparent];
+  if (propagation.fields().length > 0)
+    propagation.inject(trace.setSpan(parent, span), call.headers, headerSetter);
   if (call.headers[Header.traceparent] === undefined) {
     const sc = span.spanContext();
     if (trace.isSpanContextValid(sc)) call.headers[Header.traceparent] = formatTraceparent(sc);
     else if (call.parent?.traceparent) call.headers[Header.traceparent] = call.parent.traceparent;
     else if (previous !== undefined) call.headers[Header.traceparent] = previous;
+  }
+  if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
+    call.headers[Header.baggage] = call.parent.baggage;
+}
+
+/**
+ * With no tracer provider there are no spans to make; the trace still must not break at this hop:
+ * forward the inbound `traceparent` (or the span context the caller put in the OpenTelemetry context).
+ */
+function passTrace(call: Call): void {
+  if (call.headers[Header.traceparent] === undefined) {
+    const inbound = call.parent?.traceparent;
+    if (inbound !== undefined) call.headers[Header.traceparent] = inbound;
+    else {
+      const sc = call.otel && trace.getSpanContext(call.otel);
+      if (sc && trace.isSpanContextValid(sc)) call.headers[Header.traceparent] = formatTraceparent(sc);
+    }
+    if (call.parent?.tracestate !== undefined && call.headers[Header.tracestate] === undefined)
+      call.headers[Header.tracestate] = call.parent.tracestate;
   }
   if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
     call.headers[Header.baggage] = call.parent.baggage;

@@ -4,13 +4,33 @@
  * conventions where one exists (`http.client.request.duration`, `rpc.client.duration`); Weft's own
  * are under `weft.`.
  */
-import { type Counter, type Histogram, metrics, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Counter,
+  createNoopMeter,
+  type Histogram,
+  metrics,
+  ProxyTracerProvider,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 
 export const INSTRUMENTATION_NAME = '@weft/core';
 export const INSTRUMENTATION_VERSION = '0.1.0';
 
 export interface Instruments {
   readonly tracer: Tracer;
+  /**
+   * False while no tracer provider is registered: spans would all be no-ops, so the filters skip
+   * them (and the context copies they need) and only pass an inbound `traceparent` through.
+   * Checked per call, because an application may register its SDK after creating clients.
+   */
+  tracingEnabled(): boolean;
+  /**
+   * False when the meter is the API's no-op (no meter provider was registered before these
+   * instruments were made; the metrics API has no late binding): recording is skipped, attribute
+   * objects are never built.
+   */
+  readonly metricsEnabled: boolean;
   /** One record per attempt (a physical request), in seconds. */
   readonly attemptDuration: Histogram;
   /** One per logical call, with its outcome. */
@@ -24,11 +44,23 @@ export interface Instruments {
 /** Histogram buckets in seconds recommended by the semantic conventions for request durations. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+/** The API's no-op tracer provider: what an unconfigured proxy provider delegates to. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_METER_CLASS = createNoopMeter().constructor;
+
+/** True when an application registered a tracer provider with the OpenTelemetry API. */
+export function tracingEnabled(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
+}
+
 export function createInstruments(protocol: 'http' | 'rpc'): Instruments {
   const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
   const tracer = trace.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
   return {
     tracer,
+    tracingEnabled,
+    metricsEnabled: meter.constructor !== NOOP_METER_CLASS,
     attemptDuration: meter.createHistogram(
       protocol === 'http' ? 'http.client.request.duration' : 'rpc.client.duration',
       {

@@ -17,21 +17,25 @@ export function telemetryModule(): Module<object> {
       const failAttrs = { 'server.address': destination, outcome: 'failure' };
       return async (call) => {
         const parent = call.otel;
-        const span = instruments.tracer.startSpan(`weft ${destination}`, { kind: SpanKind.INTERNAL }, parent);
-        if (parent) call.otel = trace.setSpan(parent, span);
+        const span = instruments.tracingEnabled()
+          ? instruments.tracer.startSpan(`weft ${destination}`, { kind: SpanKind.INTERNAL }, parent)
+          : undefined;
+        if (span && parent && span.isRecording()) call.otel = trace.setSpan(parent, span);
         try {
           const response = await next(call);
           const ok = classify(call, response, undefined) === 'success';
           instruments.calls.add(1, ok ? okAttrs : failAttrs);
-          if (!ok) span.setStatus({ code: SpanStatusCode.ERROR });
+          if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
           return response;
         } catch (error) {
           instruments.calls.add(1, failAttrs);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+          span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
           throw error;
         } finally {
-          span.setAttribute('weft.attempts', call.attempt);
-          span.end();
+          if (span) {
+            span.setAttribute('weft.attempts', call.attempt);
+            span.end();
+          }
         }
       };
     },
