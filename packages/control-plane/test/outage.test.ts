@@ -29,6 +29,7 @@ describe('the data plane outlives the config service', () => {
     clients.push(live);
     await live.ready();
     await eventually(() => live.policy('users')?.timeoutMs === 100);
+    await eventually(() => live.describe().cachedRevision === live.revision, 10_000, 'the cache write');
 
     await svc.kill();
     await eventually(() => live.status.state === 'disconnected', 5000, 'disconnection');
@@ -76,7 +77,8 @@ describe('the data plane outlives the config service', () => {
     const kept = await call(back.url, 'GET', '/v1/services/grace/endpoints', { token });
     assert.equal(kept.body.instances.length, 1, 'not expired at once: instances get a chance to heartbeat');
     await eventually(
-      async () => (await call(back.url, 'GET', '/v1/services/grace/endpoints', { token })).body.instances.length === 0,
+      async () =>
+        (await call(back.url, 'GET', '/v1/services/grace/endpoints', { token })).body.instances.length === 0,
       5000,
       'expiry after the grace period',
     );

@@ -224,6 +224,7 @@ describe('createConfigClient', () => {
     const first = createConfigClient({ urls: url, cacheFile });
     await first.ready();
     await first.close(); // close waits for the pending cache write
+    assert.equal(first.describe().cachedRevision, 5);
     await server.close();
     const saved = JSON.parse(readFileSync(cacheFile, 'utf8'));
     assert.equal(saved.revision, 5);

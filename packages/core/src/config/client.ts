@@ -74,7 +74,7 @@ export interface ConfigClient {
   watchStatus(listener: (status: ConfigClientStatus) => void): () => void;
   readonly revision: number;
   readonly status: ConfigClientStatus;
-  /** State for an admin endpoint: revision, status, problems found, current policies. */
+  /** State for an admin endpoint: revision, status, problems found, cache file and the revision saved in it, policies. */
   describe(): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -151,6 +151,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
   // Cache writes are serialized; changes during a write cause one more write afterwards.
   let writing: Promise<void> | undefined;
   let dirty = false;
+  let cachedRevision: number | undefined;
   const saveCache = () => {
     if (!cacheFile) return;
     dirty = true;
@@ -158,9 +159,15 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     writing = (async () => {
       while (dirty) {
         dirty = false;
-        await writeSnapshotCache(cacheFile, state.snapshot()).catch((error: Error) => {
-          setStatus({ ...status, lastError: `cache write failed: ${error.message}` });
-        });
+        const snap = state.snapshot();
+        await writeSnapshotCache(cacheFile, snap).then(
+          () => {
+            cachedRevision = snap.revision;
+          },
+          (error: Error) => {
+            setStatus({ ...status, lastError: `cache write failed: ${error.message}` });
+          },
+        );
       }
       writing = undefined;
     })();
@@ -237,6 +244,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     if (cacheFile) {
       const cached = await readSnapshotCache(cacheFile);
       if (cached && !loaded) {
+        cachedRevision = cached.revision;
         state.load(cached);
         setStatus({ ...status, state: 'from-cache' });
         markLoaded();
@@ -297,6 +305,8 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         revision: state.revision,
         status,
         problems: [...state.problems],
+        cacheFile,
+        cachedRevision,
         policies: Object.fromEntries(state.policies()),
       };
     },
