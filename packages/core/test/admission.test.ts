@@ -205,6 +205,18 @@ describe('drain state', () => {
     assert.deepEqual(states, ['draining', 'closed']);
     assert.equal(d.drain(), done, 'drain is idempotent');
   });
+  test('delayMs keeps the instance draining (refusing, not ready) for a least time', async () => {
+    const clock = new VirtualClock();
+    const d = drainState({ clock, timeoutMs: 1000, delayMs: 200 });
+    const done = d.drain();
+    await clock.advance(199);
+    assert.equal(d.state, 'draining');
+    assert.equal(d.enter(), false);
+    await clock.advance(1);
+    assert.deepEqual(await done, { inflightAtStart: 0, abandoned: 0, durationMs: 200 });
+    assert.equal(clock.pending, 0, 'no timer left behind');
+    assert.throws(() => drainState({ timeoutMs: 100, delayMs: 200 }), /drain\.delayMs/);
+  });
   test('the timeout cuts the wait short and reports what was abandoned', async () => {
     const clock = new VirtualClock();
     const d = drainState({ clock, timeoutMs: 500 });

@@ -1,7 +1,7 @@
 /**
  * The drain state machine of one server, protocol-free:
  *
- *   serving ──drain()──▶ draining ──in flight reaches 0, or timeout──▶ closed
+ *   serving ──drain()──▶ draining ──in flight reaches 0 (and delayMs passed), or timeout──▶ closed
  *
  * While serving, `enter()` admits requests; once draining it refuses them (the server answers with
  * a retryable rejection, so a Weft client sends them to another endpoint) and readiness turns false.
@@ -16,11 +16,17 @@ export type ServingState = 'serving' | 'draining' | 'closed';
 export interface DrainOptions {
   /** Longest wait for in-flight requests once draining, in ms. Defaults to 30000. */
   timeoutMs?: number;
+  /**
+   * Least time spent draining before closing, in ms: the instance keeps answering (readiness false,
+   * requests refused with a retryable rejection) so discovery and load balancers take it out before
+   * its port stops answering (the idea of a Kubernetes preStop delay). Defaults to 0.
+   */
+  delayMs?: number;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
 }
 
-export const DRAIN_DEFAULTS = { timeoutMs: 30_000 } as const;
+export const DRAIN_DEFAULTS = { timeoutMs: 30_000, delayMs: 0 } as const;
 
 export interface DrainResult {
   /** Requests in flight when draining began. */
@@ -50,12 +56,16 @@ export function drainState(options: DrainOptions = {}): DrainState {
   const timeoutMs = options.timeoutMs ?? DRAIN_DEFAULTS.timeoutMs;
   if (!(timeoutMs >= 0 && timeoutMs <= 86_400_000))
     throw invalidOption('drain.timeoutMs', 'must be within 0–86400000');
+  const delayMs = options.delayMs ?? DRAIN_DEFAULTS.delayMs;
+  if (!(delayMs >= 0 && delayMs <= timeoutMs))
+    throw invalidOption('drain.delayMs', 'must be within 0 and drain.timeoutMs');
   const clock = options.clock ?? systemClock;
   const listeners = new Set<(state: ServingState) => void>();
   let state: ServingState = 'serving';
   let inflight = 0;
   let draining: Promise<DrainResult> | undefined;
   let finish: (() => void) | undefined;
+  let delayed = false;
 
   const set = (next: ServingState) => {
     state = next;
@@ -79,7 +89,7 @@ export function drainState(options: DrainOptions = {}): DrainState {
     },
     leave() {
       if (inflight > 0) inflight--;
-      if (inflight === 0) finish?.();
+      if (inflight === 0 && delayed) finish?.();
     },
     drain() {
       if (draining) return draining;
@@ -88,15 +98,23 @@ export function drainState(options: DrainOptions = {}): DrainState {
       set('draining');
       draining = new Promise<DrainResult>((resolve) => {
         let timer: unknown;
+        let delayTimer: unknown;
         finish = () => {
           finish = undefined;
           if (timer !== undefined) clock.clearTimeout(timer);
+          if (delayTimer !== undefined) clock.clearTimeout(delayTimer);
           const result = { inflightAtStart, abandoned: inflight, durationMs: clock.now() - start };
           set('closed');
           resolve(result);
         };
-        if (inflight === 0) finish();
-        else timer = clock.setTimeout(() => finish?.(), timeoutMs);
+        const afterDelay = () => {
+          delayed = true;
+          delayTimer = undefined;
+          if (inflight === 0) finish?.();
+        };
+        timer = clock.setTimeout(() => finish?.(), timeoutMs);
+        if (delayMs > 0) delayTimer = clock.setTimeout(afterDelay, delayMs);
+        else afterDelay();
       });
       return draining;
     },

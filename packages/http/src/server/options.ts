@@ -43,6 +43,12 @@ export interface ServerOptions {
   adminPath?: string | false;
   /** Longest wait for in-flight requests when draining, in ms. Defaults to 30000. */
   drainTimeoutMs?: number;
+  /**
+   * Least time to keep answering once draining (readiness 503, requests refused with
+   * `weft-rejected`) before the listener closes, so discovery and load balancers drop the instance
+   * while it still answers. Defaults to 0; under Kubernetes use a few seconds (as a preStop delay).
+   */
+  drainDelayMs?: number;
   /** Signals that start a drain, or `false` for none. Defaults to `['SIGTERM']`. */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /** Injected time (tests). Defaults to the process clock. */
@@ -55,6 +61,7 @@ export interface ResolvedServerOptions {
   readinessPath: string | false;
   adminPath: string | false;
   drainTimeoutMs: number;
+  drainDelayMs: number;
   drainSignals: readonly NodeJS.Signals[];
   clock: Clock;
 }
@@ -66,6 +73,7 @@ export const SERVER_DEFAULTS = {
   readinessPath: '/readyz',
   adminPath: false,
   drainTimeoutMs: DRAIN_DEFAULTS.timeoutMs,
+  drainDelayMs: DRAIN_DEFAULTS.delayMs,
   drainSignals: ['SIGTERM'],
 } as const;
 
@@ -81,6 +89,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const drainTimeoutMs = options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs;
   if (!(Number.isFinite(drainTimeoutMs) && drainTimeoutMs >= 0 && drainTimeoutMs <= 86_400_000))
     throw invalidOption('drainTimeoutMs', 'must be within 0–86400000');
+  const drainDelayMs = options.drainDelayMs ?? SERVER_DEFAULTS.drainDelayMs;
+  if (!(Number.isFinite(drainDelayMs) && drainDelayMs >= 0 && drainDelayMs <= drainTimeoutMs))
+    throw invalidOption('drainDelayMs', 'must be within 0 and drainTimeoutMs');
   const signals = options.drainSignals ?? SERVER_DEFAULTS.drainSignals;
   if (signals !== false && (!Array.isArray(signals) || signals.some((s) => !/^SIG[A-Z0-9]+$/.test(s))))
     throw invalidOption('drainSignals', 'must be false or a list of signal names such as SIGTERM');
@@ -90,6 +101,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     readinessPath,
     adminPath,
     drainTimeoutMs,
+    drainDelayMs,
     drainSignals: signals === false ? [] : signals,
     clock,
   };

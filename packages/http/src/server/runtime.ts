@@ -87,7 +87,11 @@ export class ServerRuntime {
   constructor(options: ServerOptions | undefined, routeOf: RouteOf) {
     this.options = resolveServerOptions(options);
     this.admission = admission(this.options.admission);
-    this.drainState = drainState({ timeoutMs: this.options.drainTimeoutMs, clock: this.options.clock });
+    this.drainState = drainState({
+      timeoutMs: this.options.drainTimeoutMs,
+      delayMs: this.options.drainDelayMs,
+      clock: this.options.clock,
+    });
     this.instruments = createServerInstruments('http');
     this.routeOf = routeOf;
     this.#onMalformed = (field) => {
@@ -242,6 +246,7 @@ export class ServerRuntime {
           readinessPath: this.options.readinessPath,
           adminPath: this.options.adminPath,
           drainTimeoutMs: this.options.drainTimeoutMs,
+          drainDelayMs: this.options.drainDelayMs,
           drainSignals: this.options.drainSignals,
         },
       },
