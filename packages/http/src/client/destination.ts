@@ -41,6 +41,8 @@ export interface DestinationOptions {
   stack: Stack<HttpCall, HttpExchange>;
   transport: TransportOptions;
   config?: PolicySource;
+  /** How long `close()` lets requests in flight finish before destroying connections. Defaults to 5000. */
+  closeTimeoutMs?: number;
   /** The caller's zone for zone-aware balancing. */
   localZone?: string;
   clock?: Clock;
@@ -168,7 +170,16 @@ export class Destination {
     const pools = this.endpoints.all.map((ep) => ep.transport).filter((p): p is Pool => p !== undefined);
     this.endpoints.close();
     this.#shared.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+    // Graceful first: requests in flight finish. A response whose body nobody reads would hold its
+    // pool open forever, so after the grace period what is left is destroyed.
+    const graceful = Promise.allSettled(pools.map((p) => p.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.#options.closeTimeoutMs ?? 5_000);
+    });
+    if ((await Promise.race([graceful, late])) === 'late')
+      await Promise.allSettled(pools.map((p) => p.destroy()));
+    clearTimeout(timer);
   }
 
   #build(policy: DestinationPolicy): Service<HttpCall, HttpExchange> {
