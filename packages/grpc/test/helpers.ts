@@ -1,17 +1,41 @@
 /** Test helpers: real grpc-js servers on 127.0.0.1 with OS-chosen ports, and the interop protos. */
 import {
+  type ChannelCredentials,
+  type Client,
+  type ClientDuplexStream,
+  type ClientOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ClientWritableStream,
   type GrpcObject,
   Server,
   ServerCredentials,
   type ServerOptions,
-  type ServiceClientConstructor,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import { loadProto } from '../src/proto.ts';
 
 const testing = loadProto('grpc/testing/test.proto') as { grpc: { testing: GrpcObject } };
 
-export const TestServiceClient = testing.grpc.testing.TestService as ServiceClientConstructor;
+export interface PayloadMsg {
+  payload: { body: Buffer };
+}
+
+/** The generated TestService client, typed for the calls the tests make. */
+export interface TestClient extends Client {
+  emptyCall(...args: unknown[]): ClientUnaryCall;
+  unaryCall(...args: unknown[]): ClientUnaryCall;
+  unimplementedCall(...args: unknown[]): ClientUnaryCall;
+  streamingOutputCall(request: object, ...args: unknown[]): ClientReadableStream<PayloadMsg>;
+  streamingInputCall(...args: unknown[]): ClientWritableStream<object>;
+  fullDuplexCall(...args: unknown[]): ClientDuplexStream<object, PayloadMsg>;
+}
+/** The generated TestService client constructor. */
+export const TestServiceClient = testing.grpc.testing.TestService as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: ClientOptions): TestClient;
+  service: ServiceDefinition;
+};
+
 export const testServiceDefinition: ServiceDefinition = TestServiceClient.service;
 
 export interface TestServer {

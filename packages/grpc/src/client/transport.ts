@@ -53,12 +53,14 @@ function nativeDeadline(call: GrpcCall, now: number): number {
 /** The terminal service for a stack whose clock is `now`. */
 export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
   return (call) => {
+    const signal = call.attemptSignal;
+    // Cancelled while the stack was still deciding: never open the stream.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const ep = call.endpoint!;
     const channel = ep.transport as Channel;
     const ready = channel.getConnectivityState(false) === connectivityState.READY;
     const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
     const exchange = new GrpcExchange(raw, ep.key, call.responseStream, ready);
-    exchange.watch(call.attemptSignal);
     raw.start(attemptMetadata(call), exchange);
     if (call.outbound) call.outbound.attach(raw);
     else {
@@ -66,6 +68,8 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
       raw.halfClose();
     }
     raw.startRead();
+    // Watched once started, so an abort cancels a stream that exists (with RST_STREAM).
+    exchange.watch(signal);
     return exchange.head;
   };
 }
