@@ -71,7 +71,10 @@ describe('a client steered by the config service', () => {
     const described = client.describe();
     assert.equal(described.sources.code.timeoutMs, 2_000);
     assert.equal(described.sources.config?.timeoutMs, 100);
-    assert.equal(described.stack.find((m) => m.role === 'retry')?.params.maxAttempts as number, 2);
+    assert.equal(
+      (described.stack.find((m) => m.role === 'retry')?.params as { maxAttempts?: number }).maxAttempts,
+      2,
+    );
 
     // A write the schema refuses never reaches the client: the service answers 400, nothing changes.
     const bad = await putPolicy('slowpoke', { timeoutMs: -5 });
