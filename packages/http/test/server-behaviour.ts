@@ -67,6 +67,23 @@ export function serverSuite(kind: Kind): void {
       await client.close();
     });
 
+    test('a handler behind a parsed request body still runs in the context', async () => {
+      const a = await app({}, [
+        {
+          method: 'POST',
+          path: '/body',
+          handler: () => ({ body: { tp: currentContext()?.traceparent ?? null } }),
+        },
+      ]);
+      const res = await request(`${a.url}/body`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: TRACEPARENT },
+        body: JSON.stringify({ big: 'x'.repeat(200_000) }),
+      });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(await res.body.json(), { tp: TRACEPARENT });
+    });
+
     test('a request whose deadline has passed is refused before the handler runs', async () => {
       let ran = 0;
       const a = await app({}, [{ method: 'GET', path: '/x', handler: () => ({ body: ++ran }) }]);

@@ -1,0 +1,45 @@
+/**
+ * SIGTERM drains a real server process: readiness turns false, the request in flight finishes, the
+ * listener closes and the process ends by the signal, as it would have without Weft.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { delay, KINDS } from './server-apps.ts';
+
+const child = fileURLToPath(new URL('./server-signal-child.ts', import.meta.url));
+
+describe('drain on SIGTERM', () => {
+  for (const kind of KINDS) {
+    test(`${kind}: in-flight request finishes, readiness false, process exits by the signal`, async () => {
+      const proc = spawn(
+        process.execPath,
+        ['--conditions=weft-source', '--disable-warning=ExperimentalWarning', child, kind],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        const [line] = (await once(proc.stdout, 'data')) as [Buffer];
+        const url = `http://127.0.0.1:${Number(line.toString().trim())}`;
+        const slow = request(`${url}/slow`).then(async (r) => ({
+          status: r.statusCode,
+          text: await r.body.text(),
+        }));
+        await delay(100);
+        const exited = once(proc, 'exit');
+        proc.kill('SIGTERM');
+        await delay(50);
+        const ready = await request(`${url}/readyz`, { reset: true });
+        await ready.body.text();
+        assert.equal(ready.statusCode, 503, 'not ready while draining');
+        assert.deepEqual(await slow, { status: 200, text: 'finished' });
+        const [code, signal] = (await exited) as [number | null, string | null];
+        assert.equal(signal, 'SIGTERM', `exit code ${code}`);
+      } finally {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      }
+    });
+  }
+});
