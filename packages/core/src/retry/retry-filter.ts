@@ -1,8 +1,9 @@
 /**
  * Role `retry`: retries attempts the classifier calls `retryable`, while the destination's retry
  * budget allows, the body can be replayed, attempts stay under `maxAttempts`, and the backoff still
- * fits before the deadline. Backoff is exponential with decorrelated jitter (cockatiel's
- * `ExponentialBackoff`, after the AWS architecture blog's "Exponential Backoff and Jitter").
+ * fits before the deadline. Backoff is exponential with decorrelated jitter (the AWS architecture
+ * blog's "Exponential Backoff and Jitter": each delay uniform in [initial, 3 × previous], capped),
+ * run by cockatiel's `ExponentialBackoff` on the stack's injected `random()`.
  *
  * When it gives up on a retryable failure it sets the retry marker on the inherited context, so the
  * server handling the parent request tells its own caller not to retry (no amplification across hops).
@@ -60,9 +61,19 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
       const { clock, classify, protocol, instruments, destination } = env;
       const key = `retry-budget:${params.budget.percent}:${params.budget.minRetriesPerSecond}:${params.budget.ttlMs}`;
       const budget = env.shared(key, () => retryBudget(params.budget, clock));
-      const backoff = new ExponentialBackoff({
+      const { random } = env;
+      const backoff = new ExponentialBackoff<number>({
         initialDelay: params.backoffInitialMs,
         maxDelay: params.backoffMaxMs,
+        // Decorrelated jitter, uniform in [initial, 3 × previous] and capped, drawn from the stack's
+        // injected random() (cockatiel's default generator calls Math.random) so runs are repeatable.
+        generator: (previous, o) => {
+          const delay = Math.min(
+            o.maxDelay,
+            o.initialDelay + random() * ((previous ?? o.initialDelay) * 3 - o.initialDelay),
+          );
+          return [delay, delay];
+        },
       });
       const attrs = { 'server.address': destination };
 
