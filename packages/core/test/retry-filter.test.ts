@@ -10,17 +10,18 @@ const connectFailed = () => new WeftError(ErrorCode.ConnectFailed, 'connection r
 const requestFailed = () => new WeftError(ErrorCode.RequestFailed, 'socket hang up');
 
 /** Round robin over 3 endpoints, breaker and outlier detection off, so only the retry filter decides. */
+function full(policy: DestinationPolicy = {}): DestinationPolicy {
+  return {
+    balancer: { kind: 'round-robin' },
+    circuitBreaker: { enabled: false },
+    outlierDetection: { enabled: false },
+    ...policy,
+    retry: { backoffInitialMs: 10, backoffMaxMs: 20, ...policy.retry },
+  };
+}
+
 function client(options: FakeClientOptions = {}, policy: DestinationPolicy = {}) {
-  return fakeClient({
-    ...options,
-    policy: {
-      balancer: { kind: 'round-robin' },
-      circuitBreaker: { enabled: false },
-      outlierDetection: { enabled: false },
-      ...policy,
-      retry: { backoffInitialMs: 10, backoffMaxMs: 20, ...policy.retry },
-    },
-  });
+  return fakeClient({ ...options, policy: full(policy) });
 }
 
 describe('retry filter', () => {
@@ -39,14 +40,39 @@ describe('retry filter', () => {
     c.close();
   });
 
-  test('backoff waits between attempts on the clock, within backoffMaxMs', async () => {
-    const c = client({ fallback: { status: 503 } }, { retry: { backoffInitialMs: 100, backoffMaxMs: 150 } });
+  test('backoff: decorrelated jitter on the clock, within [initial, 3 × previous] and backoffMaxMs', async () => {
+    const c = client(
+      { fallback: { status: 503 } },
+      { retry: { maxAttempts: 6, backoffInitialMs: 100, backoffMaxMs: 500, budget: { percent: 100 } } },
+    );
     await c.run();
     const at = c.server.log.map((r) => r.at);
-    assert.equal(at.length, 3);
-    for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! <= 150, String(at));
-    assert.ok(at[2]! > 0, 'time passed');
+    assert.equal(at.length, 6);
+    let previous = 100;
+    for (let i = 1; i < at.length; i++) {
+      const delay = at[i]! - at[i - 1]!;
+      assert.ok(
+        delay >= 100 - 1e-6 && delay <= Math.min(500, 3 * previous) + 1e-6,
+        `delay ${delay} after ${previous}`,
+      );
+      previous = delay;
+    }
     c.close();
+  });
+
+  test('backoff draws on the stack’s random(): the same seed gives the same timings', async () => {
+    const timings = async (seed: number) => {
+      const c = client(
+        { fallback: { status: 503 }, seed },
+        { retry: { backoffInitialMs: 100, backoffMaxMs: 1000 } },
+      );
+      await c.run();
+      const at = c.server.log.map((r) => r.at);
+      c.close();
+      return at;
+    };
+    assert.deepEqual(await timings(5), await timings(5));
+    assert.notDeepEqual(await timings(5), await timings(6));
   });
 
   test('non-idempotent calls: retried only when the request never reached the server', async () => {
@@ -160,7 +186,7 @@ describe('retry filter', () => {
     const policy = { retry: { budget: { percent: 20, minRetriesPerSecond: 0 } } };
     const c = client({}, policy);
     for (let i = 0; i < 9; i++) await c.run();
-    c.rebuild({ ...policy, retry: { ...policy.retry, maxAttempts: 5 }, balancer: { kind: 'round-robin' } });
+    c.rebuild(full({ ...policy, retry: { ...policy.retry, maxAttempts: 5 } }));
     c.server.setFallback({ status: 503 });
     c.server.reset();
     // The 10th call deposits too: 10 × 20% = 2 retries, so 3 attempts although 5 are allowed.
@@ -181,7 +207,9 @@ describe('retry filter', () => {
     };
     const c = client({ scripts: { [E1]: { status: 503 } } }, policy);
     await c.run(); // gives up: the backoff would pass the deadline
-    c.rebuild({ ...policy, timeoutMs: 0, retry: { ...policy.retry, backoffInitialMs: 1, backoffMaxMs: 1 } });
+    c.rebuild(
+      full({ ...policy, timeoutMs: 0, retry: { ...policy.retry, backoffInitialMs: 1, backoffMaxMs: 1 } }),
+    );
     c.server.reset();
     c.server.script(E1, { status: 200 });
     c.server.setFallback({ status: 503 });
