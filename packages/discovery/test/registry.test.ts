@@ -83,6 +83,8 @@ describe('registry resolver and instance registration (real config service)', ()
     procs.push(svc);
     const fast = { backoffInitialMs: 20, backoffMaxMs: 200 };
     const resolver = registryResolver({ service: 'users', urls: svc.url, token: TOKEN, clientOptions: fast });
+    const kinds: string[] = [];
+    resolver.subscribe((s) => kinds.push(s.kind));
     try {
       await until(resolver, (s) => s.kind === 'negative', 'no instances yet');
       const reg = registerInstance({
@@ -103,6 +105,7 @@ describe('registry resolver and instance registration (real config service)', ()
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(resolver.state.kind, 'bound');
 
+      assert.deepEqual(kinds, ['pending', 'negative', 'bound'], 'no transient states while connected');
       await kill(svc);
       const failed = await until(resolver, (s) => s.kind === 'failed', 'the outage');
       assert.deepEqual(

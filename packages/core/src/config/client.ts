@@ -7,13 +7,14 @@
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
-import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
+import { type Clock, type Random, sleep, systemClock } from '../time/clock.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
 import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protocol.ts';
-import { SseParser } from './sse.ts';
+import type { SseMessage } from './sse.ts';
 import { ConfigState } from './state.ts';
+import { readWatchStream } from './watch-stream.ts';
 
 export interface ConfigClientOptions {
   /** Config service URLs (array or comma-separated). Defaults to `WEFT_CONTROL_PLANE`. */
@@ -117,18 +118,22 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
   const statusListeners = new Set<(status: ConfigClientStatus) => void>();
   const closing = new AbortController();
   let status: ConfigClientStatus = { state: 'connecting', url: undefined, lastError: undefined, attempts: 0 };
-  const setStatus = (next: ConfigClientStatus) => {
-    const changed = next.state !== status.state || next.lastError !== status.lastError;
-    status = next;
-    if (!changed) return;
+  /** Tells status listeners when the state or the last error differs from `previous`. */
+  const announce = (previous: ConfigClientStatus) => {
+    if (previous.state === status.state && previous.lastError === status.lastError) return;
     for (const l of statusListeners) {
       try {
         l(status);
       } catch {}
     }
   };
+  const setStatus = (next: ConfigClientStatus) => {
+    const previous = status;
+    status = next;
+    announce(previous);
+  };
+
   let loaded = false;
-  let connection: AbortController | undefined;
 
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;
@@ -199,46 +204,28 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     notify();
   };
 
-  async function stream(url: string): Promise<void> {
-    const abort = new AbortController();
-    connection = abort;
-    const onClose = () => abort.abort();
-    closing.signal.addEventListener('abort', onClose, { once: true });
-    let idle: TimerHandle = clock.setTimeout(() => abort.abort(new Error('stream idle')), idleTimeoutMs);
-    try {
-      const target = new URL('/v1/watch', url);
-      if (services) target.searchParams.set('services', services);
-      const headers: Record<string, string> = { accept: 'text/event-stream' };
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (loaded && state.storeId) headers['last-event-id'] = watchEventId(state.storeId, state.revision);
-      const res = await fetch(target, { headers, signal: abort.signal });
-      if (!res.ok || !res.body) {
-        const text = await res.text().catch(() => '');
-        throw new Error(`HTTP ${res.status} from ${target.origin}: ${text.slice(0, 200)}`);
-      }
-      const parser = new SseParser((m) => {
-        const data = JSON.parse(m.data);
-        if (m.event === WatchEvent.Snapshot) onSnapshot(data as Snapshot);
-        else if (m.event === WatchEvent.Change) onChange(data as LogEntry);
-        if (status.state !== 'connected')
-          setStatus({ state: 'connected', url, lastError: undefined, attempts: 0 });
-      });
-      const decoder = new TextDecoder();
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        clock.clearTimeout(idle);
-        idle = clock.setTimeout(() => abort.abort(new Error('stream idle')), idleTimeoutMs);
-        parser.push(decoder.decode(chunk, { stream: true }));
-      }
-      throw new Error('stream ended');
-    } catch (error) {
-      const reason = abort.signal.aborted ? abort.signal.reason : error;
-      throw reason instanceof Error ? reason : new Error(String(reason));
-    } finally {
-      clock.clearTimeout(idle);
-      closing.signal.removeEventListener('abort', onClose);
-      connection = undefined;
-    }
+  /** Applies one stream message. The status turns `connected` before listeners hear of the data. */
+  function onMessage(url: string, m: SseMessage): void {
+    const data = JSON.parse(m.data);
+    const previous = status;
+    if (previous.state !== 'connected')
+      status = { state: 'connected', url, lastError: undefined, attempts: 0 };
+    if (m.event === WatchEvent.Snapshot) onSnapshot(data as Snapshot);
+    else if (m.event === WatchEvent.Change) onChange(data as LogEntry);
+    announce(previous);
   }
+
+  const stream = (url: string) =>
+    readWatchStream({
+      url,
+      token,
+      services,
+      lastEventId: loaded && state.storeId ? watchEventId(state.storeId, state.revision) : undefined,
+      idleTimeoutMs,
+      clock,
+      signal: closing.signal,
+      onMessage: (m) => onMessage(url, m),
+    });
 
   async function run(): Promise<void> {
     if (cacheFile) {
@@ -313,7 +300,6 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     async close() {
       if (closing.signal.aborted) return;
       closing.abort();
-      connection?.abort();
       clock.clearTimeout(startTimer);
       listeners.clear();
       setStatus({ ...status, state: 'closed' });

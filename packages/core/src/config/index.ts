@@ -40,3 +40,5 @@ export {
 export type { SseMessage } from './sse.ts';
 export { SseParser } from './sse.ts';
 export { ConfigState } from './state.ts';
+export type { WatchStreamOptions } from './watch-stream.ts';
+export { readWatchStream } from './watch-stream.ts';
