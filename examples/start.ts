@@ -1,2 +1,2 @@
-// `npm start`: the runnable example. The multi-service demo mesh will take this place.
-await import('./balance/main.ts');
+// `npm start`: the shop demo, a small mesh of Weft services (see examples/shop/main.ts).
+await import('./shop/main.ts');

@@ -13,7 +13,8 @@ import { createClient } from '@weft/http';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '12' } } });
 const seconds = Number(values.seconds);
-if (!Number.isFinite(seconds) || seconds < 3) throw new Error(`--seconds must be a number ≥ 3, got ${values.seconds}`);
+if (!Number.isFinite(seconds) || seconds < 3)
+  throw new Error(`--seconds must be a number ≥ 3, got ${values.seconds}`);
 
 const slow = { on: false };
 const servers: Server[] = [];
@@ -32,7 +33,9 @@ console.log(`three servers: ${endpoints.join(', ')}`);
 const client = createClient({ service: 'demo', endpoints, timeoutMs: 1_000 });
 console.log('\nthe client stack, top to bottom, with its effective params:');
 for (const m of client.describe().stack) console.log(`  ${m.role.padEnd(10)} ${JSON.stringify(m.params)}`);
-console.log(`\nsending load for ${seconds} s with 16 requests in flight; server 0 is slow (25 ms) in the middle third\n`);
+console.log(
+  `\nsending load for ${seconds} s with 16 requests in flight; server 0 is slow (25 ms) in the middle third\n`,
+);
 
 let running = true;
 const counts = [0, 0, 0];
@@ -62,7 +65,9 @@ for (let s = 1; s <= seconds && running; s++) {
     .describe()
     .endpoints.map((e) => `${e.latencyMs.toFixed(2)}ms`)
     .join(' ');
-  console.log(`t=${String(s).padStart(2)}s  ${String(total).padStart(6)} req/s  share [${shares}]  ewma [${lat}]  server 0 ${slow.on ? 'SLOW' : 'fast'}  failures ${failures}`);
+  console.log(
+    `t=${String(s).padStart(2)}s  ${String(total).padStart(6)} req/s  share [${shares}]  ewma [${lat}]  server 0 ${slow.on ? 'SLOW' : 'fast'}  failures ${failures}`,
+  );
   counts.fill(0);
 }
 running = false;

@@ -1,0 +1,114 @@
+/**
+ * The demo's use of the config service from the launcher: the admin token, the first policies, a
+ * token for the services, and the `weft` CLI for the tour's live changes.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DestinationPolicy } from '@weft/core/config';
+
+/** A fresh admin token in the service's format (`weft_<16 hex>_<43 base64url>`). */
+export function newAdminToken(): string {
+  return `weft_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+}
+
+/** The destination policies the demo starts with: the callers' timeouts, retries and budgets. */
+export const INITIAL_POLICIES: Record<string, DestinationPolicy> = {
+  frontend: { timeoutMs: 2000, retry: { maxAttempts: 2, budget: { percent: 10 } } },
+  catalog: {
+    timeoutMs: 1000,
+    perTryTimeoutMs: 300,
+    retry: { maxAttempts: 3, budget: { percent: 20, minRetriesPerSecond: 10 } },
+    outlierDetection: { consecutiveFailures: 5, baseEjectionMs: 5000 },
+  },
+  inventory: {
+    timeoutMs: 800,
+    perTryTimeoutMs: 250,
+    retry: { maxAttempts: 3, budget: { percent: 20, minRetriesPerSecond: 10 } },
+    outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 5000 },
+  },
+};
+
+/** Calls the config service's HTTP API; throws with the service's message on an error status. */
+export async function api(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await fetch(new URL(path, url), {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Writes the first policies (one revision) and makes a `service` token for the demo's processes. */
+export async function seed(url: string, adminToken: string): Promise<{ serviceToken: string }> {
+  const documents = Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({
+    kind: 'DestinationPolicy',
+    name,
+    spec,
+  }));
+  await api(url, adminToken, 'POST', '/v1/apply', { documents });
+  const created = (await api(url, adminToken, 'POST', '/v1/tokens', {
+    name: 'shop-services',
+    role: 'service',
+  })) as {
+    token: string;
+  };
+  return { serviceToken: created.token };
+}
+
+/** The `weft` CLI, run from its TypeScript sources on this Node. */
+export function cliPath(): string {
+  return fileURLToPath(import.meta.resolve('@weft/control-plane/cli'));
+}
+
+/**
+ * Runs `weft <args>` against the config service, as a person would from a shell; resolves with its
+ * output, rejects with its error output when it exits non-zero.
+ */
+export function weftCli(url: string, token: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=weft-source', '--disable-warning=ExperimentalWarning', cliPath(), ...args],
+      {
+        env: { ...process.env, WEFT_CONTROL_PLANE: url, WEFT_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out.trim())
+        : reject(new Error(`weft ${args.join(' ')}: ${err.trim() || out.trim()}`)),
+    );
+  });
+}
+
+/** Writes a YAML file of one DestinationPolicy for `weft apply -f`. */
+export function policyFile(dir: string, name: string, yaml: string): string {
+  const file = join(dir, `${name}-policy.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}

@@ -1,0 +1,234 @@
+/**
+ * The shop demo: a small mesh on this machine, all on 127.0.0.1 with ports chosen by the OS.
+ *
+ *   loadgen ──HTTP──▶ frontend (Fastify) ──HTTP──▶ catalog ×3 (Express; one is v2)
+ *                                         └─gRPC──▶ inventory ×2
+ *   every service registers in the config service and takes its callers' policies from it
+ *
+ *   npm start                         # runs until Ctrl-C
+ *   npm start -- --tour               # the scripted tour, then stops
+ *   npm start -- --seconds 20         # stops after 20 s of traffic
+ *   npm start -- --no-tty             # plain lines instead of the redrawn view
+ *   npm start -- --rate 200           # requests per second from the load generator (default 100)
+ *   npm start -- --keep               # keep the logs and data directory afterwards
+ *
+ * At the end it prints a summary and one `summary {json}` line (totals per destination).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { newAdminToken, seed } from './config.ts';
+import { Board, Screen } from './display.ts';
+import { Launcher, type ServiceProcess } from './launcher.ts';
+import type { ChildMessage } from './protocol.ts';
+import { runTour } from './tour.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    tour: { type: 'boolean', default: false },
+    'no-tty': { type: 'boolean', default: false },
+    rate: { type: 'string', default: '100' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 1))
+  throw new Error(`--seconds must be a number ≥ 1, got ${values.seconds}`);
+const rate = Number(values.rate);
+if (!(Number.isFinite(rate) && rate > 0 && rate <= 5000))
+  throw new Error(`--rate must be in (0, 5000], got ${values.rate}`);
+const tty = process.stdout.isTTY === true && !values['no-tty'];
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const startedAt = performance.now();
+let readyIn = 0;
+const dir = mkdtempSync(join(tmpdir(), 'weft-shop-'));
+const adminToken = newAdminToken();
+const board = new Board();
+const screen = tty ? new Screen(process.stdout) : undefined;
+const totals: Record<string, { requests: number; failures: number }> = {};
+const unexpected: string[] = [];
+const errors: Record<string, Record<string, number>> = {};
+
+function onMessage(from: ServiceProcess, message: ChildMessage): void {
+  if (message.type === 'ready' && message.port > 0) board.name(`127.0.0.1:${message.port}`, message.instance);
+  if (message.type === 'stats') {
+    for (const f of message.destinations) {
+      board.update(f);
+      for (const [code, n] of Object.entries(f.errors)) {
+        errors[f.destination] ??= {};
+        errors[f.destination]![code] = (errors[f.destination]![code] ?? 0) + n;
+      }
+    }
+    if (message.service === 'frontend') board.configClient = message.config;
+  }
+  if (message.type === 'totals') for (const t of message.totals) totals[t.destination] = t;
+  void from;
+}
+
+const launcher = new Launcher({
+  dir,
+  env: {
+    SHOP_DATA_DIR: dir,
+    SHOP_RATE: String(rate),
+    // OpenTelemetry: console spans (into each service's log) unless an OTLP endpoint is set; 1% sampled.
+    OTEL_TRACES_EXPORTER:
+      process.env.OTEL_TRACES_EXPORTER ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'console'),
+    OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '0.01',
+    OTEL_METRICS_EXPORTER: process.env.OTEL_METRICS_EXPORTER ?? 'none',
+    OTEL_LOGS_EXPORTER: process.env.OTEL_LOGS_EXPORTER ?? 'none',
+  },
+  onMessage,
+  onUnexpectedExit(proc, code, signal) {
+    const text = `${proc.name} exited unexpectedly (${signal ?? `code ${code}`}); see ${proc.log}`;
+    unexpected.push(text);
+    board.event(text);
+  },
+});
+
+// Whatever happens, no child outlives the launcher.
+let cleaned = false;
+function cleanup(): void {
+  if (cleaned) return;
+  cleaned = true;
+  launcher.killAll();
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+
+let stopRequested: (() => void) | undefined;
+const stopSignal = new Promise<void>((resolve) => {
+  stopRequested = resolve;
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (stopping) {
+      cleanup();
+      process.exit(130);
+    }
+    stopRequested?.();
+  });
+let stopping = false;
+
+const SERVICES = [
+  ['catalog-1', 'catalog.ts', { SHOP_VERSION: 'v1' }],
+  ['catalog-2', 'catalog.ts', { SHOP_VERSION: 'v1' }],
+  ['catalog-3', 'catalog.ts', { SHOP_VERSION: 'v2' }],
+  ['inventory-1', 'inventory.ts', {}],
+  ['inventory-2', 'inventory.ts', {}],
+] as const;
+const total = SERVICES.length + 3;
+let started = 0;
+const progress = (label: string) => {
+  board.progress = { label: `starting: ${label} (${started}/${total})`, done: started, total };
+  if (screen) screen.draw(board.render(process.stdout.columns ?? 100));
+  else say(`[${started}/${total}] ${label}`);
+};
+
+try {
+  say(
+    `Weft shop demo — logs and data in ${dir}${values.keep ? '' : ' (removed at exit; --keep keeps them)'}`,
+  );
+  progress('config service');
+  const config = await launcher.start('config', 'config-service.ts', { WEFT_ADMIN_TOKEN: adminToken });
+  const configUrl = `http://127.0.0.1:${config.port}`;
+  started++;
+  board.configUp = true;
+  const { serviceToken } = await seed(configUrl, adminToken);
+  const env = { WEFT_CONTROL_PLANE: configUrl, WEFT_TOKEN: serviceToken };
+
+  progress('catalog ×3, inventory ×2');
+  await Promise.all(
+    SERVICES.map(([name, script, extra]) =>
+      launcher.start(name, script, { ...env, ...extra }).then((r) => {
+        started++;
+        progress(`${name} on :${r.port}`);
+      }),
+    ),
+  );
+  await launcher.start('frontend', 'frontend.ts', env);
+  started++;
+  progress('frontend');
+  await launcher.start('loadgen', 'loadgen.ts', env);
+  started++;
+  board.progress = undefined;
+  readyIn = (performance.now() - startedAt) / 1000;
+
+  if (screen) screen.release();
+  say('');
+  say(`All ${total} processes up in ${readyIn.toFixed(1)} s. Where to look:`);
+  for (const proc of launcher.processes.values()) {
+    const r = proc.ready!;
+    const where = r.port > 0 ? `127.0.0.1:${r.port}` : '(client only)';
+    const metrics = r.metricsPort > 0 ? `  metrics http://127.0.0.1:${r.metricsPort}/metrics` : '';
+    say(
+      `  ${proc.name.padEnd(12)} ${where.padEnd(16)} pid ${String(r.pid).padEnd(7)}${metrics}  ${r.notes.join(', ')}`,
+    );
+  }
+  say(`  the weft CLI: export WEFT_CONTROL_PLANE=${configUrl} WEFT_TOKEN=${adminToken}`);
+  say(
+    '                then e.g. `npx weft get policy catalog`, `npx weft endpoints catalog` (after `npm run build`)',
+  );
+  say(
+    `  traces: ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? `OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'console exporter, in each service log (1% sampled)'}`,
+  );
+  say(`  pids: ${launcher.pids.join(' ')}`);
+  say(
+    values.tour
+      ? ''
+      : `Press Ctrl-C to stop${seconds ? ` (or wait ${seconds} s)` : ''}; \`npm start -- --tour\` runs the scripted tour.\n`,
+  );
+  board.event(`${total} processes up in ${readyIn.toFixed(1)} s; load: ${rate} requests/s`);
+
+  const runFor = values.tour ? undefined : seconds;
+  const runStarted = Date.now();
+  const frame = setInterval(() => {
+    if (runFor && !values.tour) {
+      const done = (Date.now() - runStarted) / 1000;
+      board.progress = { label: `${done.toFixed(0)}/${runFor} s`, done, total: runFor };
+    }
+    if (screen) screen.draw(board.render(process.stdout.columns ?? 100));
+    else for (const line of board.plain()) say(line);
+  }, 1000);
+
+  const ended = values.tour
+    ? runTour({ launcher, board, dir, configUrl, adminToken, say: tty ? undefined : say }, stopSignal)
+    : seconds
+      ? new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000))
+      : new Promise<void>(() => {});
+  await Promise.race([ended, stopSignal]);
+  clearInterval(frame);
+  if (screen) {
+    screen.draw(board.render(process.stdout.columns ?? 100));
+    screen.release();
+  }
+} catch (error) {
+  process.stderr.write(`\nthe demo failed: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}
+
+// Stop in order: no new load, then the callers (they report their totals), then the rest.
+stopping = true;
+say('\nstopping…');
+launcher.tell('loadgen', { type: 'quiesce' });
+await launcher.stop('loadgen');
+await launcher.stop('frontend');
+await Promise.all([...launcher.processes.keys()].filter((n) => n !== 'config').map((n) => launcher.stop(n)));
+await launcher.stop('config');
+
+const summary = {
+  readySeconds: Math.round(readyIn * 10) / 10,
+  ranSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
+  totals,
+  errors,
+  unexpectedExits: unexpected,
+  pids: launcher.pids,
+};
+say('');
+for (const [destination, t] of Object.entries(totals))
+  say(`${destination.padEnd(10)} ${String(t.requests).padStart(7)} requests, ${t.failures} failed`);
+say(`summary ${JSON.stringify(summary)}`);
+cleanup();

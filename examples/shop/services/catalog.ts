@@ -1,0 +1,71 @@
+/**
+ * `catalog`: an Express 5 service behind Weft's server middleware (inbound deadline, trace and
+ * admission), registered in the config service with its `version` label. The demo runs three; the
+ * launcher can make one slow (`{ type: 'slow', ms }`) to show the balancer moving traffic away.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { registerInstance } from '@weft/discovery';
+import { weft } from '@weft/http/express';
+import express from 'express';
+import { startTelemetry } from '../telemetry.ts';
+import { childEnv, delay, onParentMessage, send, stopWith } from './child.ts';
+
+const env = childEnv();
+const version = process.env.SHOP_VERSION ?? 'v1';
+const telemetry = await startTelemetry('catalog', env.instance);
+
+let extraMs = 0;
+onParentMessage((m) => {
+  if (m.type === 'slow') extraMs = m.ms;
+});
+
+const mesh = weft({ concurrency: 200, drainSignals: false, drainTimeoutMs: 2000 });
+const app = express();
+app.use(mesh);
+app.get('/items/:id', async (req, res) => {
+  const id = Number(req.params.id);
+  if (!Number.isInteger(id) || id < 1) {
+    res.status(400).json({ error: 'id must be a positive integer' });
+    return;
+  }
+  // A little work: 1–3 ms, plus whatever the launcher asked for.
+  await delay(1 + Math.random() * 2 + extraMs);
+  const item: Record<string, unknown> = {
+    id,
+    name: `item ${id}`,
+    priceCents: 100 + ((id * 37) % 900),
+    version,
+  };
+  if (version === 'v2') item.rating = ((id * 7) % 50) / 10; // v2 adds a field
+  res.json(item);
+});
+
+const server = app.listen(0, '127.0.0.1');
+await once(server, 'listening');
+mesh.attach(server);
+const port = (server.address() as AddressInfo).port;
+
+const registration = registerInstance({
+  service: 'catalog',
+  address: '127.0.0.1',
+  port,
+  labels: { version },
+  ttlMs: env.ttlMs,
+});
+
+stopWith(async () => {
+  await registration.close(); // deregister first, so callers stop picking this instance
+  await mesh.drain();
+  await telemetry.shutdown();
+});
+
+send({
+  type: 'ready',
+  service: 'catalog',
+  instance: env.instance,
+  port,
+  metricsPort: telemetry.metricsPort,
+  pid: process.pid,
+  notes: [`version ${version}`],
+});

@@ -1,0 +1,159 @@
+/**
+ * The scripted tour (`npm start -- --tour`): four things a mesh is for, each done to the running
+ * demo while the view shows what happens.
+ *
+ * 1. A catalog instance turns slow: P2C over peak-EWMA moves traffic away from it within seconds.
+ * 2. An inventory instance is killed (SIGKILL: no drain, no deregistration): calls that hit it are
+ *    retried on the other one, it is ejected, then its lease expires; no request fails.
+ * 3. `weft apply` changes the catalog's timeout and retry budget; the frontend applies it to its
+ *    next calls, with no restart.
+ * 4. The config service goes down (SIGKILL): the services carry on with what they know (static
+ *    stability); it comes back on the same port and data, and the clients resume.
+ */
+
+import { policyFile, weftCli } from './config.ts';
+import { type Board, policyLine } from './display.ts';
+import type { Launcher } from './launcher.ts';
+
+export interface TourContext {
+  launcher: Launcher;
+  board: Board;
+  dir: string;
+  configUrl: string;
+  adminToken: string;
+  /** Where narration goes besides the board's events (plain mode prints it). */
+  say: ((line: string) => void) | undefined;
+}
+
+interface Step {
+  title: string;
+  run(ctx: TourContext, wait: (seconds: number) => Promise<void>): Promise<void>;
+}
+
+function share(board: Board, destination: string, endpointName: (key: string) => boolean): number {
+  const f = board.figures(destination);
+  if (!f) return 0;
+  const total = f.endpoints.reduce((sum, e) => sum + e.calls, 0);
+  const mine = f.endpoints.filter((e) => endpointName(e.endpoint)).reduce((sum, e) => sum + e.calls, 0);
+  return total === 0 ? 0 : Math.round((100 * mine) / total);
+}
+
+function endpointOf(ctx: TourContext, name: string): string {
+  return `127.0.0.1:${ctx.launcher.processes.get(name)?.ready?.port ?? 0}`;
+}
+
+const STEPS: Step[] = [
+  {
+    title: 'warm-up: calls spread over every endpoint',
+    async run(_ctx, wait) {
+      await wait(5);
+    },
+  },
+  {
+    title: 'catalog-1 turns slow (+40 ms a request): watch its share fall',
+    async run(ctx, wait) {
+      const slow = endpointOf(ctx, 'catalog-1');
+      const before = share(ctx.board, 'catalog', (k) => k === slow);
+      ctx.launcher.tell('catalog-1', { type: 'slow', ms: 40 });
+      ctx.board.event(`catalog-1 answers 40 ms slower now (it had ${before}% of catalog calls)`);
+      await wait(10);
+      const after = share(ctx.board, 'catalog', (k) => k === slow);
+      ctx.board.event(
+        `catalog-1 got ${after}% of catalog calls in the last second: P2C over peak-EWMA avoids it`,
+      );
+      ctx.launcher.tell('catalog-1', { type: 'slow', ms: 0 });
+      ctx.board.event('catalog-1 is fast again; it wins traffic back as its latency estimate decays');
+      await wait(3);
+    },
+  },
+  {
+    title: 'inventory-2 is killed (SIGKILL): no request may fail',
+    async run(ctx, wait) {
+      const before = ctx.board.sum();
+      ctx.launcher.kill('inventory-2');
+      ctx.board.event('inventory-2 killed: no drain, no deregistration');
+      await wait(10);
+      const after = ctx.board.sum();
+      ctx.board.event(
+        `since the kill: ${after.requests - before.requests} calls, ${after.failures - before.failures} failed ` +
+          '(connection failures retried on inventory-1; the endpoint ejected, then its lease expired)',
+      );
+    },
+  },
+  {
+    title: 'weft apply: catalog timeout 1000 → 600 ms, retry budget 20% → 50%, live',
+    async run(ctx, wait) {
+      const file = policyFile(
+        ctx.dir,
+        'catalog',
+        [
+          'kind: DestinationPolicy',
+          'name: catalog',
+          'spec:',
+          '  timeoutMs: 600',
+          '  perTryTimeoutMs: 300',
+          '  retry: { maxAttempts: 3, budget: { percent: 50, minRetriesPerSecond: 10 } }',
+          '  outlierDetection: { consecutiveFailures: 5, baseEjectionMs: 5000 }',
+          '',
+        ].join('\n'),
+      );
+      const out = await weftCli(ctx.configUrl, ctx.adminToken, ['apply', '-f', file]);
+      ctx.board.event(`$ weft apply -f catalog-policy.yaml → ${out.split('\n')[0]}`);
+      await wait(3);
+      const policy = ctx.board.figures('catalog')?.policy;
+      if (policy) ctx.board.event(`frontend → catalog now: ${policyLine(policy)}`);
+      await wait(2);
+    },
+  },
+  {
+    title: 'the config service goes down (SIGKILL): the services carry on',
+    async run(ctx, wait) {
+      const port = ctx.launcher.processes.get('config')?.ready?.port;
+      const before = ctx.board.sum();
+      ctx.launcher.kill('config');
+      ctx.board.configUp = false;
+      ctx.board.event('config service killed: clients keep their last-known-good policies and endpoints');
+      await wait(8);
+      const after = ctx.board.sum();
+      ctx.board.event(
+        `while it was down: ${after.requests - before.requests} calls, ${after.failures - before.failures} failed`,
+      );
+      ctx.launcher.forget('config');
+      await ctx.launcher.start('config', 'config-service.ts', {
+        WEFT_ADMIN_TOKEN: ctx.adminToken,
+        SHOP_CONFIG_PORT: String(port),
+      });
+      ctx.board.configUp = true;
+      ctx.board.event(
+        `config service back on :${port} with the same data; clients resume from their revision`,
+      );
+      await wait(6);
+      const c = ctx.board.configClient;
+      ctx.board.event(`frontend's config client: ${c.state}, revision ${c.revision}`);
+    },
+  },
+];
+
+/** Runs the tour; resolves when it is done or when `stop` resolves. */
+export async function runTour(ctx: TourContext, stop: Promise<void>): Promise<void> {
+  let stopped = false;
+  void stop.then(() => {
+    stopped = true;
+  });
+  const wait = (seconds: number) =>
+    Promise.race([new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000)), stop]);
+  const log = ctx.board.event.bind(ctx.board);
+  ctx.board.event = (text: string) => {
+    log(text);
+    ctx.say?.(`  » ${text}`);
+  };
+  for (const [i, step] of STEPS.entries()) {
+    if (stopped) return;
+    ctx.board.step = `${i + 1}/${STEPS.length}: ${step.title}`;
+    ctx.board.progress = { label: `tour step ${i + 1} of ${STEPS.length}`, done: i, total: STEPS.length };
+    ctx.say?.(`tour ${ctx.board.step}`);
+    await step.run(ctx, wait);
+  }
+  ctx.board.progress = { label: 'tour done', done: STEPS.length, total: STEPS.length };
+  ctx.board.step = 'done';
+}
