@@ -78,9 +78,53 @@ describe('two config-service replicas sharing etcd', () => {
     const historyA = await call(a.url, 'GET', '/v1/history?limit=100', { token });
     const historyB = await call(b.url, 'GET', '/v1/history?limit=100', { token });
     assert.deepEqual(historyA.body, historyB.body);
+    const before = (await call(a.url, 'GET', '/healthz')).body.revision;
+    const tooMany = await call(a.url, 'POST', '/v1/apply', {
+      token,
+      body: { documents: Array.from({ length: 130 }, (_, i) => policy(`many${i}`, {})) },
+    });
+    assert.equal(tooMany.status, 400);
+    assert.match(tooMany.body.error.message, /at most 125 changes in one revision/);
+    assert.equal((await call(a.url, 'GET', '/healthz')).body.revision, before, 'nothing stored');
     const rollback = await call(b.url, 'POST', '/v1/rollback', { token, body: { revision: start } });
     assert.equal(rollback.status, 200);
     assert.equal((await call(a.url, 'GET', '/v1/documents', { token })).body.documents.length, 1);
+  });
+
+  test('a write on one replica reaches 50 watchers on the other within moments', async () => {
+    const token = a.token;
+    const watchers = Array.from({ length: 50 }, () => createConfigClient({ urls: b.url, token }));
+    clients.push(...watchers);
+    await Promise.all(watchers.map((c) => c.ready()));
+    const samples: number[] = [];
+    for (let round = 1; round <= 3; round++) {
+      const applied = watchers.map(
+        (c) =>
+          new Promise<number>((resolve) => {
+            const off = c.subscribe(() => {
+              if (c.policy('spread')?.timeoutMs === round) {
+                off();
+                resolve(performance.now());
+              }
+            });
+          }),
+      );
+      const start = performance.now();
+      const r = await call(a.url, 'PUT', '/v1/documents/DestinationPolicy/spread', {
+        token,
+        body: policy('spread', { timeoutMs: round }),
+      });
+      assert.ok(r.status === 200 || r.status === 201);
+      samples.push(Math.max(...(await Promise.all(applied))) - start);
+    }
+    const report = {
+      watchers: watchers.length,
+      rounds: 3,
+      allAppliedMsMax: Number(Math.max(...samples).toFixed(1)),
+    };
+    console.log(`etcd-propagation ${JSON.stringify(report)}`);
+    assert.ok(report.allAppliedMsMax < 5000);
+    await Promise.all(watchers.map((c) => c.close()));
   });
 
   test('registry on etcd: leases expire, and a client fails over to the other replica', async () => {

@@ -4,7 +4,7 @@
  */
 import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Store } from '../store/store.ts';
+import { type Store, StoreLimitError } from '../store/store.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
@@ -73,6 +73,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send(error.toJSON());
+    if (error instanceof StoreLimitError)
+      return reply.code(400).send({ error: { code: 'too_many_changes', message: error.message } });
     const e = error as { statusCode?: number; code?: string; message: string };
     const status = e.statusCode ?? 500;
     if (status === 413)

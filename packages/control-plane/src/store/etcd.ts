@@ -19,6 +19,7 @@ import {
   replayDocuments,
   type Store,
   type StoredInstance,
+  StoreLimitError,
   type TokenRecord,
   touchesDocuments,
 } from './store.ts';
@@ -32,9 +33,16 @@ export interface EtcdStoreOptions {
   watchHistory?: number;
   /** Attempts of a commit that keeps losing races to other replicas. Defaults to 50. */
   maxCommitAttempts?: number;
+  /** Operations etcd accepts in one transaction (its `--max-txn-ops`). Defaults to 128. */
+  maxTxnOps?: number;
 }
 
-export const ETCD_DEFAULTS = { prefix: '/weft/', watchHistory: 10_000, maxCommitAttempts: 50 } as const;
+export const ETCD_DEFAULTS = {
+  prefix: '/weft/',
+  watchHistory: 10_000,
+  maxCommitAttempts: 50,
+  maxTxnOps: 128,
+} as const;
 
 const pad = (n: number) => String(n).padStart(16, '0');
 const parse = <T>(kv: IKeyValue): T => JSON.parse(kv.value.toString()) as T;
@@ -45,6 +53,11 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
   if (!p.endsWith('/')) throw invalidOption('prefix', 'must end with "/"');
   const watchHistory = options.watchHistory ?? ETCD_DEFAULTS.watchHistory;
   const maxAttempts = options.maxCommitAttempts ?? ETCD_DEFAULTS.maxCommitAttempts;
+  const maxTxnOps = options.maxTxnOps ?? ETCD_DEFAULTS.maxTxnOps;
+  // Every commit also writes the counter and one or two log keys, and compares the counter.
+  const maxChanges = maxTxnOps - 3;
+  if (!Number.isInteger(maxTxnOps) || maxTxnOps < 8)
+    throw invalidOption('maxTxnOps', 'must be an integer ≥ 8');
   const client = new Etcd3({ hosts: [...options.endpoints], dialTimeout: 3000 });
   const k = {
     id: `${p}meta/id`,
@@ -184,6 +197,10 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       return kv && parse<StoredInstance>(kv);
     },
     async commit(changes, expectations = []) {
+      if (changes.length > maxChanges || expectations.length > maxChanges)
+        throw new StoreLimitError(
+          `etcd takes at most ${maxChanges} changes in one revision (its --max-txn-ops is ${maxTxnOps}); got ${changes.length}: split the write`,
+        );
       for (let attempt = 0; attempt < maxAttempts; attempt++) {
         const r = await commitOnce(changes, expectations);
         if (r !== 'retry') return r;

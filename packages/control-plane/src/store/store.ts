@@ -87,6 +87,11 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A commit larger than the store can take in one transaction (etcd's `--max-txn-ops`). */
+export class StoreLimitError extends Error {
+  override readonly name = 'StoreLimitError';
+}
+
 /** Returns the revision a document expectation refers to, for error messages. */
 export function describeExpectation(e: Expectation): string {
   return e.type === 'document'
