@@ -255,14 +255,19 @@ export function serverSuite(kind: Kind): void {
 
       const client = createClient({ service: 'listed', endpoints: ['127.0.0.1:1'], timeoutMs: 750 });
       const a = await app(
-        { livenessPath: '/live', readinessPath: '/ready', adminPath: '/weft/admin', concurrency: 7 },
+        {
+          livenessPath: '/live',
+          readinessPath: '/ready',
+          adminPath: '/weft/admin',
+          concurrency: { kind: 'gradient', initialLimit: 7 },
+        },
         [],
       );
       assert.equal((await get(a, '/live')).status, 200);
       assert.equal((await get(a, '/healthz')).status, 404);
       const admin = JSON.parse((await get(a, '/weft/admin?x=1')).text);
       assert.equal(admin.server.state, 'serving');
-      assert.equal(admin.server.admission.concurrency.limit, 7);
+      assert.deepEqual(admin.server.admission.concurrency, { kind: 'gradient', limit: 7, inflight: 0 });
       const listed = admin.clients.find((c: { destination: string }) => c.destination === 'listed');
       assert.equal(listed.policy.timeoutMs, 750, 'the effective client policy is visible');
       await client.close();
