@@ -141,6 +141,10 @@ describe('registry resolver and instance registration (real config service)', ()
       /invalid option port/,
     );
     assert.throws(
+      () => registerInstance({ service: 'a', address: '', port: 1, urls: 'http://127.0.0.1:1' }),
+      /invalid option address/,
+    );
+    assert.throws(
       () => registerInstance({ service: 'a', address: 'x', port: 1, ttlMs: 5, urls: 'http://127.0.0.1:1' }),
       /invalid option ttlMs/,
     );

@@ -53,6 +53,8 @@ class HttpStatusError extends Error {
 export function registerInstance(options: RegisterInstanceOptions): InstanceRegistration {
   const nameIssue = checkName(options.service);
   if (nameIssue) throw invalidOption('service', nameIssue);
+  if (typeof options.address !== 'string' || options.address.length === 0 || options.address.length > 253)
+    throw invalidOption('address', 'a host name or IP address of 1–253 characters is required');
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
     throw invalidOption('port', 'must be an integer from 1 to 65535');
   const ttlMs = options.ttlMs ?? REGISTER_DEFAULTS.ttlMs;
