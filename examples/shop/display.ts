@@ -48,7 +48,16 @@ export class Board {
     seen.requests += figures.requests;
     seen.failures += figures.failures;
     this.seen.set(figures.destination, seen);
+    const calls = this.calls[figures.destination] ?? {};
+    for (const e of figures.endpoints) {
+      const name = this.#names.get(e.endpoint) ?? e.endpoint;
+      calls[name] = (calls[name] ?? 0) + e.calls;
+    }
+    this.calls[figures.destination] = calls;
   }
+
+  /** Calls per destination and instance since the start, as the callers' Weft clients counted them. */
+  readonly calls: Record<string, Record<string, number>> = {};
 
   /** Requests and failures over every destination since the start. */
   sum(): { requests: number; failures: number } {

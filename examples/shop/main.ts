@@ -223,6 +223,7 @@ const summary = {
   readySeconds: Math.round(readyIn * 10) / 10,
   ranSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
   totals,
+  calls: board.calls,
   errors,
   unexpectedExits: unexpected,
   pids: launcher.pids,

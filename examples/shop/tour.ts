@@ -127,7 +127,9 @@ const STEPS: Step[] = [
       ctx.board.event(
         `config service back on :${port} with the same data; clients resume from their revision`,
       );
-      await wait(6);
+      // The clients reconnect with jittered backoff (up to 10 s between tries): give them time.
+      for (let i = 0; i < 15 && ctx.board.configClient.state !== 'connected'; i++) await wait(1);
+      await wait(2);
       const c = ctx.board.configClient;
       ctx.board.event(`frontend's config client: ${c.state}, revision ${c.revision}`);
     },
