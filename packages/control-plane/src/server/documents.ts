@@ -204,21 +204,17 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
       const now = await store.listDocuments();
       const wanted = new Map(before.map((d) => [`${d.kind}/${d.name}`, d]));
       const changes: PendingChange[] = [];
-      const expectations: Expectation[] = [];
       for (const d of now) {
-        expectations.push({ type: 'document', kind: d.kind, name: d.name, revision: d.revision });
         const w = wanted.get(`${d.kind}/${d.name}`);
         if (!w) changes.push({ op: 'delete', kind: d.kind, name: d.name });
         else if (canonical(w.spec) !== canonical(d.spec))
           changes.push({ op: 'put', kind: d.kind, name: d.name, spec: w.spec });
         wanted.delete(`${d.kind}/${d.name}`);
       }
-      for (const w of wanted.values()) {
-        changes.push({ op: 'put', kind: w.kind, name: w.name, spec: w.spec });
-        expectations.push({ type: 'document', kind: w.kind, name: w.name, revision: 0 });
-      }
+      for (const w of wanted.values()) changes.push({ op: 'put', kind: w.kind, name: w.name, spec: w.spec });
       if (changes.length === 0) return { revision: current, changed: [] };
-      const committed = await store.commit(changes, expectations);
+      // Computed from the state at `current`: valid only if nothing was committed since.
+      const committed = await store.commit(changes, [{ type: 'revision', revision: current }]);
       if (committed.ok)
         return {
           revision: committed.entry.revision,

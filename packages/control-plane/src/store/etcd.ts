@@ -102,7 +102,9 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
 
   const readKv = async (key: string) => (await client.get(key).exec()).kvs[0];
 
-  async function checkExpectation(e: Expectation): Promise<{ ok: boolean; key: string; mod: string }> {
+  async function checkExpectation(
+    e: Exclude<Expectation, { type: 'revision' }>,
+  ): Promise<{ ok: boolean; key: string; mod: string }> {
     const key = e.type === 'document' ? k.doc(e.kind, e.name) : k.inst(e.service, e.id);
     const kv = await readKv(key);
     const mod = kv ? String(kv.mod_revision) : '0';
@@ -119,6 +121,11 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
     const revision = Number(counter?.value.toString() ?? 0) + 1;
     const guard = client.if(k.rev, 'Mod', '==', counter ? String(counter.mod_revision) : '0');
     for (const e of expectations) {
+      if (e.type === 'revision') {
+        // The counter compare below makes this atomic with the writes.
+        if (revision - 1 !== e.revision) return { ok: false, failed: e };
+        continue;
+      }
       const r = await checkExpectation(e);
       if (!r.ok) return { ok: false, failed: e };
       guard.and(r.key, 'Mod', '==', r.mod);

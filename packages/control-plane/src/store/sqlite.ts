@@ -159,6 +159,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   }
 
   function check(e: Expectation): boolean {
+    if (e.type === 'revision') return currentRevision() === e.revision;
     if (e.type === 'document') {
       const row = q.doc.get(e.kind, e.name) as DocRow | undefined;
       return (row?.revision ?? 0) === e.revision;

@@ -15,6 +15,8 @@ export type Expectation =
       readonly name: string;
       readonly revision: number;
     }
+  /** Nothing at all was committed since `revision`. */
+  | { readonly type: 'revision'; readonly revision: number }
   /** The instance exists and its lease deadline is still `expiresAt` (no heartbeat since). */
   | { readonly type: 'lease'; readonly service: string; readonly id: string; readonly expiresAt: number };
 
@@ -94,9 +96,9 @@ export class StoreLimitError extends Error {
 
 /** Returns the revision a document expectation refers to, for error messages. */
 export function describeExpectation(e: Expectation): string {
-  return e.type === 'document'
-    ? `${e.kind}/${e.name} at revision ${e.revision}`
-    : `lease of ${e.service}/${e.id}`;
+  if (e.type === 'document') return `${e.kind}/${e.name} at revision ${e.revision}`;
+  if (e.type === 'revision') return `store at revision ${e.revision}`;
+  return `lease of ${e.service}/${e.id}`;
 }
 
 /** Builds the log entry's public changes from pending ones at `revision`. */
