@@ -1,0 +1,58 @@
+/**
+ * A backend process: one plain node:http server per endpoint spec, each on 127.0.0.1 port 0.
+ * argv[2] is JSON `{ endpoints: [{ delayMs?, status? }] }`. Prints `{ ports }` when listening.
+ * `GET /__stats` on any port answers `{ requests: [per endpoint] }` (not counted itself).
+ */
+import { createServer, type Server } from 'node:http';
+
+interface Spec {
+  delayMs?: number;
+  status?: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{"endpoints":[{}]}') as { endpoints: Spec[] };
+const counts = config.endpoints.map(() => 0);
+const BODY = Buffer.from('ok');
+const servers: Server[] = [];
+
+function listen(spec: Spec, index: number): Promise<number> {
+  const delay = spec.delayMs ?? 0;
+  const status = spec.status ?? 200;
+  const headers = { 'content-type': 'text/plain', 'content-length': String(BODY.length) };
+  const server = createServer((req, res) => {
+    if (req.url === '/__stats') {
+      res.end(JSON.stringify({ requests: counts }));
+      return;
+    }
+    counts[index]!++;
+    req.resume();
+    if (delay > 0)
+      setTimeout(() => {
+        res.writeHead(status, headers);
+        res.end(BODY);
+      }, delay);
+    else {
+      res.writeHead(status, headers);
+      res.end(BODY);
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+  servers.push(server);
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : 0);
+    });
+  });
+}
+
+const ports = await Promise.all(config.endpoints.map((s, i) => listen(s, i)));
+process.stdout.write(`${JSON.stringify({ ports })}\n`);
+// The parent closing our stdin (or dying) ends us.
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.on('SIGTERM', () => {
+  for (const s of servers) s.closeAllConnections();
+  process.exit(0);
+});

@@ -1,0 +1,61 @@
+/** Starting backend processes and reading their request counters. */
+import { request } from 'undici';
+import { type Child, childScript, startChild } from './proc.ts';
+
+export interface EndpointSpec {
+  /** Service time in ms (a timer before answering). Defaults to 0. */
+  delayMs?: number;
+  /** Response status. Defaults to 200. */
+  status?: number;
+}
+
+export interface Backends {
+  readonly ports: number[];
+  readonly endpoints: string[];
+  /** Requests served so far by each endpoint, in spec order. */
+  counts(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** Starts `processes` backend processes sharing `specs` between them (endpoint i in process i % processes). */
+export async function startBackends(specs: readonly EndpointSpec[], processes = 1): Promise<Backends> {
+  const groups: { index: number; spec: EndpointSpec }[][] = Array.from({ length: processes }, () => []);
+  specs.forEach((spec, index) => {
+    groups[index % processes]!.push({ index, spec });
+  });
+  const used = groups.filter((g) => g.length > 0);
+  const children: Child<{ ports: number[] }>[] = await Promise.all(
+    used.map((g) =>
+      startChild<{ ports: number[] }>(childScript('backend.ts'), {
+        args: [JSON.stringify({ endpoints: g.map((x) => x.spec) })],
+      }),
+    ),
+  );
+  const ports = new Array<number>(specs.length);
+  used.forEach((g, c) => {
+    g.forEach((x, k) => {
+      ports[x.index] = children[c]!.ready.ports[k]!;
+    });
+  });
+  return {
+    ports,
+    endpoints: ports.map((p) => `127.0.0.1:${p}`),
+    async counts() {
+      const out = new Array<number>(specs.length).fill(0);
+      await Promise.all(
+        used.map(async (g, c) => {
+          const port = children[c]!.ready.ports[0]!;
+          const res = await request(`http://127.0.0.1:${port}/__stats`);
+          const body = (await res.body.json()) as { requests: number[] };
+          g.forEach((x, k) => {
+            out[x.index] = body.requests[k]!;
+          });
+        }),
+      );
+      return out;
+    },
+    async close() {
+      await Promise.all(children.map((c) => c.kill()));
+    },
+  };
+}

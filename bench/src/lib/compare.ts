@@ -1,0 +1,101 @@
+/**
+ * Throughput and latency of several clients against the same backends, interleaved round by round:
+ * a closed loop at fixed concurrency (saturation throughput), then a paced open loop at a rate every
+ * variant sustains (latency). Medians across rounds; differences are taken within each round.
+ */
+import type { BenchClient } from './clients.ts';
+import type { BenchContext } from './context.ts';
+import { closedLoop, type LoadResult, paced } from './load.ts';
+import { interleave } from './rounds.ts';
+import { median } from './stats.ts';
+
+export interface CompareOptions {
+  concurrency: number;
+  saturationMs: number;
+  pacedRate: number;
+  pacedMs: number;
+  warmupMs: number;
+}
+
+export interface RoundFigures {
+  sat: LoadResult;
+  lat: LoadResult;
+}
+
+export interface VariantSummary {
+  name: string;
+  rps: number;
+  cpuUsPerRequest: number;
+  satP50: number;
+  satP99: number;
+  satP999: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  failures: number;
+  rounds: RoundFigures[];
+}
+
+export async function compareClients(
+  ctx: BenchContext,
+  label: string,
+  clients: readonly BenchClient[],
+  o: CompareOptions,
+): Promise<Map<string, VariantSummary>> {
+  for (const c of clients) {
+    ctx.log(`${label}: warm-up ${c.name}`);
+    await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.warmupMs });
+  }
+  const runs = await interleave<RoundFigures>(
+    ctx,
+    label,
+    clients.map((c) => ({
+      name: c.name,
+      async run() {
+        const sat = await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.saturationMs });
+        const lat = await paced(c.fn, { rate: o.pacedRate, durationMs: o.pacedMs });
+        const fail = sat.failures + lat.failures;
+        ctx.log(
+          `  ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerRequest.toFixed(1)} µs CPU/req; paced p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms${fail ? `, ${fail} failures (${sat.firstError ?? lat.firstError})` : ''}`,
+        );
+        return { sat, lat };
+      },
+    })),
+  );
+  const out = new Map<string, VariantSummary>();
+  for (const [name, rounds] of runs) {
+    const m = (f: (r: RoundFigures) => number) => median(rounds.map(f));
+    out.set(name, {
+      name,
+      rps: m((r) => r.sat.rps),
+      cpuUsPerRequest: m((r) => r.sat.cpuUsPerRequest),
+      satP50: m((r) => r.sat.p50),
+      satP99: m((r) => r.sat.p99),
+      satP999: m((r) => r.sat.p999),
+      p50: m((r) => r.lat.p50),
+      p99: m((r) => r.lat.p99),
+      p999: m((r) => r.lat.p999),
+      failures: rounds.reduce((n, r) => n + r.sat.failures + r.lat.failures, 0),
+      rounds,
+    });
+  }
+  return out;
+}
+
+/** Median over rounds of a per-round figure of `a` relative to `b` (same round, so drift cancels). */
+export function pairedMedian(
+  a: VariantSummary,
+  b: VariantSummary,
+  f: (x: RoundFigures, y: RoundFigures) => number,
+): number {
+  const n = Math.min(a.rounds.length, b.rounds.length);
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) values.push(f(a.rounds[i]!, b.rounds[i]!));
+  return median(values);
+}
+
+/** The per-variant figures without the raw rounds (for latest.json). */
+export function compact(s: VariantSummary): Omit<VariantSummary, 'rounds'> {
+  const { rounds: _rounds, ...rest } = s;
+  return rest;
+}

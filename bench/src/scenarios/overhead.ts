@@ -1,0 +1,136 @@
+/**
+ * 1. Overhead: the Weft client with its full default stack against raw `undici.request` to the same
+ * backends (one backend process, four endpoints). Throughput ratio at saturation, added latency at
+ * a paced load, client CPU per request, and a CPU profile of the Weft client's side.
+ */
+import { startBackends } from '../lib/backends.ts';
+import { type BenchClient, rawFetch, rawRequest, weftClient, weftDispatcher } from '../lib/clients.ts';
+import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
+import {
+  type BenchContext,
+  fixed,
+  int,
+  ms,
+  type Scenario,
+  type ScenarioResult,
+  table,
+} from '../lib/context.ts';
+import { closedLoop } from '../lib/load.ts';
+import { profileTable, profileWhile } from '../lib/profile.ts';
+
+export const ENDPOINTS = 4;
+export const CONCURRENCY = 32;
+
+export const overhead: Scenario = {
+  id: 'overhead',
+  title: '1. Overhead of the Weft stack vs raw undici',
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const backends = await startBackends(
+      Array.from({ length: ENDPOINTS }, () => ({})),
+      1,
+    );
+    const clients: BenchClient[] = [];
+    try {
+      const raw = rawRequest(backends.endpoints);
+      const wd = weftDispatcher(backends.endpoints);
+      const rf = rawFetch(backends.endpoints);
+      const wc = weftClient(backends.endpoints);
+      clients.push(raw, wd, rf, wc);
+      const o = {
+        concurrency: CONCURRENCY,
+        saturationMs: 2_000 * ctx.scale,
+        pacedRate: ctx.quick ? 1_000 : 4_000,
+        pacedMs: 1_500 * ctx.scale,
+        warmupMs: 1_000 * ctx.scale,
+      };
+      const res = await compareClients(ctx, 'overhead', clients, o);
+      const r = res.get(raw.name)!;
+      const rows = [...res.values()].map((v) => [
+        v.name,
+        int(v.rps),
+        fixed(v.rps / r.rps),
+        fixed(v.cpuUsPerRequest, 1),
+        ms(v.satP50),
+        ms(v.satP99),
+        ms(v.p50),
+        ms(v.p99),
+        ms(v.p999),
+      ]);
+      const goals = [];
+      const notes: string[] = [];
+      const figures: Record<string, unknown> = { options: o, variants: [...res.values()].map(compact) };
+      const pairs: [string, string][] = [
+        [wd.name, raw.name],
+        [wc.name, raw.name],
+      ];
+      for (const [w, base] of pairs) {
+        const a = res.get(w)!;
+        const b = res.get(base)!;
+        const ratio = pairedMedian(a, b, (x, y) => x.sat.rps / y.sat.rps);
+        const addP50 = pairedMedian(a, b, (x, y) => x.lat.p50 - y.lat.p50) * 1000;
+        const addP99 = pairedMedian(a, b, (x, y) => x.lat.p99 - y.lat.p99) * 1000;
+        const addCpu = pairedMedian(a, b, (x, y) => x.sat.cpuUsPerRequest - y.sat.cpuUsPerRequest);
+        figures[`${w} vs ${base}`] = { ratio, addedP50Us: addP50, addedP99Us: addP99, addedCpuUs: addCpu };
+        goals.push({
+          text: `${w}: throughput ≥ 0.90× raw undici.request`,
+          measured: `${fixed(ratio)}×`,
+          met: ratio >= 0.9,
+        });
+        goals.push({
+          text: `${w}: added p99 ≤ 100 µs (paced ${o.pacedRate} req/s)`,
+          measured: `${addP99.toFixed(0)} µs (p50 ${addP50.toFixed(0)} µs; +${addCpu.toFixed(1)} µs CPU/request)`,
+          met: addP99 <= 100,
+        });
+      }
+      const fetchRatio = pairedMedian(res.get(wc.name)!, res.get(rf.name)!, (x, y) => x.sat.rps / y.sat.rps);
+      figures.fetchVsFetch = fetchRatio;
+      notes.push(
+        `Fetch against fetch: the Weft client's throughput is ${fixed(fetchRatio)}× raw undici \`fetch\` over the same pools — most of the gap to \`undici.request\` is the WHATWG Response/stream machinery both fetch-shaped APIs pay.`,
+      );
+      let profile: string | undefined;
+      if (ctx.profile) {
+        ctx.log('overhead: CPU profile of both request-API variants');
+        const dur = 2_000 * ctx.scale;
+        const pw = await profileWhile(() => closedLoop(wd.fn, { concurrency: CONCURRENCY, durationMs: dur }));
+        const pr = await profileWhile(() =>
+          closedLoop(raw.fn, { concurrency: CONCURRENCY, durationMs: dur }),
+        );
+        const pc = await profileWhile(() => closedLoop(wc.fn, { concurrency: CONCURRENCY, durationMs: dur }));
+        profile = [
+          profileTable(`Client process, ${wd.name}, top self time`, pw),
+          profileTable(`Client process, ${raw.name}, top self time`, pr),
+          profileTable(`Client process, ${wc.name}, top self time`, pc),
+        ].join('\n\n');
+        figures.profile = { weftDispatcher: pw, raw: pr, weftClient: pc };
+      }
+      return {
+        id: 'overhead',
+        title: this.title,
+        setup: `${ENDPOINTS} endpoints in one backend process (node:http, answers "ok" at once), client in the bench process; ${CONCURRENCY} requests in flight for ${o.saturationMs} ms (throughput), then ${o.pacedRate} req/s paced for ${o.pacedMs} ms (latency); ${ctx.rounds} interleaved rounds after ${o.warmupMs} ms warm-up per variant; ${16} connections per endpoint in every variant.`,
+        tables: [
+          table(
+            [
+              'variant',
+              'req/s',
+              '× raw',
+              'client CPU µs/req',
+              'sat. p50 ms',
+              'sat. p99 ms',
+              'paced p50 ms',
+              'paced p99 ms',
+              'paced p99.9 ms',
+            ],
+            rows,
+          ),
+        ],
+        goals,
+        notes,
+        ...(profile ? { profile } : {}),
+        figures,
+      };
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      await backends.close();
+    }
+  },
+};
