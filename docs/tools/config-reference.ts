@@ -1,0 +1,295 @@
+/**
+ * Writes docs/configuration.md from the sources, so that the reference cannot drift from the code:
+ *
+ * - the DestinationPolicy document: types and ranges from the zod schema (`z.toJSONSchema`), the
+ *   meaning and default of each field from the TSDoc beside it in packages/core/src/config/policy.ts;
+ * - every options interface (clients, servers, config client, registration, config service): each
+ *   property with its type and the "Defaults to …" sentence of its TSDoc, through the TypeScript
+ *   compiler's type checker (so inherited options are listed too).
+ *
+ * Run with `npm run docs:config`; the output is committed.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DestinationPolicy } from '@weft/core/config';
+import ts from 'typescript';
+import { z } from 'zod';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const src = (path: string) => `${root}packages/${path}`;
+
+// ---- TSDoc of the zod schema's properties, read from the source ----------------------------------
+
+/** `SchemaName → field → doc` for every `export const X = z.strictObject({ … })` in a file. */
+function schemaDocs(file: string): Map<string, Map<string, string>> {
+  const program = ts.createProgram([file], { allowJs: false, noEmit: true });
+  const source = program.getSourceFile(file)!;
+  const out = new Map<string, Map<string, string>>();
+  source.forEachChild((node) => {
+    if (!ts.isVariableStatement(node)) return;
+    for (const decl of node.declarationList.declarations) {
+      const init = decl.initializer;
+      if (!init || !ts.isCallExpression(init) || !ts.isIdentifier(decl.name)) continue;
+      const arg = init.arguments[0];
+      if (!arg || !ts.isObjectLiteralExpression(arg)) continue;
+      const fields = new Map<string, string>();
+      for (const prop of arg.properties) {
+        if (!prop.name || !ts.isIdentifier(prop.name)) continue;
+        const doc = ts
+          .getLeadingCommentRanges(source.text, prop.getFullStart())
+          ?.map((r) => source.text.slice(r.pos, r.end))
+          .filter((c) => c.startsWith('/**'))
+          .map(cleanComment)
+          .join(' ');
+        fields.set(prop.name.text, doc ?? '');
+      }
+      out.set(decl.name.text, fields);
+    }
+  });
+  return out;
+}
+
+/** The TSDoc comment written right before a declaration, as one line. */
+function leadingDoc(node: ts.Node): string {
+  const text = node.getSourceFile().text;
+  return (ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [])
+    .map((r) => text.slice(r.pos, r.end))
+    .filter((c) => c.startsWith('/**'))
+    .map(cleanComment)
+    .join(' ');
+}
+
+function cleanComment(comment: string): string {
+  return comment
+    .replace(/^\/\*\*|\*\/$/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\s*\* ?/, '').trim())
+    .join(' ')
+    .replace(/\{@link\s+([^}]+)\}/g, '`$1`')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Splits a doc into its meaning and its default ("Defaults to X."). */
+function splitDefault(doc: string): { meaning: string; def: string } {
+  const m = /Defaults to ([\s\S]*?)(?:\.(?:\s|$)|$)/.exec(doc);
+  if (!m) return { meaning: doc, def: '' };
+  const meaning = (doc.slice(0, m.index) + doc.slice(m.index + m[0].length)).trim();
+  return { meaning, def: m[1]!.trim() };
+}
+
+// ---- the DestinationPolicy document ---------------------------------------------------------------
+
+interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  maxItems?: number;
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' \\| ');
+  if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}${s.maxItems ? ` (≤ ${s.maxItems})` : ''}`;
+  const range =
+    s.minimum !== undefined || s.maximum !== undefined ? ` ${s.minimum ?? '…'}–${s.maximum ?? '…'}` : '';
+  return `${s.type ?? 'any'}${range}`;
+}
+
+const SCHEMA_OF_FIELD: Record<string, string> = {
+  balancer: 'BalancerPolicy',
+  retry: 'RetryPolicy',
+  budget: 'RetryBudgetPolicy',
+  circuitBreaker: 'CircuitBreakerPolicy',
+  outlierDetection: 'OutlierPolicy',
+};
+
+function policyRows(): string[] {
+  const docs = schemaDocs(src('core/src/config/policy.ts'));
+  const json = z.toJSONSchema(DestinationPolicy) as JsonSchema;
+  const rows: string[] = [];
+  const walk = (schema: JsonSchema, docsOf: string, prefix: string) => {
+    for (const [name, field] of Object.entries(schema.properties ?? {})) {
+      const path = `${prefix}${name}`;
+      if (field.type === 'object' && field.properties) {
+        walk(field, SCHEMA_OF_FIELD[name] ?? '', `${path}.`);
+        continue;
+      }
+      const { meaning, def } = splitDefault(docs.get(docsOf)?.get(name) ?? '');
+      const text = meaning || (name === 'enabled' ? '`false` turns this module off.' : '');
+      rows.push(`| \`${path}\` | ${typeOf(field)} | ${def || '—'} | ${cell(text)} |`);
+    }
+  };
+  walk(json, 'DestinationPolicy', '');
+  return rows;
+}
+
+// ---- options interfaces, through the type checker -----------------------------------------------
+
+function optionTables(
+  entries: readonly { title: string; file: string; name: string; intro: string }[],
+): string[] {
+  const program = ts.createProgram(
+    entries.map((e) => src(e.file)),
+    {
+      noEmit: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2023,
+      allowImportingTsExtensions: true,
+      customConditions: ['weft-source'],
+      strict: true,
+      skipLibCheck: true,
+      types: ['node'],
+    },
+  );
+  const checker = program.getTypeChecker();
+  const out: string[] = [];
+  for (const entry of entries) {
+    const source = program.getSourceFile(src(entry.file));
+    let found: ts.InterfaceDeclaration | undefined;
+    source?.forEachChild((n) => {
+      if (ts.isInterfaceDeclaration(n) && n.name.text === entry.name) found = n;
+    });
+    if (!found) throw new Error(`${entry.name} not found in ${entry.file}`);
+    const type = checker.getTypeAtLocation(found);
+    out.push(`### ${entry.title}`, '', `\`${entry.name}\` in \`packages/${entry.file}\`. ${entry.intro}`, '');
+    out.push('| option | type | default | meaning |', '|---|---|---|---|');
+    for (const prop of checker.getPropertiesOfType(type)) {
+      const decl = prop.declarations?.[0];
+      const doc = decl ? leadingDoc(decl) : '';
+      const { meaning, def } = splitDefault(doc);
+      // The type as written (`RetryPolicy | false`), not the checker's expansion of it.
+      const typeText =
+        decl && ts.isPropertySignature(decl) && decl.type
+          ? decl.type.getText().replace(/\s+/g, ' ')
+          : decl
+            ? checker.typeToString(checker.getTypeOfSymbolAtLocation(prop, decl))
+            : '';
+      out.push(
+        `| \`${prop.name}\` | \`${cell(typeText.replace(/ \| undefined$/, ''))}\` | ${cell(def) || '—'} | ${cell(meaning)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+// ---- the document ----------------------------------------------------------------------------------
+
+const OPTIONS = [
+  {
+    title: 'HTTP client: `createClient(options)`',
+    file: 'http/src/client/options.ts',
+    name: 'ClientOptions',
+    intro: 'The policy fields here are the "options in code" layer; see [client.md](client.md).',
+  },
+  {
+    title: 'HTTP dispatcher: `createDispatcher(options)`',
+    file: 'http/src/client/dispatcher.ts',
+    name: 'DispatcherOptions',
+    intro: 'Routes `http://<service>/…` of plain `fetch` through Weft.',
+  },
+  {
+    title: 'gRPC client: `createGrpcClient(Ctor, service, options)`',
+    file: 'grpc/src/client/options.ts',
+    name: 'GrpcClientOptions',
+    intro: 'Also the options of `weftClientOptions`.',
+  },
+  {
+    title: 'HTTP server: Express middleware and Fastify plugin',
+    file: 'http/src/server/options.ts',
+    name: 'ServerOptions',
+    intro: 'The same for `@weft/http/express` and `@weft/http/fastify`; see [server.md](server.md).',
+  },
+  {
+    title: 'gRPC server: `createGrpcServer(options)`',
+    file: 'grpc/src/server/server.ts',
+    name: 'CreateGrpcServerOptions',
+    intro: '',
+  },
+  {
+    title: 'Config-service client: `createConfigClient(options)`',
+    file: 'core/src/config/client.ts',
+    name: 'ConfigClientOptions',
+    intro: 'See [control-plane.md](control-plane.md#the-client-and-its-cache).',
+  },
+  {
+    title: 'Registration: `registerInstance(options)`',
+    file: 'discovery/src/registry/register.ts',
+    name: 'RegisterInstanceOptions',
+    intro: '',
+  },
+  {
+    title: 'Registry resolver: `registryResolver(options)`',
+    file: 'discovery/src/registry/resolver.ts',
+    name: 'RegistryResolverOptions',
+    intro:
+      'Other resolvers (static, DNS, file, Kubernetes, health checks) are in [discovery.md](discovery.md).',
+  },
+  {
+    title: 'Config service: `startControlPlane(options)`',
+    file: 'control-plane/src/server/run.ts',
+    name: 'ControlPlaneOptions',
+    intro:
+      'What `weft control-plane` runs; its command-line flags are in [control-plane.md](control-plane.md#running-it).',
+  },
+] as const;
+
+const lines = [
+  '<!-- Generated by docs/tools/config-reference.ts (`npm run docs:config`) from the sources. Do not edit by hand. -->',
+  '',
+  '# Configuration reference',
+  '',
+  'Every setting of Weft, with its default. Settings of a destination (how a client calls one service)',
+  'come in three layers, each overriding the one before it, field by field:',
+  '',
+  '1. built-in defaults (the "default" column below);',
+  '2. options in code (`createClient({ timeoutMs: 2000 })`);',
+  '3. the config service: a `DestinationPolicy` document named after the destination.',
+  '',
+  'The value in force, and where each part came from, is shown by `client.describe()` and by the',
+  "server's admin endpoint (`adminPath`). Options are validated when a client is built and documents when",
+  'they are written, against the same schema; an error names the field and the allowed range.',
+  '',
+  '## The DestinationPolicy document',
+  '',
+  '```yaml',
+  'kind: DestinationPolicy',
+  'name: catalog          # the destination service',
+  'spec:                  # every field optional',
+  '  timeoutMs: 1000',
+  '  retry: { budget: { percent: 20 } }',
+  '```',
+  '',
+  'Fields of `spec` (types and ranges from the zod schema in `packages/core/src/config/policy.ts`):',
+  '',
+  '| field | type and range | default | meaning |',
+  '|---|---|---|---|',
+  ...policyRows(),
+  '',
+  'The same fields are the client options `balancer`, `timeoutMs`, `perTryTimeoutMs`, `retry`,',
+  '`circuitBreaker` and `outlierDetection` (`false` turns a module off, the same as `enabled: false`).',
+  '',
+  '## Options in code',
+  '',
+  ...optionTables(OPTIONS),
+  '## Environment variables',
+  '',
+  '| variable | read by | meaning |',
+  '|---|---|---|',
+  '| `WEFT_CONTROL_PLANE` | config client, registration, registry resolver, CLI | config service URL(s), comma-separated |',
+  '| `WEFT_TOKEN` | the same | bearer token |',
+  '| `WEFT_ADMIN_TOKEN` | `weft control-plane` | an admin token chosen by the operator instead of a generated one |',
+  '| `WEFT_ZONE` | HTTP client | the default of `localZone` |',
+  '',
+];
+const out = fileURLToPath(new URL('../configuration.md', import.meta.url));
+writeFileSync(out, lines.join('\n'));
+process.stdout.write(`wrote ${out}\n`);
