@@ -6,12 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type ClientDuplexStream,
-  Metadata,
-  type ServiceError,
-  status as Status,
-} from '@grpc/grpc-js';
+import { type ClientDuplexStream, Metadata, type ServiceError, status as Status } from '@grpc/grpc-js';
 import { createGrpcClient, createGrpcServer, type WeftGrpcServer } from '../src/index.ts';
 import {
   type PayloadMsg,

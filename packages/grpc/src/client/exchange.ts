@@ -6,6 +6,8 @@
  * control still applies); then they are delivered in order, the status last.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import { ErrorCode, WeftError } from '@weft/core';
+import type { GrpcCall } from './call.ts';
 import type { RawCall, RawListener } from './raw.ts';
 
 /** Where the response goes once the stack has decided to keep this attempt. */
@@ -14,6 +16,8 @@ export interface ExchangeSink {
   message(message: Buffer): void;
   status(status: StatusObject): void;
 }
+
+const NOT_SENT = /^(?:[a-z_]+: )?No connection established/;
 
 export class GrpcExchange implements RawListener {
   /** The endpoint that answered (`address:port`). */
@@ -25,13 +29,14 @@ export class GrpcExchange implements RawListener {
   /** Messages received so far. */
   received = 0;
   /**
-   * True when the attempt failed before anything came back from a channel that was not connected
-   * when the attempt began: the request cannot have been processed, so it is safe to retry.
+   * True when grpc-js failed the attempt before giving it to a connection: the request cannot have
+   * been processed, so it is safe to retry whatever the method.
    */
   notSent = false;
   readonly #raw: RawCall;
   readonly #streaming: boolean;
-  readonly #channelReady: boolean;
+  readonly #call: GrpcCall;
+  readonly #now: () => number;
   #queue: Buffer[] = [];
   #sink: ExchangeSink | undefined;
   #readPending = true;
@@ -44,11 +49,13 @@ export class GrpcExchange implements RawListener {
   #reject!: (e: unknown) => void;
   readonly head: Promise<GrpcExchange>;
 
-  constructor(raw: RawCall, endpoint: string, streaming: boolean, channelReady: boolean) {
+  /** `now` is the stack's clock, the scale of `call.deadline`. */
+  constructor(raw: RawCall, endpoint: string, call: GrpcCall, now: () => number) {
     this.#raw = raw;
     this.endpoint = endpoint;
-    this.#streaming = streaming;
-    this.#channelReady = channelReady;
+    this.#call = call;
+    this.#now = now;
+    this.#streaming = call.responseStream;
     this.head = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -100,13 +107,18 @@ export class GrpcExchange implements RawListener {
 
   onReceiveStatus(status: StatusObject): void {
     this.status = status;
-    if (status.code !== Status.OK && this.received === 0 && this.headers === undefined) {
-      this.notSent = !this.#channelReady && status.code === Status.UNAVAILABLE;
-    }
+    const local = this.received === 0 && this.headers === undefined;
+    // grpc-js's picker fails a call it could not give to any connection with this wording (1.14):
+    // the request never left this process.
+    this.notSent = local && status.code === Status.UNAVAILABLE && NOT_SENT.test(status.details);
     this.#finish();
     if (!this.#headed) {
       this.#headed = true;
-      this.#resolve(this);
+      if (local && status.code === Status.DEADLINE_EXCEEDED && this.#call.deadline <= this.#now()) {
+        // The call's own deadline, enforced by grpc-js's timer a moment before Weft's: the same
+        // outcome as Weft's (a caller's deadline says nothing about the endpoint).
+        this.#reject(new WeftError(ErrorCode.DeadlineExceeded, `deadline exceeded calling ${this.endpoint}`));
+      } else this.#resolve(this);
     }
     this.#flushStatus();
   }

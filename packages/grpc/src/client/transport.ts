@@ -7,7 +7,6 @@ import {
   Channel,
   type ChannelCredentials,
   type ChannelOptions,
-  connectivityState,
   credentials as grpcCredentials,
   type Metadata,
 } from '@grpc/grpc-js';
@@ -58,9 +57,8 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ep = call.endpoint!;
     const channel = ep.transport as Channel;
-    const ready = channel.getConnectivityState(false) === connectivityState.READY;
     const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
-    const exchange = new GrpcExchange(raw, ep.key, call.responseStream, ready);
+    const exchange = new GrpcExchange(raw, ep.key, call, now);
     raw.start(attemptMetadata(call), exchange);
     if (call.outbound) call.outbound.attach(raw);
     else {
