@@ -12,7 +12,9 @@ import { median } from './stats.ts';
 export interface CompareOptions {
   concurrency: number;
   saturationMs: number;
-  pacedRate: number;
+  /** Paced rate in req/s, or a share (0–1) of the slowest variant's warm-up throughput. */
+  pacedRate?: number;
+  pacedShare?: number;
   pacedMs: number;
   warmupMs: number;
 }
@@ -41,11 +43,16 @@ export async function compareClients(
   label: string,
   clients: readonly BenchClient[],
   o: CompareOptions,
-): Promise<Map<string, VariantSummary>> {
+): Promise<{ variants: Map<string, VariantSummary>; pacedRate: number }> {
+  let slowest = Number.POSITIVE_INFINITY;
   for (const c of clients) {
-    ctx.log(`${label}: warm-up ${c.name}`);
-    await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.warmupMs });
+    const w = await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.warmupMs });
+    ctx.log(`${label}: warm-up ${c.name}: ${Math.round(w.rps)} req/s`);
+    slowest = Math.min(slowest, w.rps);
   }
+  // The same rate for every variant, one they all sustain.
+  const pacedRate = o.pacedRate ?? Math.max(200, Math.round((slowest * (o.pacedShare ?? 0.5)) / 100) * 100);
+  ctx.log(`${label}: paced rate ${pacedRate} req/s`);
   const runs = await interleave<RoundFigures>(
     ctx,
     label,
@@ -53,7 +60,7 @@ export async function compareClients(
       name: c.name,
       async run() {
         const sat = await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.saturationMs });
-        const lat = await paced(c.fn, { rate: o.pacedRate, durationMs: o.pacedMs });
+        const lat = await paced(c.fn, { rate: pacedRate, durationMs: o.pacedMs });
         const fail = sat.failures + lat.failures;
         ctx.log(
           `  ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerRequest.toFixed(1)} µs CPU/req; paced p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms${fail ? `, ${fail} failures (${sat.firstError ?? lat.firstError})` : ''}`,
@@ -79,7 +86,7 @@ export async function compareClients(
       rounds,
     });
   }
-  return out;
+  return { variants: out, pacedRate };
 }
 
 /** Median over rounds of a per-round figure of `a` relative to `b` (same round, so drift cancels). */

@@ -36,6 +36,8 @@ export interface SpawnOptions {
   readyTimeoutMs?: number;
   /** A command other than this Node. */
   command?: string;
+  /** Node flags in place of the default (TypeScript sources through `weft-source`). */
+  flags?: readonly string[];
 }
 
 /** Starts a TypeScript child (or `command`) and waits for its first JSON line on stdout. */
@@ -43,7 +45,7 @@ export async function startChild<T>(script: string, options: SpawnOptions = {}):
   const command = options.command ?? process.execPath;
   const argv = options.command
     ? [...(options.args ?? [])]
-    : [...CHILD_FLAGS, ...(options.execArgv ?? []), script, ...(options.args ?? [])];
+    : [...(options.flags ?? CHILD_FLAGS), ...(options.execArgv ?? []), script, ...(options.args ?? [])];
   const child = spawn(command, argv, {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...options.env },

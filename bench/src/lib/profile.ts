@@ -14,6 +14,19 @@ interface ProfileNode {
 export interface ProfileSummary {
   totalSamples: number;
   top: { fn: string; where: string; selfPercent: number }[];
+  /** Self time by component: Weft's packages, each dependency, Node's internals, native code. */
+  components: { component: string; selfPercent: number }[];
+}
+
+function component(where: string, fn: string): string {
+  if (where.startsWith('packages/')) return `weft ${where.split('/')[1]}`;
+  if (where.startsWith('bench/')) return 'bench harness';
+  if (where.startsWith('node:')) return 'node internals (JS)';
+  if (where.startsWith('wasm')) return 'undici (llhttp wasm)';
+  if (where === '')
+    return fn === '(garbage collector)' ? 'garbage collector' : fn === '(idle)' ? 'idle' : 'native';
+  const pkg = where.startsWith('@') ? where.split('/').slice(0, 2).join('/') : where.split('/')[0]!;
+  return pkg;
 }
 
 export async function profileWhile(work: () => Promise<unknown>, top = 15): Promise<ProfileSummary> {
@@ -46,8 +59,16 @@ function summarize(nodes: readonly ProfileNode[], top: number): ProfileSummary {
     byFn.set(key, entry);
   }
   const sorted = [...byFn.values()].sort((a, b) => b.hits - a.hits).slice(0, top);
+  const byComponent = new Map<string, number>();
+  for (const e of byFn.values()) {
+    const c = component(e.where, e.fn);
+    byComponent.set(c, (byComponent.get(c) ?? 0) + e.hits);
+  }
   return {
     totalSamples: total,
+    components: [...byComponent]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, hits]) => ({ component: c, selfPercent: total ? (100 * hits) / total : 0 })),
     top: sorted.map((e) => ({ fn: e.fn, where: e.where, selfPercent: total ? (100 * e.hits) / total : 0 })),
   };
 }
@@ -68,11 +89,79 @@ export function profileTable(title: string, summary: ProfileSummary): string {
   const rows = summary.top.map(
     (t) => `| ${t.selfPercent.toFixed(1)}% | \`${t.fn}\` | ${t.where || '(native)'} |`,
   );
+  const comps = summary.components.map((c) => `${c.component} ${c.selfPercent.toFixed(1)}%`).join(', ');
   return [
-    `${title} (${summary.totalSamples} samples at 200 µs)`,
+    `${title} (${summary.totalSamples} samples at 200 µs). By component: ${comps}.`,
     '',
     '| self | function | where |',
     '| ---: | --- | --- |',
     ...rows,
+  ].join('\n');
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+export interface AllocationSummary {
+  bytesPerRequest: number;
+  top: { fn: string; where: string; bytesPerRequest: number }[];
+}
+
+/**
+ * Bytes allocated per request and where, from V8's sampling heap profiler with collected objects
+ * included (so short-lived per-request garbage counts). `work` returns the number of requests.
+ */
+export async function allocationsWhile(work: () => Promise<number>, top = 15): Promise<AllocationSummary> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 512,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+    const requests = await work();
+    const { profile } = (await session.post('HeapProfiler.getSamplingProfile')) as {
+      profile: { head: HeapNode };
+    };
+    await session.post('HeapProfiler.stopSampling');
+    const bySite = new Map<string, { fn: string; where: string; bytes: number }>();
+    let total = 0;
+    const walk = (n: HeapNode) => {
+      const { functionName, url, lineNumber } = n.callFrame;
+      const fn = functionName || '(anonymous)';
+      const where = url ? `${shorten(url)}:${lineNumber + 1}` : '';
+      const key = `${fn}@${where}`;
+      const e = bySite.get(key) ?? { fn, where, bytes: 0 };
+      e.bytes += n.selfSize;
+      bySite.set(key, e);
+      total += n.selfSize;
+      for (const c of n.children) walk(c);
+    };
+    walk(profile.head);
+    const n = Math.max(1, requests);
+    return {
+      bytesPerRequest: total / n,
+      top: [...bySite.values()]
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, top)
+        .map((e) => ({ fn: e.fn, where: e.where, bytesPerRequest: e.bytes / n })),
+    };
+  } finally {
+    session.disconnect();
+  }
+}
+
+export function allocationTable(title: string, s: AllocationSummary): string {
+  return [
+    `${title}: ${Math.round(s.bytesPerRequest).toLocaleString('en-US')} bytes allocated per request (sampled).`,
+    '',
+    '| bytes/request | function | where |',
+    '| ---: | --- | --- |',
+    ...s.top.map((t) => `| ${Math.round(t.bytesPerRequest)} | \`${t.fn}\` | ${t.where || '(native)'} |`),
   ].join('\n');
 }

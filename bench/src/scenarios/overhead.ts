@@ -3,6 +3,8 @@
  * backends (one backend process, four endpoints). Throughput ratio at saturation, added latency at
  * a paced load, client CPU per request, and a CPU profile of the Weft client's side.
  */
+
+import { ablation } from '../lib/ablation.ts';
 import { startBackends } from '../lib/backends.ts';
 import { type BenchClient, rawFetch, rawRequest, weftClient, weftDispatcher } from '../lib/clients.ts';
 import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
@@ -16,7 +18,7 @@ import {
   table,
 } from '../lib/context.ts';
 import { closedLoop } from '../lib/load.ts';
-import { profileTable, profileWhile } from '../lib/profile.ts';
+import { allocationsWhile, allocationTable, profileTable, profileWhile } from '../lib/profile.ts';
 
 export const ENDPOINTS = 4;
 export const CONCURRENCY = 32;
@@ -39,11 +41,11 @@ export const overhead: Scenario = {
       const o = {
         concurrency: CONCURRENCY,
         saturationMs: 2_000 * ctx.scale,
-        pacedRate: ctx.quick ? 1_000 : 4_000,
+        pacedShare: 0.5,
         pacedMs: 1_500 * ctx.scale,
         warmupMs: 1_000 * ctx.scale,
       };
-      const res = await compareClients(ctx, 'overhead', clients, o);
+      const { variants: res, pacedRate } = await compareClients(ctx, 'overhead', clients, o);
       const r = res.get(raw.name)!;
       const rows = [...res.values()].map((v) => [
         v.name,
@@ -58,7 +60,10 @@ export const overhead: Scenario = {
       ]);
       const goals = [];
       const notes: string[] = [];
-      const figures: Record<string, unknown> = { options: o, variants: [...res.values()].map(compact) };
+      const figures: Record<string, unknown> = {
+        options: { ...o, pacedRate },
+        variants: [...res.values()].map(compact),
+      };
       const pairs: [string, string][] = [
         [wd.name, raw.name],
         [wc.name, raw.name],
@@ -77,7 +82,7 @@ export const overhead: Scenario = {
           met: ratio >= 0.9,
         });
         goals.push({
-          text: `${w}: added p99 ≤ 100 µs (paced ${o.pacedRate} req/s)`,
+          text: `${w}: added p99 ≤ 100 µs (paced ${pacedRate} req/s)`,
           measured: `${addP99.toFixed(0)} µs (p50 ${addP50.toFixed(0)} µs; +${addCpu.toFixed(1)} µs CPU/request)`,
           met: addP99 <= 100,
         });
@@ -102,11 +107,20 @@ export const overhead: Scenario = {
           profileTable(`Client process, ${wc.name}, top self time`, pc),
         ].join('\n\n');
         figures.profile = { weftDispatcher: pw, raw: pr, weftClient: pc };
+        const count = async (fn: typeof wd.fn) =>
+          (await closedLoop(fn, { concurrency: CONCURRENCY, durationMs: dur })).completed;
+        const aw = await allocationsWhile(() => count(wd.fn));
+        const ar = await allocationsWhile(() => count(raw.fn));
+        profile = `${profile}\n\n${allocationTable(`Allocation, ${wd.name}`, aw)}\n\n${allocationTable(`Allocation, ${raw.name}`, ar)}`;
+        figures.allocation = { weftDispatcher: aw, raw: ar };
+        const ab = await ablation(ctx, backends.endpoints, CONCURRENCY);
+        figures.ablation = ab.figures;
+        profile = `${profile}\n\nClient CPU per request with one part of the stack off (same run, interleaved rounds, medians):\n\n${ab.table}`;
       }
       return {
         id: 'overhead',
         title: this.title,
-        setup: `${ENDPOINTS} endpoints in one backend process (node:http, answers "ok" at once), client in the bench process; ${CONCURRENCY} requests in flight for ${o.saturationMs} ms (throughput), then ${o.pacedRate} req/s paced for ${o.pacedMs} ms (latency); ${ctx.rounds} interleaved rounds after ${o.warmupMs} ms warm-up per variant; ${16} connections per endpoint in every variant.`,
+        setup: `${ENDPOINTS} endpoints in one backend process (node:http, answers "ok" at once), client in the bench process; ${CONCURRENCY} requests in flight for ${o.saturationMs} ms (throughput), then ${pacedRate} req/s paced for ${o.pacedMs} ms (latency); ${ctx.rounds} interleaved rounds after ${o.warmupMs} ms warm-up per variant; ${16} connections per endpoint in every variant.`,
         tables: [
           table(
             [

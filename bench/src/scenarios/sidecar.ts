@@ -56,11 +56,11 @@ export const sidecar: Scenario = {
       const o = {
         concurrency: CONCURRENCY,
         saturationMs: 2_000 * ctx.scale,
-        pacedRate: ctx.quick ? 1_000 : 4_000,
+        pacedShare: 0.5,
         pacedMs: 1_500 * ctx.scale,
         warmupMs: 1_000 * ctx.scale,
       };
-      const res = await compareClients(ctx, 'sidecar', clients, o);
+      const { variants: res, pacedRate } = await compareClients(ctx, 'sidecar', clients, o);
       const p = res.get(viaPair.name)!;
       const rows = [...res.values()].map((v) => [
         v.name,
@@ -76,7 +76,7 @@ export const sidecar: Scenario = {
       const goals = [];
       const figures: Record<string, unknown> = {
         haproxy: version,
-        options: o,
+        options: { ...o, pacedRate },
         variants: [...res.values()].map(compact),
       };
       for (const w of [wd, wc]) {
@@ -94,7 +94,7 @@ export const sidecar: Scenario = {
           met: a.satP99 < p.satP99 && a.satP999 < p.satP999,
         });
         goals.push({
-          text: `${w.name}: lower p99 and p99.9 than the pair at ${o.pacedRate} req/s paced`,
+          text: `${w.name}: lower p99 and p99.9 than the pair at ${pacedRate} req/s paced`,
           measured: `p99 ${ms(a.p99)} vs ${ms(p.p99)} ms, p99.9 ${ms(a.p999)} vs ${ms(p.p999)} ms`,
           met: a.p99 < p.p99 && a.p999 < p.p999,
         });
@@ -102,7 +102,7 @@ export const sidecar: Scenario = {
       return {
         id: 'sidecar',
         title: this.title,
-        setup: `${version}; client-side and server-side proxies, one thread each, keep-alive and \`http-reuse always\` on both legs, \`retries 3\`, \`option redispatch\`, \`balance roundrobin\`; the same ${ENDPOINTS} endpoints as scenario 1; ${CONCURRENCY} in flight for ${o.saturationMs} ms, then ${o.pacedRate} req/s paced for ${o.pacedMs} ms; ${ctx.rounds} interleaved rounds.`,
+        setup: `${version}; client-side and server-side proxies, one thread each, keep-alive and \`http-reuse always\` on both legs, \`retries 3\`, \`option redispatch\`, \`balance roundrobin\`; the same ${ENDPOINTS} endpoints as scenario 1; ${CONCURRENCY} in flight for ${o.saturationMs} ms, then ${pacedRate} req/s paced for ${o.pacedMs} ms; ${ctx.rounds} interleaved rounds.`,
         tables: [
           table(
             [

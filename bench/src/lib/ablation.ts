@@ -1,0 +1,86 @@
+/**
+ * Where the Weft stack's CPU goes, module by module: the same dispatcher client with one module
+ * turned off (through the public options and `stack` editing), client CPU per request at saturation,
+ * interleaved rounds. One variant is an experiment, not shipped behaviour: a deadline module that
+ * passes the caller's signal through when no deadline is set anywhere, instead of building an
+ * AbortController, two closures and a listener per call.
+ */
+import { deadlineModule, type Module } from '@weft/core';
+import { type BenchClient, rawRequest, weftDispatcher } from './clients.ts';
+import { type BenchContext, fixed, table } from './context.ts';
+import { closedLoop } from './load.ts';
+import { interleave } from './rounds.ts';
+import { median } from './stats.ts';
+
+type AnyCall = { timeoutMs: number; parent?: unknown; deadline: number };
+
+/** Experiment: skip the per-call controller when there is no deadline and no parent request. */
+function passThroughDeadline(): Module<{ timeoutMs: number }> {
+  const full = deadlineModule();
+  return {
+    ...full,
+    make(params, next, env) {
+      const service = full.make(params, next, env);
+      return (call) => {
+        const c = call as unknown as AnyCall;
+        if (params.timeoutMs === 0 && !(c.timeoutMs > 0) && !c.parent) {
+          c.deadline = Number.POSITIVE_INFINITY;
+          return next(call);
+        }
+        return service(call);
+      };
+    },
+  };
+}
+
+export async function ablation(
+  ctx: BenchContext,
+  endpoints: readonly string[],
+  concurrency: number,
+): Promise<{ table: string; figures: Record<string, number> }> {
+  const clients: BenchClient[] = [
+    rawRequest(endpoints),
+    weftDispatcher(endpoints, {}, 'Weft dispatcher, full default stack'),
+    weftDispatcher(endpoints, { circuitBreaker: false }, 'without the breaker (opossum)'),
+    weftDispatcher(endpoints, { retry: false }, 'without retries'),
+    weftDispatcher(endpoints, { outlierDetection: false }, 'without outlier detection'),
+    weftDispatcher(endpoints, { stack: (s) => s.remove('telemetry') }, 'without the telemetry module'),
+    weftDispatcher(
+      endpoints,
+      { stack: (s) => s.replace('deadline', passThroughDeadline() as never) },
+      'experiment: deadline module passes the signal through',
+    ),
+  ];
+  try {
+    const durationMs = 1_500 * ctx.scale;
+    for (const c of clients) await closedLoop(c.fn, { concurrency, durationMs: 500 * ctx.scale });
+    const runs = await interleave(
+      ctx,
+      'overhead ablation',
+      clients.map((c) => ({
+        name: c.name,
+        run: async () => (await closedLoop(c.fn, { concurrency, durationMs })).cpuUsPerRequest,
+      })),
+      Math.min(ctx.rounds, 5),
+    );
+    const figures: Record<string, number> = {};
+    for (const [k, v] of runs) figures[k] = median(v);
+    const full = figures['Weft dispatcher, full default stack']!;
+    const raw = figures[clients[0]!.name]!;
+    const rows = clients.map((c) => {
+      const v = figures[c.name]!;
+      return [
+        c.name,
+        fixed(v, 1),
+        c === clients[0] ? '' : fixed(v - raw, 1),
+        c === clients[0] ? '' : fixed(v - full, 1),
+      ];
+    });
+    return {
+      table: table(['client', 'client CPU µs/request', 'vs raw', 'vs full Weft stack'], rows),
+      figures,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  }
+}
