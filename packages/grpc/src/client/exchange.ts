@@ -17,6 +17,12 @@ export interface ExchangeSink {
   status(status: StatusObject): void;
 }
 
+/**
+ * grpc-js's deadline timer (wall clock, whole ms) and Weft's (stack clock) fire within a few ms of
+ * each other; a DEADLINE_EXCEEDED this close to the call's deadline is the call's own.
+ */
+const DEADLINE_SLACK_MS = 20;
+
 const NOT_SENT = /^(?:[a-z_]+: )?No connection established/;
 
 export class GrpcExchange implements RawListener {
@@ -114,7 +120,11 @@ export class GrpcExchange implements RawListener {
     this.#finish();
     if (!this.#headed) {
       this.#headed = true;
-      if (local && status.code === Status.DEADLINE_EXCEEDED && this.#call.deadline <= this.#now()) {
+      if (
+        local &&
+        status.code === Status.DEADLINE_EXCEEDED &&
+        this.#call.deadline - this.#now() <= DEADLINE_SLACK_MS
+      ) {
         // The call's own deadline, enforced by grpc-js's timer a moment before Weft's: the same
         // outcome as Weft's (a caller's deadline says nothing about the endpoint).
         this.#reject(new WeftError(ErrorCode.DeadlineExceeded, `deadline exceeded calling ${this.endpoint}`));

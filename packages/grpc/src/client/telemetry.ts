@@ -19,25 +19,30 @@ export function streamTelemetryModule(): Module<object, GrpcCall, GrpcExchange> 
       const failAttrs = { 'server.address': destination, outcome: 'failure' };
       return async (call) => {
         const parent = call.otel;
-        const span = instruments.tracer.startSpan(
-          `weft ${destination}`,
-          { kind: SpanKind.INTERNAL, attributes: { 'rpc.system': 'grpc', 'rpc.method': call.path } },
-          parent,
-        );
-        if (parent) call.otel = trace.setSpan(parent, span);
+        const span = instruments.tracingEnabled()
+          ? instruments.tracer.startSpan(
+              `weft ${destination}`,
+              { kind: SpanKind.INTERNAL, attributes: { 'rpc.system': 'grpc', 'rpc.method': call.path } },
+              parent,
+            )
+          : undefined;
+        if (span && parent && span.isRecording()) call.otel = trace.setSpan(parent, span);
         let response: GrpcExchange;
         try {
           response = await next(call);
         } catch (error) {
           instruments.calls.add(1, failAttrs);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-          span.setAttribute('weft.attempts', call.attempt);
-          span.end();
+          if (span) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+            span.setAttribute('weft.attempts', call.attempt);
+            span.end();
+          }
           throw error;
         }
         response.onDone(() => {
           const ok = classify(call, response, undefined) === 'success' && (response.status?.code ?? 0) === 0;
           instruments.calls.add(1, ok ? okAttrs : failAttrs);
+          if (!span) return;
           if (response.status) span.setAttribute('rpc.grpc.status_code', response.status.code);
           if (!ok) span.setStatus({ code: SpanStatusCode.ERROR, message: response.status?.details });
           span.setAttribute('weft.attempts', call.attempt);

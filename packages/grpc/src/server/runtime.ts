@@ -20,17 +20,7 @@ import {
   type ServerInterceptor,
   status as Status,
 } from '@grpc/grpc-js';
-import {
-  type Attributes,
-  context as otelContext,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Span, TextMapGetter } from '@opentelemetry/api';
 import {
   type Admission,
   admission,
@@ -38,13 +28,15 @@ import {
   type DrainResult,
   type DrainState,
   drainState,
+  endServerSpan,
   Header,
   type InboundField,
   onShutdownSignal,
   readInbound,
-  runWithContext,
+  runInServerContext,
   ServerContext,
   type ServerInstruments,
+  startServerSpan,
 } from '@weft/core';
 import {
   type GrpcServerOptions,
@@ -151,9 +143,7 @@ class InboundCall {
     };
     if (cancelled) attributes['error.type'] = 'cancelled';
     else if (failed) attributes['error.type'] = Status[code] ?? String(code);
-    this.span.setAttributes(attributes);
-    if (attributes['error.type'] !== undefined) this.span.setStatus({ code: SpanStatusCode.ERROR });
-    this.span.end();
+    endServerSpan(this.span, attributes, attributes['error.type'] !== undefined);
     rt.instruments.duration.record(elapsed / 1000, attributes);
   }
 }
@@ -188,13 +178,7 @@ export class GrpcServerRuntime {
 
   /** Runs `fn` in the call's context: Weft's (deadline, trace, retry marker) and OpenTelemetry's. */
   run<T>(ctx: ServerContext, fn: () => T): T {
-    return otelContext.with(
-      ctx.otel ?? ROOT_CONTEXT,
-      runWithContext as (c: ServerContext, f: () => T) => T,
-      undefined,
-      ctx,
-      fn,
-    );
+    return runInServerContext(ctx, fn);
   }
 
   /** How the binding stops its listener once drained (`force`: calls outlived the drain timeout). */
@@ -273,25 +257,20 @@ export class GrpcServerRuntime {
       this.#shed(call, reason);
       return undefined;
     }
-    const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
     const slash = path.lastIndexOf('/');
     const attrs: Attributes = {
       'rpc.system': 'grpc',
       'rpc.service': path.slice(1, slash),
       'rpc.method': path.slice(slash + 1),
     };
-    const span = this.instruments.tracer.startSpan(
-      path.slice(1),
-      { kind: SpanKind.SERVER, attributes: attrs },
-      parent,
-    );
+    const { span, otel } = startServerSpan(this.instruments, path.slice(1), attrs, metadata, metadataGetter);
     const ctx = new ServerContext(
       {
         deadline: start + remaining,
         traceparent: inbound.traceparent,
         tracestate: inbound.tracestate,
         baggage: inbound.baggage,
-        otel: trace.setSpan(parent, span),
+        otel,
       },
       clock,
     );
