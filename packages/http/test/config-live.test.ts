@@ -9,7 +9,7 @@ import { ErrorCode, isWeftError } from '@weft/core';
 import { createConfigClient } from '@weft/core/config';
 import { registerInstance, registryResolver } from '@weft/discovery';
 import { createClient } from '@weft/http';
-import { delay, startServer, type TestServer } from './helpers.ts';
+import { delay, eventually, startServer, type TestServer } from './helpers.ts';
 
 let cp: ServiceProcess;
 const dir = tempDir();
@@ -30,20 +30,6 @@ async function putPolicy(name: string, spec: unknown): Promise<Response> {
     headers: { authorization: `Bearer ${cp.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ spec }),
   });
-}
-
-/** Waits until `check` passes, polling; fails with the last error after `ms`. */
-async function eventually(check: () => void | Promise<void>, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > end) throw error;
-      await delay(20);
-    }
-  }
 }
 
 describe('a client steered by the config service', () => {

@@ -49,3 +49,17 @@ export async function closedPort(): Promise<number> {
 }
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it stops throwing; rethrows its last error after `ms`. */
+export async function eventually(check: () => void | Promise<void>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > end) throw error;
+      await delay(10);
+    }
+  }
+}

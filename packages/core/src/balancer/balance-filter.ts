@@ -71,6 +71,14 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
           ep = endpoints.pick();
         }
         if (ep === undefined) throw noEndpoints();
+        if (call.attempt > 1 && ep === call.endpoint && endpoints.available.length > 1) {
+          // A retry should not go back to the endpoint that just failed it: draw once more.
+          const other = endpoints.pick();
+          if (other !== undefined && other !== ep) {
+            endpoints.release(ep);
+            ep = other;
+          }
+        }
         call.endpoint = ep;
         return next(call);
       };

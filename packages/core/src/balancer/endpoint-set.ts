@@ -181,8 +181,14 @@ export class EndpointSet<T = unknown> {
   /** Records one completed request: latency feeds the balancer, the outcome feeds outlier detection. */
   record(ep: EndpointState<T>, latencyMs: number, ok: boolean): void {
     ep.completed++;
-    if (!ok) ep.failures++;
-    ep.observe(latencyMs, this.#clock.now(), this.#decayMs);
+    const now = this.#clock.now();
+    if (ok) ep.observe(latencyMs, now, this.#decayMs);
+    else {
+      // A failure counts as at least twice the current estimate: an endpoint that fails fast
+      // (refusing, shedding) must look worse, not better, than one that answers.
+      ep.failures++;
+      ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
+    }
     if (!ep.removed) this.#outlier.record(ep, ok);
   }
 

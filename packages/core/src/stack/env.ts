@@ -33,6 +33,12 @@ export interface ProtocolAdapter<Res = unknown> {
   onBodyDone(response: Res, done: () => void): void;
   /** The status to report in telemetry (HTTP status code, gRPC status name). */
   status(response: Res): number | string;
+  /**
+   * True when the response says its server already retried downstream and gave up (HTTP
+   * `weft-no-retry`, the same marker in gRPC trailers). Optional: without it the marker is only
+   * set for Weft's own errors.
+   */
+  upstreamExhausted?(response: Res): boolean;
 }
 
 export interface StackEnv<Req extends Call = Call, Res = unknown> {

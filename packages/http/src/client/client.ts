@@ -97,7 +97,11 @@ function toPath(input: string | URL): string {
 
 async function toBody(body: BodyInit | null | undefined, headers: Record<string, string>): Promise<HttpBody> {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return body;
+  if (typeof body === 'string') {
+    // As the platform's fetch does.
+    if (headers['content-type'] === undefined) headers['content-type'] = 'text/plain;charset=UTF-8';
+    return body;
+  }
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);

@@ -1,16 +1,10 @@
 /**
- * PENDING (fails today; rename to chain-shed-p2c.test.ts once fixed). With the default balancer
- * (P2C over peak-EWMA), an instance that sheds load attracts more of it: its 503 + weft-rejected
- * answers take well under a millisecond, `EndpointSet.record` feeds that latency into the peak-EWMA
- * estimate like any other, so the shedding instance looks the fastest and P2C picks it whenever it
- * is one of the two candidates, retries included. Measured with limits 2/8/8 and 8 callers:
- * 80–180 sheds per 600 POSTs, and 5–19 requests failed after three attempts on the same instance.
- *
- * Fix (core, balancer): (1) a failed attempt must not make an endpoint look faster — e.g. in
- * `EndpointSet.record`, when `!ok`, observe `max(latencyMs, current estimate × 2)` or a configured
- * failure penalty (Finagle's balancers treat a failure as a latency penalty); (2) a retry should
- * avoid the endpoint of the previous attempt when another is available (Envoy's
- * `previous_hosts` retry predicate).
+ * With the default balancer (P2C over peak-EWMA), an instance that sheds load must not attract more
+ * of it. Its 503 + weft-rejected answers take well under a millisecond; before the fix that latency
+ * fed the estimate like any other, so the shedding instance looked fastest (measured with limits
+ * 2/8/8 and 8 callers: 5–19 of 600 POSTs failed after three attempts on the same instance). Now a
+ * failure counts as at least twice the current estimate, and a retry draws again when the balancer
+ * returns the endpoint that just failed (the idea of Envoy's `previous_hosts` retry predicate).
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';

@@ -1,14 +1,9 @@
 /**
- * PENDING (fails today; rename to chain-marker.test.ts once fixed). The retry marker stops at one
- * hop: when B answers A with `weft-no-retry`, A's client classifies it `failure` and returns it, but
- * the retry filter only sets `downstreamExhausted` when it gives up on a *retryable* outcome, so A's
- * own 5xx goes out unmarked and A's caller retries A (measured: 1.88 attempts at C per caller
- * request instead of 1.34 per request to A, see chain.test.ts).
- *
- * Fix (core, retry filter): when the outcome is `failure` because the downstream said it already
- * retried — a response with `weft-no-retry` (HTTP) or a `WEFT_UPSTREAM_EXHAUSTED` error — set
- * `call.parent.downstreamExhausted = true` as `giveUp` does. The protocol can tell through a new
- * optional `ProtocolAdapter.exhausted(response): boolean` (HTTP: the header is present).
+ * The retry marker travels hop by hop: when B answers A with `weft-no-retry`, A's own 5xx must carry
+ * it too, or A's caller retries A and attempts multiply at the leaf (before the fix: 1.88 attempts
+ * at C per caller request instead of 1.34). The client's `context` module sets the marker when a
+ * call's final answer says its server already gave up (`ProtocolAdapter.upstreamExhausted`), or the
+ * budget was spent, or the breaker is open.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
