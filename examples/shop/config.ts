@@ -18,12 +18,15 @@ export function newAdminToken(): string {
 export const INITIAL_POLICIES: Record<string, DestinationPolicy> = {
   frontend: { timeoutMs: 2000, retry: { maxAttempts: 2, budget: { percent: 10 } } },
   catalog: {
+    // A shorter latency memory than the default 10 s, so that the demo shows recovery within seconds.
+    balancer: { decayMs: 3000 },
     timeoutMs: 1000,
     perTryTimeoutMs: 300,
     retry: { maxAttempts: 3, budget: { percent: 20, minRetriesPerSecond: 10 } },
     outlierDetection: { consecutiveFailures: 5, baseEjectionMs: 5000 },
   },
   inventory: {
+    balancer: { decayMs: 3000 },
     timeoutMs: 800,
     perTryTimeoutMs: 250,
     retry: { maxAttempts: 3, budget: { percent: 20, minRetriesPerSecond: 10 } },
@@ -53,21 +56,27 @@ export async function api(
   return text ? JSON.parse(text) : undefined;
 }
 
-/** Writes the first policies (one revision) and makes a `service` token for the demo's processes. */
-export async function seed(url: string, adminToken: string): Promise<{ serviceToken: string }> {
+/**
+ * Writes the first policies (one revision) and makes a `service` token for the demo's processes.
+ * Returns the token and the revision of the policies.
+ */
+export async function seed(
+  url: string,
+  adminToken: string,
+): Promise<{ serviceToken: string; revision: number }> {
   const documents = Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({
     kind: 'DestinationPolicy',
     name,
     spec,
   }));
-  await api(url, adminToken, 'POST', '/v1/apply', { documents });
+  const applied = (await api(url, adminToken, 'POST', '/v1/apply', { documents })) as { revision: number };
   const created = (await api(url, adminToken, 'POST', '/v1/tokens', {
     name: 'shop-services',
     role: 'service',
   })) as {
     token: string;
   };
-  return { serviceToken: created.token };
+  return { serviceToken: created.token, revision: applied.revision };
 }
 
 /** The `weft` CLI, run from its TypeScript sources on this Node. */

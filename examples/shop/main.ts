@@ -137,7 +137,7 @@ try {
   const configUrl = `http://127.0.0.1:${config.port}`;
   started++;
   board.configUp = true;
-  const { serviceToken } = await seed(configUrl, adminToken);
+  const { serviceToken, revision: firstRevision } = await seed(configUrl, adminToken);
   const env = { WEFT_CONTROL_PLANE: configUrl, WEFT_TOKEN: serviceToken };
 
   progress('catalog ×3, inventory ×2');
@@ -195,7 +195,10 @@ try {
   }, 1000);
 
   const ended = values.tour
-    ? runTour({ launcher, board, dir, configUrl, adminToken, say: tty ? undefined : say }, stopSignal)
+    ? runTour(
+        { launcher, board, dir, configUrl, adminToken, firstRevision, say: tty ? undefined : say },
+        stopSignal,
+      )
     : seconds
       ? new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000))
       : new Promise<void>(() => {});

@@ -2,13 +2,14 @@
  * The scripted tour (`npm start -- --tour`): four things a mesh is for, each done to the running
  * demo while the view shows what happens.
  *
- * 1. A catalog instance turns slow: P2C over peak-EWMA moves traffic away from it within seconds.
+ * 1. The busiest catalog instance turns slow: P2C over peak-EWMA moves traffic away from it within seconds.
  * 2. An inventory instance is killed (SIGKILL: no drain, no deregistration): calls that hit it are
  *    retried on the other one, it is ejected, then its lease expires; no request fails.
  * 3. `weft apply` changes the catalog's timeout and retry budget; the frontend applies it to its
  *    next calls, with no restart.
  * 4. The config service goes down (SIGKILL): the services carry on with what they know (static
- *    stability); it comes back on the same port and data, and the clients resume.
+ *    stability); it comes back on the same port and data, and the clients resume: `weft rollback`
+ *    then restores the first policies, and the frontend applies them.
  */
 
 import { policyFile, weftCli } from './config.ts';
@@ -21,6 +22,8 @@ export interface TourContext {
   dir: string;
   configUrl: string;
   adminToken: string;
+  /** Revision of the first policies, for the rollback. */
+  firstRevision: number;
   /** Where narration goes besides the board's events (plain mode prints it). */
   say: ((line: string) => void) | undefined;
 }
@@ -50,20 +53,26 @@ const STEPS: Step[] = [
     },
   },
   {
-    title: 'catalog-1 turns slow (+40 ms a request): watch its share fall',
+    title: 'the busiest catalog instance turns slow (+40 ms a request): watch its share fall',
     async run(ctx, wait) {
-      const slow = endpointOf(ctx, 'catalog-1');
+      // Slow the instance with the largest share now, so the shift is plain to see.
+      const f = ctx.board.figures('catalog');
+      const busiest = [...(f?.endpoints ?? [])].sort((a, b) => b.calls - a.calls)[0]?.endpoint;
+      const name =
+        [...ctx.launcher.processes.values()].find((p) => `127.0.0.1:${p.ready?.port}` === busiest)?.name ??
+        'catalog-1';
+      const slow = endpointOf(ctx, name);
       const before = share(ctx.board, 'catalog', (k) => k === slow);
-      ctx.launcher.tell('catalog-1', { type: 'slow', ms: 40 });
-      ctx.board.event(`catalog-1 answers 40 ms slower now (it had ${before}% of catalog calls)`);
-      await wait(10);
+      ctx.launcher.tell(name, { type: 'slow', ms: 40 });
+      ctx.board.event(`${name} answers 40 ms slower now (it had ${before}% of catalog calls)`);
+      await wait(8);
       const after = share(ctx.board, 'catalog', (k) => k === slow);
       ctx.board.event(
-        `catalog-1 got ${after}% of catalog calls in the last second: P2C over peak-EWMA avoids it`,
+        `${name} got ${after}% of catalog calls in the last second: P2C over peak-EWMA avoids it`,
       );
-      ctx.launcher.tell('catalog-1', { type: 'slow', ms: 0 });
-      ctx.board.event('catalog-1 is fast again; it wins traffic back as its latency estimate decays');
-      await wait(3);
+      ctx.launcher.tell(name, { type: 'slow', ms: 0 });
+      ctx.board.event(`${name} is fast again; it wins traffic back as its latency estimate decays`);
+      await wait(5);
     },
   },
   {
@@ -127,11 +136,23 @@ const STEPS: Step[] = [
       ctx.board.event(
         `config service back on :${port} with the same data; clients resume from their revision`,
       );
-      // The clients reconnect with jittered backoff (up to 10 s between tries): give them time.
-      for (let i = 0; i < 15 && ctx.board.configClient.state !== 'connected'; i++) await wait(1);
       await wait(2);
+    },
+  },
+  {
+    title: 'weft rollback: every document back to the first revision, through the resumed streams',
+    async run(ctx, wait) {
+      const out = await weftCli(ctx.configUrl, ctx.adminToken, ['rollback', String(ctx.firstRevision)]);
+      ctx.board.event(`$ weft rollback ${ctx.firstRevision} → ${out.split('\n')[0]}`);
+      // The clients reconnect with jittered backoff (up to 10 s between tries): give them time.
+      const timeout = () =>
+        (ctx.board.figures('catalog')?.policy as { timeoutMs?: number } | undefined)?.timeoutMs;
+      for (let i = 0; i < 20 && timeout() !== 1000; i++) await wait(1);
+      const policy = ctx.board.figures('catalog')?.policy;
+      if (policy) ctx.board.event(`frontend → catalog now: ${policyLine(policy)}`);
       const c = ctx.board.configClient;
       ctx.board.event(`frontend's config client: ${c.state}, revision ${c.revision}`);
+      await wait(3);
     },
   },
 ];
