@@ -111,3 +111,24 @@ describe('attempt filter', () => {
     assert.throws(() => client({}, { perTryTimeoutMs: -5 }), /invalid option perTryTimeoutMs/);
   });
 });
+
+describe('attempt filter and long-lived signals', () => {
+  test('a per-try timeout leaves no listener on the call signal once each body is done', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { defaultClientStack } = await import('@weft/core');
+    // Without the deadline module the caller's own signal reaches the attempt filter unchanged.
+    const c = client(
+      { stack: defaultClientStack().remove('deadline') as never, fallback: { latencyMs: 5 } },
+      {
+        perTryTimeoutMs: 100,
+      },
+    );
+    const ac = new AbortController();
+    for (let i = 0; i < 5; i++) {
+      const response = await c.run({ signal: ac.signal });
+      await c.clock.run(response.consume());
+    }
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+    c.close();
+  });
+});

@@ -63,12 +63,20 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
 
         let controller: AbortController | undefined;
         let timer: unknown;
+        // With a per-try timeout the attempt gets its own signal, which follows the call's until the
+        // attempt's body is done (then the listener goes, so none pile up on a long-lived signal).
+        let unlink: (() => void) | undefined;
         if (perTry > 0 && start + perTry < call.deadline) {
-          controller = new AbortController();
+          const own = new AbortController();
+          controller = own;
           const parent = call.signal;
           if (parent) {
-            if (parent.aborted) controller.abort(parent.reason);
-            else parent.addEventListener('abort', () => controller!.abort(parent.reason), { once: true });
+            if (parent.aborted) own.abort(parent.reason);
+            else {
+              const follow = () => own.abort(parent.reason);
+              parent.addEventListener('abort', follow, { once: true });
+              unlink = () => parent.removeEventListener('abort', follow);
+            }
           }
           timer = clock.setTimeout(() => controller!.abort(attemptTimeout(call, perTry)), perTry);
           call.attemptSignal = controller.signal;
@@ -80,6 +88,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
         let errorType: string | undefined;
         try {
           const response = await next(call);
+          if (unlink) protocol.onBodyDone(response, unlink);
           status = protocol.status(response);
           if (classify(call, response, undefined) !== 'success') {
             errorType = String(status);
@@ -89,6 +98,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
         } catch (error) {
           const e =
             controller?.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
+          unlink?.();
           errorType = (e as { code?: string } | null)?.code ?? (e as Error)?.name ?? 'error';
           if (span) {
             span.recordException(e as Error);
