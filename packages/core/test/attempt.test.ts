@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { createContext, ErrorCode, isWeftError, runWithContext, WeftError } from '@weft/core';
+import {
+  createContext,
+  defaultClientStack,
+  ErrorCode,
+  isWeftError,
+  runWithContext,
+  WeftError,
+} from '@weft/core';
 import type { DestinationPolicy } from '@weft/core/config';
 import { type FakeClientOptions, fakeClient } from '@weft/core/testing';
 
@@ -114,8 +122,6 @@ describe('attempt filter', () => {
 
 describe('attempt filter and long-lived signals', () => {
   test('a per-try timeout leaves no listener on the call signal once each body is done', async () => {
-    const { getEventListeners } = await import('node:events');
-    const { defaultClientStack } = await import('@weft/core');
     // Without the deadline module the caller's own signal reaches the attempt filter unchanged.
     const c = client(
       { stack: defaultClientStack().remove('deadline') as never, fallback: { latencyMs: 5 } },
