@@ -52,7 +52,11 @@ export async function startTelemetry(serviceName: string, instance: string): Pro
     async shutdown() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sdk.shutdown().catch(() => {});
+      // Flushes what is buffered, but an unreachable collector must not hold up the demo's exit.
+      await Promise.race([
+        sdk.shutdown().catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
     },
   };
 }
