@@ -49,6 +49,8 @@ export interface HealthService {
   status(service: string): ServingStatus | undefined;
   /** Sets every known service NOT_SERVING, now and for services set later (draining). */
   shutdown(): void;
+  /** Ends every Watch stream (the server is stopping: open streams would hold its shutdown). */
+  closeWatches(): void;
 }
 
 export function healthService(initial: Record<string, ServingStatus> = { '': 'SERVING' }): HealthService {
@@ -103,6 +105,10 @@ export function healthService(initial: Record<string, ServingStatus> = { '': 'SE
     implementation,
     setStatus,
     status: (service) => statuses.get(service),
+    closeWatches() {
+      for (const set of watchers.values()) for (const w of set) w.end();
+      watchers.clear();
+    },
     shutdown() {
       if (down) return;
       down = true;

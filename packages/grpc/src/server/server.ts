@@ -65,10 +65,19 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
   runtime.onClose(
     (force) =>
       new Promise<void>((resolve) => {
+        health?.closeWatches();
         if (force) {
           server.forceShutdown();
           resolve();
-        } else server.tryShutdown(() => resolve());
+          return;
+        }
+        // Connections close once their last stream ends; a peer that never ends one is cut off.
+        const cutoff = setTimeout(() => server.forceShutdown(), runtime.options.drainTimeoutMs);
+        cutoff.unref();
+        server.tryShutdown(() => {
+          clearTimeout(cutoff);
+          resolve();
+        });
       }),
   );
   return {
