@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
+  InterceptingCall,
+  type Interceptor,
   Metadata,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -330,5 +332,38 @@ describe('streams', () => {
     const reason = (await aborted) as { code: string };
     assert.equal(reason.code, 'WEFT_CANCELLED');
     await weft.drain();
+  });
+});
+
+describe('interceptors', () => {
+  test('interceptors given per call still run above the Weft stack', async () => {
+    let seenHeader: string | undefined;
+    const server = await scripted((call, cb) => {
+      seenHeader = call.metadata.get('x-own')[0] as string | undefined;
+      cb(null, {});
+    });
+    const counter = { attempts: 0 };
+    const c = client('per-call', [server.server.endpoint], {
+      stack: (stack) =>
+        stack.insertAfter('endpoint', {
+          role: 'count',
+          description: 'count attempts (test)',
+          params: {},
+          make: (_params, next) => (call) => {
+            counter.attempts++;
+            return next(call);
+          },
+        }),
+    });
+    const own: Interceptor = (options, next) =>
+      new InterceptingCall(next(options), {
+        start(metadata, listener, nextStart) {
+          metadata.set('x-own', 'yes');
+          nextStart(metadata, listener);
+        },
+      });
+    await unary(c, 'unaryCall', {}, { interceptors: [own] });
+    assert.equal(seenHeader, 'yes', 'the per-call interceptor ran');
+    assert.equal(counter.attempts, 1, 'the call went through the Weft stack');
   });
 });
