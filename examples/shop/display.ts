@@ -34,6 +34,8 @@ export class Board {
   configClient = { state: 'connecting', revision: 0 };
   progress: Progress | undefined;
   step: string | undefined;
+  /** A hint under the view (how to stop, where the logs are). */
+  footer: string | undefined;
 
   name(endpoint: string, instance: string): void {
     this.#names.set(endpoint, instance);
@@ -117,6 +119,7 @@ export class Board {
     }
     lines.push('');
     for (const e of this.#events.slice(-6)) lines.push(`${dim(this.elapsed(e.at))}  ${e.text}`);
+    if (this.footer) lines.push('', dim(this.footer));
     return lines.map((l) => truncate(l, width));
   }
 

@@ -182,6 +182,7 @@ try {
       : `Press Ctrl-C to stop${seconds ? ` (or wait ${seconds} s)` : ''}; \`npm start -- --tour\` runs the scripted tour.\n`,
   );
   board.event(`${total} processes up in ${readyIn.toFixed(1)} s; load: ${rate} requests/s`);
+  board.footer = `Ctrl-C stops everything · logs in ${dir}${values.tour ? '' : ' · npm start -- --tour for the scripted tour'}`;
 
   const runFor = values.tour ? undefined : seconds;
   const runStarted = Date.now();
