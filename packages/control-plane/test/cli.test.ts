@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { main } from '../src/cli/main.ts';
 import { call, MAIN, NODE_ARGS, type ServiceProcess, startService, tempDir } from './service.ts';
 
 interface Run {
@@ -27,6 +28,21 @@ function weft(args: string[], env: Record<string, string>, input?: string): Prom
   });
 }
 
+/** Runs the CLI in this process (fast); `weft()` runs it as a child process like a user would. */
+async function inProcess(args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
 describe('weft CLI against a real config service', () => {
   const dir = tempDir();
   let svc: ServiceProcess;
@@ -41,6 +57,8 @@ describe('weft CLI against a real config service', () => {
     svc = await startService({ data: join(dir.path, 'data') });
     env = { WEFT_CONTROL_PLANE: svc.url, WEFT_TOKEN: svc.token };
   });
+  const cli = (args: string[], token = svc.token) =>
+    inProcess(['--server', svc.url, '--token', token, ...args]);
   after(async () => {
     await svc.stop();
     dir.remove();
@@ -67,20 +85,20 @@ spec:
       r.stdout,
       /DestinationPolicy\/users configured\nDestinationPolicy\/orders configured\nrevision 1/,
     );
-    const again = await weft(['apply', '-f', path], env);
+    const again = await cli(['apply', '-f', path]);
     assert.match(again.stdout, /users unchanged[\s\S]*revision 1/);
   });
 
   test('get lists and shows documents, as text or JSON', async () => {
-    const list = await weft(['get', 'policy'], env);
+    const list = await cli(['get', 'policy']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /NAME\s+REVISION\s+CREATED\norders\s+1\s+1\nusers\s+1\s+1/);
-    const one = await weft(['get', 'DestinationPolicy', 'users', '--output', 'json'], env);
+    const one = await cli(['get', 'DestinationPolicy', 'users', '--output', 'json']);
     assert.deepEqual(JSON.parse(one.stdout).spec, {
       timeoutMs: 2000,
       retry: { maxAttempts: 3, budget: { percent: 10 } },
     });
-    const yaml = await weft(['get', 'policy', 'users'], env);
+    const yaml = await cli(['get', 'policy', 'users']);
     assert.match(
       yaml.stdout,
       /kind: DestinationPolicy\nname: users\nrevision: 1\nspec:\n {2}timeoutMs: 2000/,
@@ -102,14 +120,14 @@ spec:
   breaker: {}
 `,
     );
-    const r = await weft(['apply', '-f', path], env);
+    const r = await cli(['apply', '-f', path]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /bad\.yaml document 2: spec\.retry\.maxAttempts: .*10/);
     assert.match(r.stderr, /bad\.yaml document 2: spec: .*"breaker"/);
-    const json = await weft(['--output', 'json', 'apply', '-f', path], env);
+    const json = await cli(['--output', 'json', 'apply', '-f', path]);
     assert.ok(JSON.parse(json.stderr).error.issues.length === 2);
     assert.equal((await call(svc.url, 'GET', '/healthz')).body.revision, 1);
-    const yamlError = await weft(['apply', '-f', file('broken.yaml', 'kind: [unclosed\n')], env);
+    const yamlError = await cli(['apply', '-f', file('broken.yaml', 'kind: [unclosed\n')]);
     assert.equal(yamlError.code, 1);
     assert.match(yamlError.stderr, /broken\.yaml/);
     const stdin = await weft(
@@ -121,19 +139,19 @@ spec:
   });
 
   test('delete, history and rollback', async () => {
-    const del = await weft(['delete', 'policy', 'orders'], env);
+    const del = await cli(['delete', 'policy', 'orders']);
     assert.equal(del.code, 0, del.stderr);
-    const history = await weft(['history'], env);
+    const history = await cli(['history']);
     assert.match(
       history.stdout,
       /REVISION\s+TIME\s+CHANGES\n3\s+\S+\s+delete DestinationPolicy\/orders\n2\s+\S+\s+put DestinationPolicy\/from-stdin\n1 /,
     );
-    const rb = await weft(['rollback', '1'], env);
+    const rb = await cli(['rollback', '1']);
     assert.equal(rb.code, 0, rb.stderr);
     assert.match(rb.stdout, /rolled back to revision 1: .*DestinationPolicy\/orders/);
-    assert.equal((await weft(['get', 'policy', 'orders'], env)).code, 0);
-    assert.equal((await weft(['get', 'policy', 'from-stdin'], env)).code, 1);
-    const stale = await weft(['delete', 'policy', 'users', '--if-revision', '0'], env);
+    assert.equal((await cli(['get', 'policy', 'orders'])).code, 0);
+    assert.equal((await cli(['get', 'policy', 'from-stdin'])).code, 1);
+    const stale = await cli(['delete', 'policy', 'users', '--if-revision', '0']);
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /changed/);
   });
@@ -143,26 +161,26 @@ spec:
       token: svc.token,
       body: { address: '127.0.0.1', port: 8081, labels: { version: 'v2', zone: 'eu-1' }, ttlMs: 60_000 },
     });
-    const r = await weft(['endpoints', 'users'], env);
+    const r = await cli(['endpoints', 'users']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /127\.0\.0\.1:8081\s+127\.0\.0\.1\s+8081\s+version=v2,zone=eu-1\s+60000ms/);
-    const json = await weft(['endpoints', 'users', '-o', 'json'], env);
+    const json = await cli(['endpoints', 'users', '-o', 'json']);
     assert.equal(JSON.parse(json.stdout).instances[0].port, 8081);
   });
 
   test('tokens: create a service token that can read but not write', async () => {
-    const created = await weft(['token', 'create', 'billing', '--output', 'json'], env);
+    const created = await cli(['token', 'create', 'billing', '--output', 'json']);
     assert.equal(created.code, 0, created.stderr);
     const token = JSON.parse(created.stdout).token as string;
-    const read = await weft(['get', 'policy'], { ...env, WEFT_TOKEN: token });
+    const read = await cli(['get', 'policy'], token);
     assert.equal(read.code, 0);
-    const write = await weft(['delete', 'policy', 'users'], { ...env, WEFT_TOKEN: token });
+    const write = await cli(['delete', 'policy', 'users'], token);
     assert.equal(write.code, 1);
     assert.match(write.stderr, /may not do this/);
   });
 
   test('usage errors and an unreachable service give clear messages', async () => {
-    const kind = await weft(['get', 'widgets'], env);
+    const kind = await cli(['get', 'widgets']);
     assert.equal(kind.code, 2);
     assert.match(kind.stderr, /unknown kind "widgets"/);
     const down = await weft(['get', 'policy'], { ...env, WEFT_CONTROL_PLANE: 'http://127.0.0.1:1' });

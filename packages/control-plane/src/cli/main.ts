@@ -21,7 +21,19 @@ const int = (name: string) => (value: string) => {
   return n;
 };
 
-export function buildProgram(write: (text: string) => void = (t) => process.stdout.write(`${t}\n`)): Command {
+/** Where the CLI writes: stdout for results, stderr for errors. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+export function buildProgram(io: CliIo = processIo): Command {
+  const write = (text: string) => io.out(`${text}\n`);
   const program = new Command('weft')
     .description('Weft: the in-process service mesh. Run the config service or steer it.')
     .option('-s, --server <urls>', 'config service URL(s), comma-separated (env WEFT_CONTROL_PLANE)')
@@ -29,6 +41,7 @@ export function buildProgram(write: (text: string) => void = (t) => process.stdo
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--timeout <ms>', 'request timeout in ms', '10000')
     .showHelpAfterError()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
 
   const client = () => {
@@ -172,8 +185,8 @@ export function buildProgram(write: (text: string) => void = (t) => process.stdo
 }
 
 /** Runs the CLI; returns the exit status. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -184,22 +197,18 @@ export async function main(argv: string[]): Promise<number> {
       const e = error as ApiError | FileError;
       if (json) {
         const code = e instanceof ApiError ? e.code : 'invalid';
-        process.stderr.write(
-          `${JSON.stringify({ error: { code, message: e.message, issues: e.issues } }, null, 2)}\n`,
-        );
+        io.err(`${JSON.stringify({ error: { code, message: e.message, issues: e.issues } }, null, 2)}\n`);
       } else {
-        process.stderr.write(
-          `error: ${e.issues.length ? (e instanceof FileError ? e.message : 'rejected') : e.message}\n`,
-        );
-        for (const issue of e.issues) process.stderr.write(`  ${issue}\n`);
+        io.err(`error: ${e.issues.length ? (e instanceof FileError ? e.message : 'rejected') : e.message}\n`);
+        for (const issue of e.issues) io.err(`  ${issue}\n`);
       }
       return 1;
     }
     if (error instanceof cmd.UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      io.err(`error: ${error.message}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${(error as Error).message}\n`);
+    io.err(`error: ${(error as Error).message}\n`);
     return 1;
   }
 }
