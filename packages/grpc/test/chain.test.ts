@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   Metadata,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceError,
   status as Status,
   type sendUnaryData,
@@ -176,6 +177,43 @@ describe('HTTP → gRPC → HTTP', () => {
     assert.ok(took < 600, `ended near the 200 ms deadline (${took.toFixed(0)} ms)`);
     assert.ok(grpcSaw !== undefined && grpcSaw <= 200 && grpcSaw > 100, `gRPC hop ran under ${grpcSaw} ms`);
     if (res instanceof Response) assert.equal((await res.json()).code, Status.DEADLINE_EXCEEDED);
+  });
+});
+
+describe('spans over streams', () => {
+  test("a server stream's client and server spans last until its final status", async () => {
+    const server = createGrpcServer();
+    server.addService(testServiceDefinition, {
+      streamingOutputCall: (call: ServerWritableStream<object, object>) => {
+        let sent = 0;
+        const timer = setInterval(() => {
+          call.write({});
+          if (++sent === 3) {
+            clearInterval(timer);
+            call.end();
+          }
+        }, 40);
+      },
+    } as never);
+    const port = await server.listen('127.0.0.1:0');
+    grpcServers.push(server);
+    const c = grpcClient('stream-spans', `127.0.0.1:${port}`);
+    spans.reset();
+    let messages = 0;
+    for await (const _ of c.streamingOutputCall({})) messages++;
+    assert.equal(messages, 3);
+    await delay(20);
+    const finished = spans.getFinishedSpans();
+    const ms = (s: (typeof finished)[number]) => s.duration[0] * 1000 + s.duration[1] / 1e6;
+    const logical = finished.find((s) => s.name === 'weft stream-spans');
+    const serverSpan = finished.find(
+      (s) => s.kind === 1 /* SERVER */ && s.name === 'grpc.testing.TestService/StreamingOutputCall',
+    );
+    assert.ok(logical && serverSpan, `spans: ${finished.map((s) => s.name).join(', ')}`);
+    assert.ok(ms(logical) >= 100, `the client span covers the stream (${ms(logical).toFixed(0)} ms)`);
+    assert.ok(ms(serverSpan) >= 100, `the server span covers the stream (${ms(serverSpan).toFixed(0)} ms)`);
+    assert.equal(logical.attributes['rpc.grpc.status_code'], Status.OK);
+    assert.equal(serverSpan.spanContext().traceId, logical.spanContext().traceId);
   });
 });
 
