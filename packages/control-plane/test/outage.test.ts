@@ -58,29 +58,4 @@ describe('the data plane outlives the config service', () => {
       assert.equal(c.status.state, 'connected');
     }
   });
-
-  test('leases that lapsed while the service was down get one more lease length after it restarts', async () => {
-    const data = join(dir.path, 'grace');
-    const svc = await startService({ data });
-    procs.push(svc);
-    const { token, url } = svc;
-    const r = await call(url, 'POST', '/v1/services/grace/instances', {
-      token,
-      body: { address: '127.0.0.1', port: 9300, ttlMs: 1500 },
-    });
-    assert.equal(r.status, 201);
-    await svc.kill();
-    await new Promise((resolve) => setTimeout(resolve, 1700)); // the lease lapses while nobody can renew it
-    const back = await startService({ data, token });
-    procs.push(back);
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // at least one reaper pass
-    const kept = await call(back.url, 'GET', '/v1/services/grace/endpoints', { token });
-    assert.equal(kept.body.instances.length, 1, 'not expired at once: instances get a chance to heartbeat');
-    await eventually(
-      async () =>
-        (await call(back.url, 'GET', '/v1/services/grace/endpoints', { token })).body.instances.length === 0,
-      5000,
-      'expiry after the grace period',
-    );
-  });
 });
