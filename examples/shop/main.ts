@@ -52,7 +52,7 @@ const totals: Record<string, { requests: number; failures: number }> = {};
 const unexpected: string[] = [];
 const errors: Record<string, Record<string, number>> = {};
 
-function onMessage(from: ServiceProcess, message: ChildMessage): void {
+function onMessage(_from: ServiceProcess, message: ChildMessage): void {
   if (message.type === 'ready' && message.port > 0) board.name(`127.0.0.1:${message.port}`, message.instance);
   if (message.type === 'stats') {
     for (const f of message.destinations) {
@@ -65,7 +65,6 @@ function onMessage(from: ServiceProcess, message: ChildMessage): void {
     if (message.service === 'frontend') board.configClient = message.config;
   }
   if (message.type === 'totals') for (const t of message.totals) totals[t.destination] = t;
-  void from;
 }
 
 const launcher = new Launcher({
@@ -99,19 +98,32 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 
+// The first Ctrl-C (or SIGTERM) stops the demo in order; a second one kills everything at once.
 let stopRequested: (() => void) | undefined;
 const stopSignal = new Promise<void>((resolve) => {
   stopRequested = resolve;
 });
+let signals = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {
-    if (stopping) {
+    if (++signals > 1) {
       cleanup();
       process.exit(130);
     }
     stopRequested?.();
   });
-let stopping = false;
+
+/** Thrown out of the start-up when a stop is requested meanwhile. */
+class Stopped extends Error {}
+const stopped = stopSignal.then(() => {
+  throw new Stopped('stopped');
+});
+stopped.catch(() => {});
+/** Waits for `step` unless a stop is requested first (then its late failure is of no interest). */
+const unlessStopped = <T>(step: Promise<T>): Promise<T> => {
+  step.catch(() => {});
+  return Promise.race([step, stopped]);
+};
 
 const SERVICES = [
   ['catalog-1', 'catalog.ts', { SHOP_VERSION: 'v1' }],
@@ -133,26 +145,30 @@ try {
     `Weft shop demo — logs and data in ${dir}${values.keep ? '' : ' (removed at exit; --keep keeps them)'}`,
   );
   progress('config service');
-  const config = await launcher.start('config', 'config-service.ts', { WEFT_ADMIN_TOKEN: adminToken });
+  const config = await unlessStopped(
+    launcher.start('config', 'config-service.ts', { WEFT_ADMIN_TOKEN: adminToken }),
+  );
   const configUrl = `http://127.0.0.1:${config.port}`;
   started++;
   board.configUp = true;
-  const { serviceToken, revision: firstRevision } = await seed(configUrl, adminToken);
+  const { serviceToken, revision: firstRevision } = await unlessStopped(seed(configUrl, adminToken));
   const env = { WEFT_CONTROL_PLANE: configUrl, WEFT_TOKEN: serviceToken };
 
   progress('catalog ×3, inventory ×2');
-  await Promise.all(
-    SERVICES.map(([name, script, extra]) =>
-      launcher.start(name, script, { ...env, ...extra }).then((r) => {
-        started++;
-        progress(`${name} on :${r.port}`);
-      }),
+  await unlessStopped(
+    Promise.all(
+      SERVICES.map(([name, script, extra]) =>
+        launcher.start(name, script, { ...env, ...extra }).then((r) => {
+          started++;
+          progress(`${name} on :${r.port}`);
+        }),
+      ),
     ),
   );
-  await launcher.start('frontend', 'frontend.ts', env);
+  await unlessStopped(launcher.start('frontend', 'frontend.ts', env));
   started++;
   progress('frontend');
-  await launcher.start('loadgen', 'loadgen.ts', env);
+  await unlessStopped(launcher.start('loadgen', 'loadgen.ts', env));
   started++;
   board.progress = undefined;
   readyIn = (performance.now() - startedAt) / 1000;
@@ -210,12 +226,13 @@ try {
     screen.release();
   }
 } catch (error) {
-  process.stderr.write(`\nthe demo failed: ${(error as Error).message}\n`);
-  process.exitCode = 1;
+  if (!(error instanceof Stopped)) {
+    process.stderr.write(`\nthe demo failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 // Stop in order: no new load, then the callers (they report their totals), then the rest.
-stopping = true;
 say('\nstopping…');
 launcher.tell('loadgen', { type: 'quiesce' });
 await launcher.stop('loadgen');
