@@ -44,21 +44,31 @@ function keepChange(c: Change, services: ReadonlySet<string> | undefined): boole
 export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOptions): () => void {
   const watchers = new Set<Watcher>();
 
-  const write = (w: Watcher, event: string, revision: number, data: unknown) => {
+  /** Writes one event; `data` is already JSON. A watcher that stopped reading is cut off. */
+  const write = (w: Watcher, event: string, revision: number, data: string) => {
     if (w.res.writableLength > options.maxBufferedBytes) {
       w.res.destroy();
       return;
     }
-    w.res.write(
-      `event: ${event}\nid: ${watchEventId(store.id, revision)}\ndata: ${JSON.stringify(data)}\n\n`,
-    );
+    w.res.write(`event: ${event}\nid: ${watchEventId(store.id, revision)}\ndata: ${data}\n\n`);
     w.sent = revision;
   };
 
+  // The last entry's JSON, shared by every unfiltered watcher (one serialization per revision).
+  let lastEntry: LogEntry | undefined;
+  let lastJson = '';
   const deliver = (w: Watcher, entry: LogEntry) => {
     if (entry.revision <= w.sent) return;
-    const changes = w.services ? entry.changes.filter((c) => keepChange(c, w.services)) : entry.changes;
-    write(w, WatchEvent.Change, entry.revision, changes === entry.changes ? entry : { ...entry, changes });
+    if (w.services) {
+      const changes = entry.changes.filter((c) => keepChange(c, w.services));
+      write(w, WatchEvent.Change, entry.revision, JSON.stringify({ ...entry, changes }));
+      return;
+    }
+    if (lastEntry !== entry) {
+      lastEntry = entry;
+      lastJson = JSON.stringify(entry);
+    }
+    write(w, WatchEvent.Change, entry.revision, lastJson);
   };
 
   const unsubscribe = store.onCommit((entry) => {
@@ -110,7 +120,7 @@ export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOp
         const data: Snapshot = services
           ? { ...snap, instances: snap.instances.filter((i) => services.has(i.service)) }
           : snap;
-        write(w, WatchEvent.Snapshot, snap.revision, data);
+        write(w, WatchEvent.Snapshot, snap.revision, JSON.stringify(data));
       }
       const pending = w.pending ?? [];
       w.pending = undefined;
