@@ -127,6 +127,36 @@ describe('two config-service replicas sharing etcd', () => {
     await Promise.all(watchers.map((c) => c.close()));
   });
 
+  test('kill -9 of a replica during writes: every acknowledged write is on the other replica', async () => {
+    const token = a.token;
+    const c = await startService({ etcd: etcd.url });
+    const acknowledged = new Map<string, number>();
+    let stop = false;
+    const writer = async (w: number) => {
+      for (let value = 1; !stop; value++) {
+        try {
+          const r = await call(c.url, 'PUT', `/v1/documents/DestinationPolicy/k${w}`, {
+            token,
+            body: policy(`k${w}`, { timeoutMs: value }),
+          });
+          if (r.status === 200 || r.status === 201) acknowledged.set(`k${w}`, value);
+        } catch {
+          return;
+        }
+      }
+    };
+    const writers = Array.from({ length: 4 }, (_, w) => writer(w));
+    await new Promise((r) => setTimeout(r, 500));
+    await c.kill();
+    stop = true;
+    await Promise.all(writers);
+    assert.equal(acknowledged.size, 4);
+    for (const [name, value] of acknowledged) {
+      const r = await call(b.url, 'GET', `/v1/documents/DestinationPolicy/${name}`, { token });
+      assert.ok(r.body.spec.timeoutMs >= value, `${name}: ${r.body.spec.timeoutMs} ≥ acknowledged ${value}`);
+    }
+  });
+
   test('registry on etcd: leases expire, and a client fails over to the other replica', async () => {
     const token = a.token;
     const r = await call(a.url, 'POST', '/v1/services/pay/instances', {
