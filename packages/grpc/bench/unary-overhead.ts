@@ -3,7 +3,8 @@
  *
  *   direct        plain grpc-js client on one `host:port` (the floor)
  *   resolver      plain grpc-js client on `weft:///bench`: Weft discovery, grpc-js round_robin policy
- *                 (the per-call cost of the LB-policy route: a picker per call)
+ *   lb-policy     the same with a prototype P2C peak-EWMA grpc-js LB policy (./p2c-policy.ts): the
+ *                 per-call cost of the LB-policy route
  *   weft          `createGrpcClient`: the interceptor running the full Weft stack over
  *                 per-endpoint channels
  *   weft+server   the same against servers with Weft's server interceptor
@@ -15,6 +16,7 @@ import { credentials, Server, ServerCredentials, type ServerOptions } from '@grp
 import { StaticResolver } from '@weft/core';
 import { createGrpcClient, grpcServerRuntime, registerWeftResolver } from '../src/index.ts';
 import { loadProto } from '../src/proto.ts';
+import { P2C_POLICY, registerP2cPolicy } from './p2c-policy.ts';
 
 const SEQUENTIAL = Number(process.env.CALLS ?? 4000);
 const THROUGHPUT_MS = Number(process.env.DURATION_MS ?? 3000);
@@ -82,6 +84,7 @@ const weftServers = [
   await server({ interceptors: [runtime.interceptor] }),
 ];
 const endpoints = plain.map((s) => `127.0.0.1:${s.port}`);
+registerP2cPolicy();
 registerWeftResolver({
   resolve: () => new StaticResolver(plain.map((s) => ({ address: '127.0.0.1', port: s.port }))),
 });
@@ -92,6 +95,12 @@ console.log(
 const clients: [string, InstanceType<Ctor>][] = [
   ['direct', new TestService(endpoints[0]!, credentials.createInsecure())],
   ['resolver', new TestService('weft:///bench', credentials.createInsecure())],
+  [
+    'lb-policy',
+    new TestService('weft:///bench', credentials.createInsecure(), {
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [P2C_POLICY]: {} }] }),
+    }),
+  ],
   ['weft', createGrpcClient(TestService, 'bench', { endpoints }) as unknown as InstanceType<Ctor>],
   [
     'weft+server',

@@ -68,6 +68,22 @@ describe('weft: resolver', () => {
     client.close();
   });
 
+  test("a channel's own service config chooses the load-balancing policy", async () => {
+    const a = await named('a');
+    const b = await named('b');
+    const resolver = new StaticResolver([
+      { address: '127.0.0.1', port: a.port },
+      { address: '127.0.0.1', port: b.port },
+    ]);
+    registerWeftResolver({ resolve: () => resolver });
+    const client = new TestServiceClient('weft:///pinned', credentials.createInsecure(), {
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] }),
+    });
+    const counts = await names(client, 20);
+    assert.equal(counts.size, 1, 'pick_first: one endpoint takes every call');
+    client.close();
+  });
+
   test('an unknown service fails with UNAVAILABLE naming it', async () => {
     registerWeftResolver({ resolve: () => undefined });
     const client = new TestServiceClient('weft:///nobody', credentials.createInsecure());

@@ -1,9 +1,10 @@
 /**
  * The grpc-js name resolver behind `weft:///<service>`: it follows a core `Resolver` and reports
  * each endpoint set to the channel, with a round-robin service config (grpc-js would otherwise pick
- * the first address only). A failed resolver keeps reporting its last good set (static stability).
+ * the first address only) unless the channel sets its own `grpc.service_config`. A failed resolver
+ * keeps reporting its last good set (static stability).
  */
-import { experimental, type ServiceConfig, status as Status } from '@grpc/grpc-js';
+import { type ChannelOptions, experimental, type ServiceConfig, status as Status } from '@grpc/grpc-js';
 import { type Resolver, type ResolverState, usableEndpoints } from '@weft/core';
 import { lookupResolver } from './registry.ts';
 
@@ -12,12 +13,21 @@ const SERVICE_CONFIG: ServiceConfig = { loadBalancingConfig: [{ round_robin: {} 
 export class WeftNameResolver implements experimental.Resolver {
   readonly #service: string;
   readonly #listener: experimental.ResolverListener;
+  readonly #serviceConfig: experimental.StatusOr<ServiceConfig> | null;
   #resolver: Resolver | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(target: experimental.GrpcUri, listener: experimental.ResolverListener) {
+  constructor(
+    target: experimental.GrpcUri,
+    listener: experimental.ResolverListener,
+    options: ChannelOptions,
+  ) {
     this.#service = target.path.replace(/^\//, '');
     this.#listener = listener;
+    // A channel's own service config (its choice of LB policy) wins over Weft's default.
+    this.#serviceConfig = options['grpc.service_config']
+      ? null
+      : experimental.statusOrFromValue(SERVICE_CONFIG);
   }
 
   static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -67,11 +77,6 @@ export class WeftNameResolver implements experimental.Resolver {
       return;
     }
     const list = endpoints.map((e) => ({ addresses: [{ host: e.address, port: e.port }] }));
-    this.#listener(
-      experimental.statusOrFromValue(list),
-      {},
-      experimental.statusOrFromValue(SERVICE_CONFIG),
-      '',
-    );
+    this.#listener(experimental.statusOrFromValue(list), {}, this.#serviceConfig, '');
   }
 }
