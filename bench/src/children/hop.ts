@@ -4,7 +4,7 @@
  * - `weft`: Express 5 with the Weft middleware, a Weft client (full default stack, or without the
  *   breaker) to the upstream; a Weft error becomes a 503.
  * - `naive`: node:http with a client that retries every 5xx or error 3 times, no budget.
- * Prints `{ port }` when listening.
+ * Prints `{ port }` when listening. `GET /__stats` answers `{ requests }` (calls of `GET /` so far).
  */
 import { createServer } from 'node:http';
 import { createClient } from '@weft/http';
@@ -18,6 +18,7 @@ const config = JSON.parse(process.argv[2]!) as {
   breaker?: boolean;
 };
 
+let requests = 0;
 let port: number;
 if (config.mode === 'weft') {
   const client = createClient({
@@ -26,8 +27,12 @@ if (config.mode === 'weft') {
     ...(config.breaker === false ? { circuitBreaker: false as const } : {}),
   });
   const app = express();
+  app.get('/__stats', (_req, res) => {
+    res.json({ requests });
+  });
   app.use(weft({ drainSignals: false }));
   app.get('/', async (_req, res) => {
+    requests++;
     try {
       const r = await client.fetch('/');
       const body = await r.text();
@@ -44,6 +49,11 @@ if (config.mode === 'weft') {
   const pool = new Pool(`http://${config.upstream}`, { connections: 16, keepAliveTimeout: 60_000 });
   const server = createServer(async (req, res) => {
     req.resume();
+    if (req.url === '/__stats') {
+      res.end(JSON.stringify({ requests }));
+      return;
+    }
+    requests++;
     let status = 502;
     for (let attempt = 0; attempt < 4; attempt++) {
       try {

@@ -4,7 +4,8 @@
  * argv[2] is JSON `{ mode: 'baseline' | 'weft-loaded' | 'raw' | 'weft', endpoints, requests }`. It
  * listens on a node:http port (it is a service), builds its clients to the endpoints — one undici
  * Pool each (raw) or one Weft client over all of them — sends `requests` requests 16 at a time,
- * then collects garbage and prints its memory use. `weft-loaded` imports Weft and builds nothing.
+ * then collects garbage and prints its memory use. `weft-loaded` imports Weft and builds nothing;
+ * `load:a,b` imports the named packages and builds nothing.
  */
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +29,8 @@ if (mode === 'raw') {
     await res.body.text();
   };
   hold = pools;
+} else if (mode.startsWith('load:')) {
+  for (const name of mode.slice(5).split(',')) await import(name);
 } else if (mode === 'weft' || mode === 'weft-loaded') {
   const { createClient } = await import('@weft/http');
   if (mode === 'weft') {

@@ -12,6 +12,8 @@ export interface EndpointSpec {
 export interface Backends {
   readonly ports: number[];
   readonly endpoints: string[];
+  /** Process ids of the backend processes. */
+  readonly pids: number[];
   /** Requests served so far by each endpoint, in spec order. */
   counts(): Promise<number[]>;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startBackends(specs: readonly EndpointSpec[], processes = 
   return {
     ports,
     endpoints: ports.map((p) => `127.0.0.1:${p}`),
+    pids: children.map((c) => c.process.pid!),
     async counts() {
       const out = new Array<number>(specs.length).fill(0);
       await Promise.all(

@@ -68,7 +68,8 @@ export function renderChart(title: string, panels: readonly Panel[]): string {
   }
   const h = y + 10;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" role="img" aria-labelledby="chart-title">`,
+    `<title id="chart-title">${esc(title)}</title>`,
     `<rect width="${W}" height="${h}" fill="white"/>`,
     ...parts,
     '</svg>',

@@ -5,6 +5,7 @@
  */
 import type { BenchClient } from './clients.ts';
 import type { BenchContext } from './context.ts';
+import { cpuOf } from './cpu.ts';
 import { closedLoop, type LoadResult, paced } from './load.ts';
 import { interleave } from './rounds.ts';
 import { median } from './stats.ts';
@@ -17,17 +18,22 @@ export interface CompareOptions {
   pacedShare?: number;
   pacedMs: number;
   warmupMs: number;
+  /** Processes whose CPU counts too (backends, proxies), for the whole-machine CPU per request. */
+  otherPids?: (variant: string) => readonly number[];
 }
 
 export interface RoundFigures {
   sat: LoadResult;
   lat: LoadResult;
+  /** CPU of the client and the other processes per request at saturation, µs. */
+  totalCpuUs: number;
 }
 
 export interface VariantSummary {
   name: string;
   rps: number;
   cpuUsPerRequest: number;
+  totalCpuUsPerRequest: number;
   satP50: number;
   satP99: number;
   satP999: number;
@@ -59,13 +65,17 @@ export async function compareClients(
     clients.map((c) => ({
       name: c.name,
       async run() {
+        const pids = o.otherPids?.(c.name) ?? [];
+        const before = cpuOf(pids);
         const sat = await closedLoop(c.fn, { concurrency: o.concurrency, durationMs: o.saturationMs });
+        const others = (cpuOf(pids) - before) / sat.completed;
+        const totalCpuUs = sat.cpuUsPerRequest + (pids.length ? others : Number.NaN);
         const lat = await paced(c.fn, { rate: pacedRate, durationMs: o.pacedMs });
         const fail = sat.failures + lat.failures;
         ctx.log(
-          `  ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerRequest.toFixed(1)} µs CPU/req; paced p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms${fail ? `, ${fail} failures (${sat.firstError ?? lat.firstError})` : ''}`,
+          `  ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerRequest.toFixed(1)} µs client CPU/req (${totalCpuUs.toFixed(1)} all processes); paced p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms${fail ? `, ${fail} failures (${sat.firstError ?? lat.firstError})` : ''}`,
         );
-        return { sat, lat };
+        return { sat, lat, totalCpuUs };
       },
     })),
   );
@@ -76,6 +86,7 @@ export async function compareClients(
       name,
       rps: m((r) => r.sat.rps),
       cpuUsPerRequest: m((r) => r.sat.cpuUsPerRequest),
+      totalCpuUsPerRequest: m((r) => r.totalCpuUs),
       satP50: m((r) => r.sat.p50),
       satP99: m((r) => r.sat.p99),
       satP999: m((r) => r.sat.p999),

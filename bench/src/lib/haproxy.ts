@@ -81,6 +81,8 @@ const GLOBAL = `global
 export interface SidecarPair {
   /** Where the client sends: the client-side proxy. */
   readonly port: number;
+  /** Process ids of both proxies. */
+  readonly pids: number[];
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ ${serverSide.map((p, i) => `  server pod${i} 127.0.0.1:${p} maxconn 1000`).join(
   }
   return {
     port: clientPort,
+    pids: [client.pid!, server.pid!],
     async close() {
       await Promise.all([killChild(client), killChild(server)]);
       await rm(dir, { recursive: true, force: true });

@@ -21,23 +21,23 @@ type Variants = { name: string; rps: number; p99: number; p999: number }[];
 function panels(results: readonly ScenarioResult[]): Panel[] {
   const out: Panel[] = [];
   const by = (id: string) => results.find((r) => r.id === id)?.figures as Record<string, unknown> | undefined;
-  const sidecar = by('sidecar');
-  if (sidecar?.variants)
-    out.push({
-      title: '2. Throughput: Weft direct vs an HAProxy sidecar pair',
-      unit: 'req/s, higher is better',
-      bars: (sidecar.variants as Variants).map((v) => ({
-        label: v.name,
-        value: v.rps,
-        weft: v.name.startsWith('Weft'),
-      })),
-    });
   const overhead = by('overhead');
   if (overhead?.variants)
     out.push({
       title: '1. Overhead: throughput against raw undici',
       unit: 'req/s, higher is better',
       bars: (overhead.variants as Variants).map((v) => ({
+        label: v.name,
+        value: v.rps,
+        weft: v.name.startsWith('Weft'),
+      })),
+    });
+  const sidecar = by('sidecar');
+  if (sidecar?.variants)
+    out.push({
+      title: '2. Throughput: Weft direct vs an HAProxy sidecar pair',
+      unit: 'req/s, higher is better',
+      bars: (sidecar.variants as Variants).map((v) => ({
         label: v.name,
         value: v.rps,
         weft: v.name.startsWith('Weft'),
@@ -98,7 +98,7 @@ function panels(results: readonly ScenarioResult[]): Panel[] {
         .map(([k, v]) => ({
           label: `${k.replace(' × ', ', ')} endpoints`,
           value: v,
-          weft: k.startsWith('p2c-ewma'),
+          weft: true,
         })),
     });
   const mem = by('memory');
@@ -110,6 +110,8 @@ function panels(results: readonly ScenarioResult[]): Panel[] {
       unit: 'MiB, lower is better',
       bars: [
         { label: 'service, no clients', value: med(mem.baseline as { rss: number }[]) },
+        { label: 'service, undici loaded', value: med(mem['load:undici'] as { rss: number }[]) },
+        { label: 'service, Weft loaded', value: med(mem['weft-loaded'] as { rss: number }[]), weft: true },
         { label: 'raw undici, 100 Pools', value: med(mem.raw as { rss: number }[]) },
         { label: 'Weft, one client', value: med(mem.weft as { rss: number }[]), weft: true },
       ],

@@ -6,7 +6,7 @@
  * Each run starts fresh processes, so no budget or breaker state carries over.
  */
 
-import { Pool } from 'undici';
+import { Pool, request } from 'undici';
 import { type Backends, startBackends } from '../lib/backends.ts';
 import { type BenchClient, weftClient } from '../lib/clients.ts';
 import { type BenchContext, fixed, int, type Scenario, type ScenarioResult, table } from '../lib/context.ts';
@@ -20,6 +20,9 @@ type Mode = 'naive' | 'weft' | 'weft-no-breaker';
 
 interface ChainRun {
   userRequests: number;
+  /** Requests reaching A (user attempts), B and the leaf C. */
+  atA: number;
+  atB: number;
   leafRequests: number;
   perUser: number;
   userFailures: number;
@@ -72,8 +75,14 @@ async function chain(mode: Mode, rate: number, durationMs: number): Promise<Chai
         : weftClient(target, mode === 'weft-no-breaker' ? { circuitBreaker: false } : {});
     const r = await paced(client.fn, { rate, durationMs, maxInFlight: 5_000 });
     const [leafRequests] = await leaf.counts();
+    const hopCount = async (port: number) => {
+      const res = await request(`http://127.0.0.1:${port}/__stats`);
+      return ((await res.body.json()) as { requests: number }).requests;
+    };
     return {
       userRequests: r.completed,
+      atA: await hopCount(a.ready.port),
+      atB: await hopCount(b.ready.port),
       leafRequests: leafRequests!,
       perUser: leafRequests! / r.completed,
       userFailures: r.failures,
@@ -142,7 +151,7 @@ export const retryAmplification: Scenario = {
           const r =
             mode === 'naive' ? await chain(mode, naiveRate, naiveMs) : await chain(mode, weftRate, weftMs);
           ctx.log(
-            `  ${r.userRequests} user requests → ${r.leafRequests} at the leaf (${r.perUser.toFixed(2)} each)`,
+            `  ${r.userRequests} user requests → ${r.atA} at A → ${r.atB} at B → ${r.leafRequests} at the leaf (${r.perUser.toFixed(2)} each)`,
           );
           return r;
         },
@@ -171,6 +180,7 @@ export const retryAmplification: Scenario = {
       const backend = runs.reduce((n, r) => n + r.backendRequests, 0);
       return { requests, successes, rate: successes / requests, attempts: backend / requests };
     };
+    const hop = (f: (r: ChainRun) => number) => median(chainRuns.get('weft-no-breaker')!.map(f));
     const weftPer = per('weft');
     const weftNoBreaker = per('weft-no-breaker');
     const w503 = pooled('weft / 503');
@@ -192,14 +202,18 @@ export const retryAmplification: Scenario = {
       setup: `(a) user → A → B → C in four processes (hops: Express + Weft middleware + Weft client, or node:http + naive client); C answers 503 to everything; Weft users send ${weftRate} req/s for ${weftMs} ms, naive ${naiveRate} req/s for ${naiveMs} ms (64 leaf requests each would swamp the machine at the higher rate); fresh processes each run; ${rounds} rounds, medians. (b) five endpoints, one answering 503 at once or one closed port; ${failRate} req/s for ${failMs} ms from the user's client; ${rounds} rounds, counts pooled.`,
       tables: [
         table(
-          ['client', 'leaf requests per user request (median)', 'runs'],
+          [
+            'client',
+            'leaf requests per user request (median)',
+            'each run: user requests → at A → at B → at C',
+          ],
           (['naive', 'weft', 'weft-no-breaker'] as const).map((m) => [
             labels[m],
             fixed(per(m)),
             chainRuns
               .get(m)!
-              .map((r) => `${int(r.userRequests)}→${int(r.leafRequests)}`)
-              .join(', '),
+              .map((r) => [r.userRequests, r.atA, r.atB, r.leafRequests].map(int).join(' → '))
+              .join('; '),
           ]),
         ),
         table(
@@ -234,7 +248,8 @@ export const retryAmplification: Scenario = {
       ],
       notes: [
         `The naive chain's ${fixed(per('naive'))} is 4³: every hop multiplies. Weft's retry budget allows 20% of requests plus a reserve of 10 retries/s over 10 s, so a short outage run is charged the reserve too: over ${weftMs / 1000} s at ${weftRate} req/s the reserve alone is up to 100 retries per hop.`,
-        "Weft marks a 5xx `weft-no-retry` only on the hop whose own retries gave up (B). Hop A receives that marked 503 and does not retry, but A does not mark its own 503 (its call failed without retrying), so the user's client retries A under its own budget and every such retry reaches C again through B.",
+        `Per hop with breakers off (medians): user → A ×${fixed(hop((r) => r.atA / r.userRequests))}, A → B ×${fixed(hop((r) => r.atB / r.atA))}, B → C ×${fixed(hop((r) => r.leafRequests / r.atB))}. Only the hop next to the outage retries, under its budget; it marks its failure \`weft-no-retry\`, and the hops above it pass the marker on instead of retrying.`,
+        "With the default stack the breakers open within the first few dozen failed calls (more than half failing, at least 20 calls); from then on calls fail fast — the user's own breaker included — and almost nothing reaches the leaf, so the failing service is left alone to recover and users get a fast error instead of a slow one.",
       ],
       figures,
     };

@@ -57,6 +57,8 @@ export const sidecar: Scenario = {
         concurrency: CONCURRENCY,
         saturationMs: 2_000 * ctx.scale,
         pacedShare: 0.5,
+        otherPids: (name: string) =>
+          name === viaPair.name ? [...backends.pids, ...pair.pids] : backends.pids,
         pacedMs: 1_500 * ctx.scale,
         warmupMs: 1_000 * ctx.scale,
       };
@@ -66,6 +68,8 @@ export const sidecar: Scenario = {
         v.name,
         int(v.rps),
         fixed(v.rps / p.rps),
+        fixed(v.cpuUsPerRequest, 1),
+        fixed(v.totalCpuUsPerRequest, 1),
         ms(v.satP50),
         ms(v.satP99),
         ms(v.satP999),
@@ -109,6 +113,8 @@ export const sidecar: Scenario = {
               'variant',
               'req/s',
               '× pair',
+              'client CPU µs/req',
+              'all processes CPU µs/req',
               'sat. p50 ms',
               'sat. p99 ms',
               'sat. p99.9 ms',
@@ -121,6 +127,8 @@ export const sidecar: Scenario = {
         ],
         goals,
         notes: [
+          `Why: the client process is the bottleneck of this closed loop, and the Weft stack costs ${fixed(res.get(wd.name)!.cpuUsPerRequest, 1)} µs of client CPU per request against ${fixed(p.cpuUsPerRequest, 1)} µs for raw undici talking to the local proxy (scenario 1 shows where the time goes). Raw undici direct — what Weft would be with a free stack — makes ${fixed(res.get(raw.name)!.rps / p.rps)}× the pair's throughput.`,
+          `Whole-machine CPU per request (client + proxies + backend, from /proc): ${[...res.values()].map((v) => `${v.name} ${fixed(v.totalCpuUsPerRequest, 1)} µs`).join('; ')}. This is the cost a deployment pays wherever the work runs; throughput in this closed loop is bounded by the client process alone, so it charges Weft's in-process work in full and the proxies' work only as far as they compete for the two cores.`,
           'On a 2-core machine the proxies, the backend and the client share two cores, so the pair is CPU-starved as a real sidecar on a busy pod would be; the ratio is what matters, not the absolute figures.',
         ],
         figures,
