@@ -10,7 +10,7 @@
  *   weft+server   the same against servers with Weft's server interceptor
  *
  * Two servers, empty messages. Latency: sequential calls (p50/p99 in µs); throughput: calls/s with
- * 64 in flight. Run: node_modules/.bin/node --conditions=weft-source packages/grpc/bench/unary-overhead.ts
+ * 64 in flight; medians of interleaved rounds. Run: node_modules/.bin/node --conditions=weft-source packages/grpc/bench/unary-overhead.ts
  */
 import { credentials, Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 import { StaticResolver } from '@weft/core';
@@ -21,6 +21,7 @@ import { P2C_POLICY, registerP2cPolicy } from './p2c-policy.ts';
 const SEQUENTIAL = Number(process.env.CALLS ?? 4000);
 const THROUGHPUT_MS = Number(process.env.DURATION_MS ?? 3000);
 const CONCURRENCY = 64;
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
 type Ctor = new (
   target: string,
@@ -49,8 +50,7 @@ async function server(options: ServerOptions): Promise<{ port: number; close(): 
 const call = (client: InstanceType<Ctor>) =>
   new Promise<void>((resolve, reject) => client.emptyCall({}, (err) => (err ? reject(err) : resolve())));
 
-async function measure(name: string, client: InstanceType<Ctor>) {
-  for (let i = 0; i < 500; i++) await call(client);
+async function measure(client: InstanceType<Ctor>) {
   const samples = new Float64Array(SEQUENTIAL);
   for (let i = 0; i < SEQUENTIAL; i++) {
     const t = performance.now();
@@ -70,12 +70,10 @@ async function measure(name: string, client: InstanceType<Ctor>) {
       }
     }),
   );
-  const rps = Math.round(done / (THROUGHPUT_MS / 1000));
-  console.log(
-    `${name.padEnd(12)} p50 ${String(q(0.5)).padStart(5)} µs  p99 ${String(q(0.99)).padStart(6)} µs  ${String(rps).padStart(6)} calls/s`,
-  );
-  return { name, p50: q(0.5), p99: q(0.99), rps };
+  return { p50: q(0.5), p99: q(0.99), rps: Math.round(done / (THROUGHPUT_MS / 1000)) };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const plain = [await server({}), await server({})];
 const runtime = grpcServerRuntime({ concurrency: false });
@@ -90,7 +88,7 @@ registerWeftResolver({
 });
 
 console.log(
-  `node ${process.version}, ${SEQUENTIAL} sequential calls, ${CONCURRENCY} in flight for ${THROUGHPUT_MS} ms`,
+  `node ${process.version}, ${SEQUENTIAL} sequential calls, ${CONCURRENCY} in flight for ${THROUGHPUT_MS} ms, median of ${ROUNDS} rounds`,
 );
 const clients: [string, InstanceType<Ctor>][] = [
   ['direct', new TestService(endpoints[0]!, credentials.createInsecure())],
@@ -109,8 +107,21 @@ const clients: [string, InstanceType<Ctor>][] = [
     }) as unknown as InstanceType<Ctor>,
   ],
 ];
-for (const [name, client] of clients) {
-  await measure(name, client);
-  client.close();
+// Warm every client first (JIT, connections), then measure in interleaved rounds; report medians.
+for (const [, client] of clients) for (let i = 0; i < 2000; i++) await call(client);
+const results = new Map<string, { p50: number; p99: number; rps: number }[]>();
+for (let round = 0; round < ROUNDS; round++)
+  for (const [name, client] of clients) {
+    const r = await measure(client);
+    results.set(name, [...(results.get(name) ?? []), r]);
+  }
+for (const [name, rs] of results) {
+  const p50 = median(rs.map((r) => r.p50));
+  const p99 = median(rs.map((r) => r.p99));
+  const rps = median(rs.map((r) => r.rps));
+  console.log(
+    `${name.padEnd(12)} p50 ${String(p50).padStart(5)} µs  p99 ${String(p99).padStart(6)} µs  ${String(rps).padStart(6)} calls/s`,
+  );
 }
+for (const [, client] of clients) client.close();
 for (const s of [...plain, ...weftServers]) s.close();
