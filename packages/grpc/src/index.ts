@@ -3,7 +3,7 @@ export { GrpcCall } from './client/call.ts';
 export { WeftChannel } from './client/channel.ts';
 export { DEFAULT_RETRYABLE_CODES, grpcClassifier } from './client/classifier.ts';
 export type { GrpcClientConstructor, WeftClientSetup } from './client/client.ts';
-export { createGrpcClient, weftClientOptions } from './client/client.ts';
+export { createGrpcClient, describeGrpcClient, weftClientOptions } from './client/client.ts';
 export type { GrpcDestinationDescription, PolicySource } from './client/destination.ts';
 export { GrpcExchange } from './client/exchange.ts';
 export type { GrpcClientOptions } from './client/options.ts';

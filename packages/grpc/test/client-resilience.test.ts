@@ -16,7 +16,13 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { currentContext, Header } from '@weft/core';
-import { createGrpcClient, createGrpcServer, type GrpcClientOptions, WEFT_ERROR_KEY } from '../src/index.ts';
+import {
+  createGrpcClient,
+  createGrpcServer,
+  describeGrpcClient,
+  type GrpcClientOptions,
+  WEFT_ERROR_KEY,
+} from '../src/index.ts';
 import {
   closedPort,
   delay,
@@ -365,5 +371,48 @@ describe('interceptors', () => {
     await unary(c, 'unaryCall', {}, { interceptors: [own] });
     assert.equal(seenHeader, 'yes', 'the per-call interceptor ran');
     assert.equal(counter.attempts, 1, 'the call went through the Weft stack');
+  });
+});
+
+describe('policy from the config service', () => {
+  test('a new policy applies to the next calls; an invalid one is refused and the old one kept', async () => {
+    const bad = await scripted(unavailable());
+    let policy: object | undefined;
+    const listeners = new Set<(e: { revision: number }) => void>();
+    let revision = 0;
+    const source = {
+      policy: () => policy as never,
+      subscribe(listener: (e: { revision: number }) => void) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const publish = (next: object) => {
+      policy = next;
+      revision++;
+      for (const l of listeners) l({ revision });
+    };
+    const c = client('configured', [bad.server.endpoint], {
+      idempotentMethods: ['EmptyCall'],
+      circuitBreaker: false,
+      outlierDetection: false,
+      retry: { backoffInitialMs: 0 },
+      config: source,
+    });
+    await unary(c, 'emptyCall', {}).catch(() => {});
+    assert.equal(bad.hits.empty, 3, 'retried up to maxAttempts');
+    publish({ retry: { enabled: false } });
+    await unary(c, 'emptyCall', {}).catch(() => {});
+    assert.equal(bad.hits.empty, 4, 'the config service turned retries off');
+    publish({ retry: { maxAttempts: 'many' } });
+    const described = describeGrpcClient(c);
+    assert.match(described?.rejectedConfig ?? '', /maxAttempts/);
+    assert.equal(described?.policy.retry?.enabled, false, 'the last good policy stays');
+    await unary(c, 'emptyCall', {}).catch(() => {});
+    assert.equal(bad.hits.empty, 5);
+    assert.deepEqual(
+      described?.stack.map((m) => m.role),
+      ['context', 'telemetry', 'deadline', 'breaker', 'retry', 'attempt', 'balance', 'endpoint'],
+    );
   });
 });

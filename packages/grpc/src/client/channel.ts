@@ -6,7 +6,7 @@
  */
 import { type Channel, type ChannelInterface, connectivityState } from '@grpc/grpc-js';
 import { ErrorCode, WeftError } from '@weft/core';
-import type { GrpcDestination } from './destination.ts';
+import type { GrpcDestination, GrpcDestinationDescription } from './destination.ts';
 import type { RawCall } from './raw.ts';
 
 type ChannelRef = ReturnType<ChannelInterface['getChannelzRef']>;
@@ -25,6 +25,11 @@ export class WeftChannel implements ChannelInterface {
 
   close(): void {
     this.#destination.close();
+  }
+
+  /** The destination's effective policy, stack and endpoint state. */
+  describe(): GrpcDestinationDescription {
+    return this.#destination.describe();
   }
 
   getTarget(): string {

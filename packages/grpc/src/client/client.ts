@@ -108,6 +108,12 @@ export function weftClientOptions(
   };
 }
 
+/** The effective policy, stack and endpoints of a client made by `createGrpcClient`; undefined for others. */
+export function describeGrpcClient(client: Client): GrpcDestinationDescription | undefined {
+  const channel = client.getChannel();
+  return channel instanceof WeftChannel ? channel.describe() : undefined;
+}
+
 /** Creates a generated client for `service` whose calls go through Weft. Close it with `client.close()`. */
 export function createGrpcClient<C extends Client>(
   Ctor: GrpcClientConstructor<C>,
