@@ -9,6 +9,8 @@ import {
   InterceptingCall,
   type Interceptor,
   Metadata,
+  type ServerDuplexStream,
+  type ServerReadableStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceError,
@@ -414,5 +416,105 @@ describe('policy from the config service', () => {
       described?.stack.map((m) => m.role),
       ['context', 'telemetry', 'deadline', 'breaker', 'retry', 'attempt', 'balance', 'endpoint'],
     );
+  });
+});
+
+describe('request streams', () => {
+  /** A server whose client streams are shed (weft-rejected) before reading, or summed. */
+  async function inputServer(shed: boolean) {
+    const hits = { count: 0 };
+    const server = await startGrpcServer((srv) =>
+      srv.addService(testServiceDefinition, {
+        streamingInputCall: (call: ServerReadableStream<PayloadMsg, object>, cb: sendUnaryData<object>) => {
+          hits.count++;
+          if (shed) {
+            const md = new Metadata();
+            md.set(Header.rejected, '1');
+            cb({ code: Status.UNAVAILABLE, details: 'shed', metadata: md });
+            return;
+          }
+          let total = 0;
+          call.on('data', (m: PayloadMsg) => {
+            total += m.payload.body.length;
+          });
+          call.on('end', () => cb(null, { aggregatedPayloadSize: total }));
+        },
+        fullDuplexCall: (call: ServerDuplexStream<object, object>) => {
+          hits.count++;
+          if (shed) {
+            const md = new Metadata();
+            md.set(Header.rejected, '1');
+            call.emit('error', { code: Status.UNAVAILABLE, details: 'shed', metadata: md });
+            return;
+          }
+          call.on('data', () => call.write({ payload: { body: Buffer.alloc(2) } }));
+          call.on('end', () => call.end());
+        },
+      } as never),
+    );
+    servers.push(server);
+    return { server, hits };
+  }
+
+  function sendStream(c: TestClient, sizes: number[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const call = c.streamingInputCall((err: ServiceError | null, r: { aggregatedPayloadSize: number }) =>
+        err ? reject(err) : resolve(r.aggregatedPayloadSize),
+      );
+      for (const n of sizes) call.write({ payload: { body: Buffer.alloc(n) } });
+      call.end();
+    });
+  }
+
+  test('a client stream shed before its response is replayed whole on another endpoint', async () => {
+    const shedding = await inputServer(true);
+    const good = await inputServer(false);
+    const c = client('replay', [shedding.server.endpoint, good.server.endpoint], {
+      balancer: 'round-robin',
+      circuitBreaker: false,
+      outlierDetection: false,
+      retry: { backoffInitialMs: 0 },
+    });
+    for (let i = 0; i < 6; i++) assert.equal(await sendStream(c, [1000, 20, 300, 4000]), 5320);
+    assert.ok(shedding.hits.count >= 3, `the shedding endpoint was tried (${shedding.hits.count})`);
+    assert.equal(good.hits.count, 6);
+  });
+
+  test('a stream that wrote more than retryBufferBytes is not retried', async () => {
+    const shedding = await inputServer(true);
+    const c = client('replay-limit', [shedding.server.endpoint], {
+      circuitBreaker: false,
+      retryBufferBytes: 1000,
+      retry: { backoffInitialMs: 0 },
+    });
+    await assert.rejects(sendStream(c, [600, 600]), rejectsWith(Status.UNAVAILABLE));
+    assert.equal(shedding.hits.count, 1);
+    const small = client('replay-small', [shedding.server.endpoint], {
+      circuitBreaker: false,
+      retry: { backoffInitialMs: 0 },
+    });
+    await assert.rejects(sendStream(small, [600, 600]), rejectsWith(Status.UNAVAILABLE));
+    assert.equal(shedding.hits.count, 1 + 3, 'under the limit: retried up to maxAttempts');
+  });
+
+  test('a bidi stream is retried before its first response message', async () => {
+    const shedding = await inputServer(true);
+    const good = await inputServer(false);
+    const c = client('bidi-replay', [shedding.server.endpoint, good.server.endpoint], {
+      balancer: 'round-robin',
+      circuitBreaker: false,
+      outlierDetection: false,
+      retry: { backoffInitialMs: 0 },
+    });
+    for (let i = 0; i < 4; i++) {
+      const call = c.fullDuplexCall();
+      call.write({});
+      const first = await new Promise<PayloadMsg>((resolve) => call.once('data', resolve));
+      assert.equal(first.payload.body.length, 2);
+      call.end();
+      for await (const _ of call);
+    }
+    assert.ok(shedding.hits.count >= 2);
+    assert.equal(good.hits.count, 4);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A gRPC call as it travels down the Weft stack: the protocol-neutral call plus the serialized
- * request (unary and server-streaming calls, replayable), or the outbound message pipe (client and
- * bidi streams, sent once: they are not replayed).
+ * request (unary and server-streaming calls), or the outbound message pipe (client and bidi
+ * streams, replayable until the first response message or past a size limit).
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { Call } from '@weft/core';
@@ -15,40 +15,113 @@ export function callKind(requestStream: boolean, responseStream: boolean): GrpcC
   return responseStream ? 'server-stream' : 'unary';
 }
 
-/** One outbound message with the write context grpc-js gave it (its callback acknowledges the write). */
-interface Pending {
-  context: { callback?: (error?: Error | null) => void; flags?: number };
+type WriteCallback = (error?: Error | null) => void;
+
+/** One outbound message and the caller's write callback (acknowledged once it is written). */
+interface Entry {
   message: Buffer;
+  callback: WriteCallback | undefined;
 }
 
 /**
- * The request side of a streaming call: messages are queued until the attempt's call exists, then
- * written straight through. A stream is sent on exactly one attempt.
+ * The request side of a streaming call. Messages are written to the current attempt's call one at a
+ * time (the next once the previous is acknowledged: grpc-js's call holds a single pending write).
+ * Until the call commits (its first response message or status) every message written so far is
+ * also kept, up to `limitBytes`, so that a retry can replay them in order on a new attempt — the
+ * buffered-retry design of gRPC's own retry spec (gRFC A6). Past the limit the call is no longer
+ * replayable.
  */
 export class Outbound {
-  #queue: Pending[] | undefined = [];
+  #queue: Entry[] = [];
+  #log: Buffer[] | undefined = [];
+  #bytes = 0;
+  #attempts = 0;
+  #generation = 0;
+  #writing = false;
   #halfClosed = false;
+  #halfSent = false;
   #target: RawCall | undefined;
+  readonly #limit: number;
+  readonly #call: GrpcCall;
 
-  send(context: Pending['context'], message: Buffer): void {
-    if (this.#target) this.#target.sendMessageWithContext(context, message);
-    else this.#queue?.push({ context, message });
+  constructor(call: GrpcCall, limitBytes: number) {
+    this.#call = call;
+    this.#limit = limitBytes;
+  }
+
+  send(context: { callback?: WriteCallback }, message: Buffer): void {
+    if (this.#log) {
+      this.#bytes += message.length;
+      if (this.#bytes > this.#limit) this.#stopReplay();
+      else this.#log.push(message);
+    }
+    this.#queue.push({ message, callback: context.callback });
+    this.#pump();
   }
 
   halfClose(): void {
     this.#halfClosed = true;
-    this.#target?.halfClose();
+    this.#pump();
   }
 
-  /** Connects the pipe to the attempt's call and flushes what was queued. */
+  /** Connects the pipe to an attempt's call: a retry first gets every message sent so far. */
   attach(target: RawCall): void {
     this.#target = target;
-    const queue = this.#queue ?? [];
-    this.#queue = undefined;
-    for (const p of queue) target.sendMessageWithContext(p.context, p.message);
-    if (this.#halfClosed) target.halfClose();
+    this.#generation++;
+    this.#writing = false;
+    this.#halfSent = false;
+    if (this.#attempts++ > 0 && this.#log) {
+      // The unacknowledged entries are the log's tail: keep their callbacks, replay the rest bare.
+      const carried = this.#queue;
+      const base = this.#log.length - carried.length;
+      this.#queue = this.#log.map((message, i) => ({
+        message,
+        callback: i >= base ? carried[i - base]?.callback : undefined,
+      }));
+    }
+    this.#pump();
+  }
+
+  /** The call is committed to its attempt: stop keeping messages. */
+  commit(): void {
+    this.#stopReplay();
+  }
+
+  #pump(): void {
+    const target = this.#target;
+    if (!target || this.#writing) return;
+    const entry = this.#queue[0];
+    if (!entry) {
+      if (this.#halfClosed && !this.#halfSent) {
+        this.#halfSent = true;
+        target.halfClose();
+      }
+      return;
+    }
+    this.#writing = true;
+    const generation = this.#generation;
+    target.sendMessageWithContext(
+      {
+        callback: (error) => {
+          if (generation !== this.#generation) return; // a write to an abandoned attempt
+          this.#writing = false;
+          this.#queue.shift();
+          entry.callback?.(error);
+          this.#pump();
+        },
+      },
+      entry.message,
+    );
+  }
+
+  #stopReplay(): void {
+    this.#log = undefined;
+    this.#call.replayable = false;
   }
 }
+
+/** Bytes of request messages a stream keeps for a retry: 256 KiB, gRPC's own per-call default (gRFC A6). */
+export const DEFAULT_REPLAY_LIMIT_BYTES = 262_144;
 
 export class GrpcCall extends Call {
   readonly kind: GrpcCallKind;
@@ -56,7 +129,7 @@ export class GrpcCall extends Call {
   readonly metadata: Metadata;
   /** The serialized request of a unary or server-streaming call. */
   request: Buffer | undefined;
-  /** The request stream of a client-streaming or bidi call. */
+  /** The request stream of a client-streaming or bidi call (replayable until committed). */
   readonly outbound: Outbound | undefined;
 
   constructor(
@@ -65,14 +138,14 @@ export class GrpcCall extends Call {
     kind: GrpcCallKind,
     metadata: Metadata,
     signal: AbortSignal | undefined,
+    replayLimitBytes = DEFAULT_REPLAY_LIMIT_BYTES,
   ) {
     super(destination, path, path, {}, signal);
     this.kind = kind;
     this.metadata = metadata;
     this.idempotent = false;
     const streamingRequest = kind === 'client-stream' || kind === 'bidi';
-    this.outbound = streamingRequest ? new Outbound() : undefined;
-    this.replayable = !streamingRequest;
+    this.outbound = streamingRequest ? new Outbound(this, replayLimitBytes) : undefined;
   }
 
   /** True when the response is a stream (the attempt resolves at the first message). */

@@ -22,6 +22,7 @@ import {
   policyFromOptions,
   resolverFromOptions,
   retryableCodesFromOptions,
+  retryBufferFromOptions,
   stackFromOptions,
 } from './options.ts';
 
@@ -52,6 +53,7 @@ const IDEMPOTENT_LEVELS = new Set(['IDEMPOTENT', 'NO_SIDE_EFFECTS']);
 
 /** Which methods may be retried: named in options, or marked idempotent in the proto. */
 function methodInfo(options: GrpcClientOptions, service: ServiceDefinition | undefined): MethodInfo {
+  const replayLimitBytes = retryBufferFromOptions(options);
   const names = new Set<string>();
   for (const m of options.idempotentMethods ?? []) names.add(m);
   for (const [name, def] of Object.entries(service ?? {})) {
@@ -64,6 +66,7 @@ function methodInfo(options: GrpcClientOptions, service: ServiceDefinition | und
   // Bare method names also match any service's method of that name.
   const bare = new Set([...names].filter((n) => !n.startsWith('/')));
   return {
+    replayLimitBytes,
     idempotent: (path) =>
       paths.has(path) || (bare.size > 0 && bare.has(path.slice(path.lastIndexOf('/') + 1))),
   };
@@ -76,6 +79,7 @@ export function weftClientOptions(
   definition?: ServiceDefinition,
 ): WeftClientSetup {
   const name = checkServiceName(service);
+  const methods = methodInfo(options, definition);
   const destination = new GrpcDestination({
     name,
     resolver: resolverFromOptions(name, options),
@@ -87,7 +91,7 @@ export function weftClientOptions(
     clock: options.clock,
     random: options.random,
   });
-  const weft = weftInterceptor(destination, methodInfo(options, definition));
+  const weft = weftInterceptor(destination, methods);
   const own = options.interceptors ?? [];
   const interceptors: Interceptor[] = [...own, weft];
   return {

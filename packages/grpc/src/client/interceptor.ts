@@ -24,6 +24,8 @@ import { statusFromError } from './status.ts';
 export interface MethodInfo {
   /** True when the method is safe to send more than once. */
   idempotent(path: string): boolean;
+  /** Bytes of a request stream kept for a retry. */
+  readonly replayLimitBytes: number;
 }
 
 type WriteContext = { callback?: (error?: Error | null) => void; flags?: number };
@@ -37,6 +39,7 @@ class WeftClientCall implements ExchangeSink {
   readonly #methods: MethodInfo;
   readonly #parent: WeftContext | undefined;
   readonly #abort = new AbortController();
+  readonly #replayLimit: number;
   #listener: Partial<InterceptingListener> | undefined;
   #call: GrpcCall | undefined;
   #exchange: GrpcExchange | undefined;
@@ -45,6 +48,7 @@ class WeftClientCall implements ExchangeSink {
   #started = false;
 
   constructor(destination: GrpcDestination, options: InterceptorOptions, methods: MethodInfo) {
+    this.#replayLimit = methods.replayLimitBytes;
     this.#destination = destination;
     this.#options = options;
     this.#definition = options.method_definition;
@@ -61,6 +65,7 @@ class WeftClientCall implements ExchangeSink {
       callKind(def.requestStream, def.responseStream),
       metadata,
       this.#abort.signal,
+      this.#replayLimit,
     );
     call.idempotent = this.#methods.idempotent(def.path);
     const deadline = this.#options.deadline;
@@ -144,6 +149,7 @@ class WeftClientCall implements ExchangeSink {
 
   #attach(exchange: GrpcExchange): void {
     this.#exchange = exchange;
+    this.#call?.outbound?.commit();
     exchange.attach(this);
     while (this.#reads > 0 && !this.#finished) {
       this.#reads--;

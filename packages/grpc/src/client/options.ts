@@ -25,7 +25,7 @@ import {
   type RetryPolicy,
 } from '@weft/core/config';
 import { lookupResolver } from '../resolver/registry.ts';
-import type { GrpcCall } from './call.ts';
+import { DEFAULT_REPLAY_LIMIT_BYTES, type GrpcCall } from './call.ts';
 import { DEFAULT_RETRYABLE_CODES } from './classifier.ts';
 import type { PolicySource } from './destination.ts';
 import type { GrpcExchange } from './exchange.ts';
@@ -57,6 +57,12 @@ export interface GrpcClientOptions extends TransportOptions {
   idempotentMethods?: readonly string[];
   /** Status codes retried on idempotent methods. Defaults to [UNAVAILABLE]. */
   retryableCodes?: readonly Status[];
+  /**
+   * Bytes of a client or bidi stream's request messages kept so the stream can be retried before
+   * its first response message; a stream that writes more is not retried. Defaults to 262144
+   * (256 KiB, gRPC's own per-call retry buffer).
+   */
+  retryBufferBytes?: number;
   /** Interceptors of your own, run before Weft's (Weft's is always last). Defaults to none. */
   interceptors?: readonly Interceptor[];
   /** Policies from the config service, applied over these options at run time. */
@@ -72,7 +78,15 @@ export interface GrpcClientOptions extends TransportOptions {
 export const GRPC_CLIENT_DEFAULTS = {
   retryableCodes: DEFAULT_RETRYABLE_CODES,
   idempotentMethods: [] as readonly string[],
+  retryBufferBytes: DEFAULT_REPLAY_LIMIT_BYTES,
 } as const;
+
+export function retryBufferFromOptions(options: GrpcClientOptions): number {
+  const bytes = options.retryBufferBytes ?? GRPC_CLIENT_DEFAULTS.retryBufferBytes;
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > 1 << 30)
+    throw invalidOption('retryBufferBytes', 'must be an integer within 0–1073741824');
+  return bytes;
+}
 
 /** The policy the options set in code, validated. */
 export function policyFromOptions(service: string, options: GrpcClientOptions): DestinationPolicy {
