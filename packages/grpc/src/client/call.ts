@@ -41,6 +41,7 @@ export class Outbound {
   #halfClosed = false;
   #halfSent = false;
   #target: RawCall | undefined;
+  #written: { callback: WriteCallback } = { callback: () => {} };
   readonly #limit: number;
   readonly #call: GrpcCall;
 
@@ -67,7 +68,9 @@ export class Outbound {
   /** Connects the pipe to an attempt's call: a retry first gets every message sent so far. */
   attach(target: RawCall): void {
     this.#target = target;
-    this.#generation++;
+    const generation = ++this.#generation;
+    // One acknowledgement handler per attempt (not per write); a late one from an abandoned attempt is ignored.
+    this.#written = { callback: (error) => this.#acknowledged(generation, error) };
     this.#writing = false;
     this.#halfSent = false;
     if (this.#attempts++ > 0 && this.#log) {
@@ -87,6 +90,13 @@ export class Outbound {
     this.#stopReplay();
   }
 
+  #acknowledged(generation: number, error: Error | null | undefined): void {
+    if (generation !== this.#generation) return;
+    this.#writing = false;
+    this.#queue.shift()?.callback?.(error);
+    this.#pump();
+  }
+
   #pump(): void {
     const target = this.#target;
     if (!target || this.#writing) return;
@@ -99,19 +109,7 @@ export class Outbound {
       return;
     }
     this.#writing = true;
-    const generation = this.#generation;
-    target.sendMessageWithContext(
-      {
-        callback: (error) => {
-          if (generation !== this.#generation) return; // a write to an abandoned attempt
-          this.#writing = false;
-          this.#queue.shift();
-          entry.callback?.(error);
-          this.#pump();
-        },
-      },
-      entry.message,
-    );
+    target.sendMessageWithContext(this.#written, entry.message);
   }
 
   #stopReplay(): void {
