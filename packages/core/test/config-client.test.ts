@@ -241,6 +241,47 @@ describe('createConfigClient', () => {
     }
   });
 
+  test('a client that resumes from its cache with nothing missed is connected without waiting for a change', async () => {
+    const cacheFile = join(tmp(), 'config.json');
+    const server = new WatchServer();
+    server.onWatch = (req, res) => {
+      open(res);
+      // A resume that missed nothing gets no message at all, only the open stream.
+      res.flushHeaders();
+      if (req.headers['last-event-id'] === undefined)
+        send(res, 'snapshot', 'store-1', 7, snapshot(7, [doc('users', { timeoutMs: 300 }, 7)]));
+    };
+    const url = await server.listen();
+    const first = createConfigClient({ urls: url, cacheFile });
+    await first.ready();
+    await first.close();
+
+    const second = createConfigClient({ urls: url, cacheFile });
+    try {
+      await second.ready();
+      const connected = new Promise<void>((resolve) => {
+        if (second.status.state === 'connected') resolve();
+        const off = second.watchStatus((s) => {
+          if (s.state === 'connected') {
+            off();
+            resolve();
+          }
+        });
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => {
+        timer = setTimeout(() => r('late'), 5_000);
+      });
+      assert.notEqual(await Promise.race([connected, late]), 'late', `still ${second.status.state}`);
+      clearTimeout(timer);
+      assert.equal(server.requests.at(-1)?.headers['last-event-id'], 'store-1.7');
+      assert.deepEqual(second.policy('users'), { timeoutMs: 300 });
+    } finally {
+      await second.close();
+      await server.close();
+    }
+  });
+
   test('a damaged cache file is ignored, and ready() rejects after startTimeoutMs with nothing to serve', async () => {
     const dir = tmp();
     const cacheFile = join(dir, 'config.json');

@@ -215,6 +215,17 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     announce(previous);
   }
 
+  /**
+   * The stream is open. A client that resumed with nothing missed gets no message at all, so it is
+   * connected from here; one that has loaded nothing yet waits for its snapshot.
+   */
+  function onOpen(url: string): void {
+    if (!loaded || status.state === 'connected') return;
+    const previous = status;
+    status = { state: 'connected', url, lastError: undefined, attempts: 0 };
+    announce(previous);
+  }
+
   const stream = (url: string) =>
     readWatchStream({
       url,
@@ -224,6 +235,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       idleTimeoutMs,
       clock,
       signal: closing.signal,
+      onOpen: () => onOpen(url),
       onMessage: (m) => onMessage(url, m),
     });
 

@@ -17,6 +17,8 @@ export interface WatchStreamOptions {
   idleTimeoutMs: number;
   clock: Clock;
   signal: AbortSignal;
+  /** Called once the service accepted the stream (a resume with nothing missed sends no message). */
+  onOpen(): void;
   onMessage(message: SseMessage): void;
 }
 
@@ -39,6 +41,7 @@ export async function readWatchStream(options: WatchStreamOptions): Promise<neve
       const text = await res.text().catch(() => '');
       throw new Error(`HTTP ${res.status} from ${target.origin}: ${text.slice(0, 200)}`);
     }
+    options.onOpen();
     const parser = new SseParser(options.onMessage);
     const decoder = new TextDecoder();
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
