@@ -15,6 +15,22 @@ describe('validateDocument', () => {
     });
   });
 
+  test('accepts what `weft get` prints: the stored revisions are ignored', () => {
+    const r = validateDocument({
+      kind: 'DestinationPolicy',
+      name: 'users',
+      spec: { timeoutMs: 500 },
+      revision: 12,
+      createRevision: 3,
+    });
+    assert.deepEqual(r, {
+      ok: true,
+      document: { kind: 'DestinationPolicy', name: 'users', spec: { timeoutMs: 500 } },
+    });
+    const bad = validateDocument({ kind: 'DestinationPolicy', name: 'users', spec: {}, revision: -1 });
+    assert.equal(bad.ok, false);
+  });
+
   test('names every invalid field as path: reason, with the prefix', () => {
     const r = validateDocument(
       { kind: 'DestinationPolicy', name: 'ok', spec: { timeoutMs: -1, retry: { budget: { percent: 'x' } } } },

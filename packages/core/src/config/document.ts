@@ -47,10 +47,18 @@ const Name = z
   .max(253)
   .regex(NAME_PATTERN, 'must be lowercase letters, digits, "-" or ".", starting and ending alphanumeric');
 
+const Revision = z.number().int().min(0);
+
+/**
+ * The envelope. A stored document's `revision` and `createRevision` are accepted and ignored, so that
+ * what `weft get` prints can be edited and applied again.
+ */
 const Envelope = z.strictObject({
   kind: z.string(),
   name: Name,
   spec: z.unknown(),
+  revision: Revision.optional(),
+  createRevision: Revision.optional(),
 });
 
 /** True when `kind` names a supported document kind. */
