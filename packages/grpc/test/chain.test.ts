@@ -23,7 +23,7 @@ import { weft } from '@weft/http/express';
 import express, { type Request, type Response } from 'express';
 import { createGrpcClient, createGrpcServer, type WeftGrpcServer } from '../src/index.ts';
 import { type TestClient, TestServiceClient, testServiceDefinition, unary } from './helpers.ts';
-import { installOtel, spans } from './otel.ts';
+import { installOtel, points, spans } from './otel.ts';
 
 let uninstall: () => Promise<void>;
 const servers: Server[] = [];
@@ -214,6 +214,32 @@ describe('spans over streams', () => {
     assert.ok(ms(serverSpan) >= 100, `the server span covers the stream (${ms(serverSpan).toFixed(0)} ms)`);
     assert.equal(logical.attributes['rpc.grpc.status_code'], Status.OK);
     assert.equal(serverSpan.spanContext().traceId, logical.spanContext().traceId);
+  });
+});
+
+describe('metrics', () => {
+  test('client attempts, logical calls and server calls are recorded with their rpc attributes', async () => {
+    const b = await grpcApp((_call, cb) => cb(null, {}));
+    const c = grpcClient('metrics-b', b);
+    await unary(c, 'unaryCall', {});
+    const attempts = (await points('rpc.client.duration')).filter(
+      (p) => p.attributes['server.address'] === 'metrics-b',
+    );
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0]?.attributes['rpc.method'], '/grpc.testing.TestService/UnaryCall');
+    assert.equal(attempts[0]?.attributes['rpc.grpc.status_code'], Status.OK);
+    const calls = (await points('weft.client.calls')).filter(
+      (p) => p.attributes['server.address'] === 'metrics-b',
+    );
+    assert.deepEqual(
+      calls.map((p) => [p.attributes.outcome, p.value]),
+      [['success', 1]],
+    );
+    const served = (await points('rpc.server.duration')).filter(
+      (p) => p.attributes['rpc.method'] === 'UnaryCall' && p.attributes['rpc.grpc.status_code'] === Status.OK,
+    );
+    assert.ok(served.length >= 1, 'the server recorded the call');
+    assert.equal(served[0]?.attributes['rpc.service'], 'grpc.testing.TestService');
   });
 });
 
