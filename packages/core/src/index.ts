@@ -33,6 +33,8 @@ export { contextModule } from './context/context-filter.ts';
 export { Header, isValidTraceparent, MAX_WIRE_DEADLINE_MS, parseDeadlineHeader } from './context/wire.ts';
 export type { DeadlineParams } from './deadline/deadline-filter.ts';
 export { DEADLINE_DEFAULTS, deadlineExceeded, deadlineModule } from './deadline/deadline-filter.ts';
+export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
+export { Destination, describeDestinations } from './destination/destination.ts';
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';
 export { endpointKey, parseEndpoint, StaticResolver, usableEndpoints } from './endpoint/endpoint.ts';
 export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/errors.ts';

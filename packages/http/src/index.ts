@@ -1,9 +1,10 @@
-export { describeClients } from './admin/registry.ts';
+export type { DestinationDescription, PolicySource } from '@weft/core';
+export { describeDestinations as describeClients } from '@weft/core';
 export { HttpCall, isReplayable } from './client/call.ts';
 export { DEFAULT_RETRY_STATUSES, httpClassifier } from './client/classifier.ts';
 export type { WeftClient, WeftRequestInit } from './client/client.ts';
 export { createClient } from './client/client.ts';
-export type { DestinationDescription, PolicySource } from './client/destination.ts';
+export type { HttpDestination } from './client/destination.ts';
 export type { DispatcherOptions, ServiceOptions } from './client/dispatcher.ts';
 export { createDispatcher, WeftDispatcher } from './client/dispatcher.ts';
 export { HttpExchange } from './client/exchange.ts';

@@ -80,6 +80,11 @@ export class SharedState {
     this.#used = new Set();
   }
 
+  /** Ends a build that failed: nothing is dropped, the values the working stack uses stay open. */
+  abortBuild(): void {
+    this.#used = undefined;
+  }
+
   endBuild(): void {
     const used = this.#used;
     this.#used = undefined;

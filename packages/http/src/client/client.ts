@@ -3,10 +3,11 @@
  * Weft stack: inherited deadline and trace, breaker, budgeted retries, per-try timeout, P2C-EWMA
  * over healthy endpoints, one undici Pool per endpoint.
  */
+
+import type { DestinationDescription } from '@weft/core';
 import { ErrorCode, WeftError } from '@weft/core';
-import { track, untrack } from '../admin/registry.ts';
 import { type HttpBody, HttpCall } from './call.ts';
-import { Destination, type DestinationDescription } from './destination.ts';
+import { closeHttpDestination, createHttpDestination } from './destination.ts';
 import {
   type ClientOptions,
   checkServiceName,
@@ -38,7 +39,7 @@ export interface WeftClient {
 
 export function createClient(options: ClientOptions): WeftClient {
   const service = checkServiceName(options?.service);
-  const destination = new Destination({
+  const destination = createHttpDestination({
     name: service,
     resolver: resolverFromOptions(options),
     policy: policyFromOptions(options),
@@ -49,7 +50,6 @@ export function createClient(options: ClientOptions): WeftClient {
     clock: options.clock,
     random: options.random,
   });
-  track(destination);
   return {
     service,
     async fetch(input, init) {
@@ -59,8 +59,7 @@ export function createClient(options: ClientOptions): WeftClient {
     },
     describe: () => destination.describe(),
     async close() {
-      untrack(destination);
-      await destination.close();
+      await closeHttpDestination(destination);
     },
   };
 }

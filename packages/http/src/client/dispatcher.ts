@@ -4,11 +4,12 @@
  * hostname names the destination service. Hosts that are not mesh services go to the fallback
  * dispatcher unchanged.
  */
+
+import type { PolicySource } from '@weft/core';
 import { ErrorCode, invalidOption, type Resolver, WeftError } from '@weft/core';
 import { Agent, Dispatcher } from 'undici';
-import { track, untrack } from '../admin/registry.ts';
 import { HttpCall } from './call.ts';
-import { Destination, type PolicySource } from './destination.ts';
+import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange } from './exchange.ts';
 import { type ClientOptions, policyFromOptions, resolverFromOptions, stackFromOptions } from './options.ts';
 
@@ -82,7 +83,7 @@ function lowerCaseHeaders(headers: Dispatcher.DispatchOptions['headers']): Recor
 
 export class WeftDispatcher extends Dispatcher {
   readonly #options: DispatcherOptions;
-  readonly #destinations = new Map<string, Destination | null>();
+  readonly #destinations = new Map<string, HttpDestination | null>();
   readonly #fallback: Dispatcher | undefined;
   #closed = false;
 
@@ -94,7 +95,7 @@ export class WeftDispatcher extends Dispatcher {
   }
 
   /** The destination for a hostname, created on first use; null when it is not a mesh service. */
-  #destination(host: string): Destination | null {
+  #destination(host: string): HttpDestination | null {
     let dest = this.#destinations.get(host);
     if (dest !== undefined) return dest;
     const own = this.#options.services?.[host];
@@ -105,7 +106,7 @@ export class WeftDispatcher extends Dispatcher {
     }
     const options: ClientOptions = { ...this.#options.defaults, ...own, service: host };
     if (resolver) options.resolver = resolver;
-    dest = new Destination({
+    dest = createHttpDestination({
       name: host,
       resolver: resolverFromOptions(options),
       policy: policyFromOptions(options),
@@ -116,7 +117,6 @@ export class WeftDispatcher extends Dispatcher {
       clock: options.clock,
       random: options.random,
     });
-    track(dest);
     this.#destinations.set(host, dest);
     return dest;
   }
@@ -157,16 +157,15 @@ export class WeftDispatcher extends Dispatcher {
   /** Every mesh destination's description. */
   describe() {
     return [...this.#destinations.values()]
-      .filter((d): d is Destination => d !== null)
+      .filter((d): d is HttpDestination => d !== null)
       .map((d) => d.describe());
   }
 
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const dests = [...this.#destinations.values()].filter((d): d is Destination => d !== null);
-    for (const d of dests) untrack(d);
-    await Promise.all(dests.map((d) => d.close()));
+    const dests = [...this.#destinations.values()].filter((d): d is HttpDestination => d !== null);
+    await Promise.all(dests.map((d) => closeHttpDestination(d)));
     if (this.#fallback && this.#options.fallback === undefined) await this.#fallback.close();
   }
 

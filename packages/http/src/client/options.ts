@@ -7,6 +7,7 @@ import {
   defaultClientStack,
   type Endpoint,
   invalidOption,
+  type PolicySource,
   parseEndpoint,
   type Random,
   type Resolver,
@@ -23,7 +24,6 @@ import {
   type RetryPolicy,
 } from '@weft/core/config';
 import type { HttpCall } from './call.ts';
-import type { PolicySource } from './destination.ts';
 import type { HttpExchange } from './exchange.ts';
 import type { TransportOptions } from './transport.ts';
 

@@ -16,6 +16,7 @@ import {
   createServerInstruments,
   type DrainResult,
   type DrainState,
+  describeDestinations,
   drainState,
   endServerSpan,
   Header,
@@ -28,12 +29,10 @@ import {
   type ServerSpan,
   startServerSpan,
 } from '@weft/core';
-
-type Attributes = Record<string, string | number>;
-
-import { describeClients } from '../admin/registry.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, REJECTIONS, type Reply, type ShedReason } from './replies.ts';
+
+type Attributes = Record<string, string | number>;
 
 const kState = Symbol('weft.server.request');
 
@@ -250,7 +249,7 @@ export class ServerRuntime {
           drainSignals: this.options.drainSignals,
         },
       },
-      clients: describeClients(),
+      clients: describeDestinations(),
     };
   }
 

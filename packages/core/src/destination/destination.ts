@@ -1,0 +1,231 @@
+/**
+ * One destination service as a client sees it, for any protocol: its endpoint set (one connection
+ * handle per endpoint, made by the protocol), its stack, and its effective policy.
+ *
+ * The stack is rebuilt when the config service changes the policy; calls in flight finish on the
+ * stack they started on, and the state that matters (endpoint history and health, the retry budget,
+ * the breaker) lives outside the stack, so a rebuild keeps it. A policy that fails validation, or
+ * whose stack cannot be built, never replaces a working one: the destination keeps the last good
+ * stack and says why in {@link DestinationDescription.rejectedConfig}.
+ */
+import { EndpointSet } from '../balancer/endpoint-set.ts';
+import { balancerFor } from '../balancer/strategies.ts';
+import { DestinationPolicy, formatIssues, mergePolicies } from '../config/policy.ts';
+import type { Endpoint, Resolver } from '../endpoint/endpoint.ts';
+import { ErrorCode, WeftError } from '../errors/errors.ts';
+import type { Call } from '../stack/call.ts';
+import { type Classifier, type ProtocolAdapter, SharedState, type StackEnv } from '../stack/env.ts';
+import type { Service, Stack } from '../stack/stack.ts';
+import { createInstruments } from '../telemetry/instruments.ts';
+import { type Clock, type Random, systemClock } from '../time/clock.ts';
+
+/** A source of destination policies: the config-service client, or anything shaped like it. */
+export interface PolicySource {
+  policy(destination: string): DestinationPolicy | undefined;
+  subscribe(listener: (event: { revision: number }) => void): () => void;
+}
+
+export interface DestinationOptions<Req extends Call, Res, T> {
+  /** The destination service's name. */
+  name: string;
+  resolver: Resolver;
+  /** The policy set in code, validated. */
+  policy: DestinationPolicy;
+  stack: Stack<Req, Res>;
+  /** The protocol's transport: sends one attempt to `call.endpoint`. */
+  terminal: Service<Req, Res>;
+  protocol: ProtocolAdapter<Res>;
+  /** The protocol's classifier for a policy (e.g. its `retry.retryOnStatuses`). */
+  classifier(policy: DestinationPolicy): Classifier<Req, Res>;
+  /** Makes the connection handle of a new endpoint. */
+  connect(endpoint: Endpoint): T;
+  /** Releases the handle of an endpoint that left; in-flight requests must be allowed to finish. */
+  disconnect(transport: T): void;
+  /** Policies from the config service, applied over `policy`. */
+  config?: PolicySource;
+  /** The caller's zone for zone-aware balancing. */
+  localZone?: string;
+  clock?: Clock;
+  random?: Random;
+}
+
+export interface DestinationDescription {
+  destination: string;
+  /** The policy in force: options in code merged under the config service's. */
+  policy: DestinationPolicy;
+  /** Where each part of the policy came from. */
+  sources: { code: DestinationPolicy; config: DestinationPolicy | undefined };
+  /** Why the last config-service policy was refused, if it was. */
+  rejectedConfig: string | undefined;
+  stack: { role: string; description: string; params: object }[];
+  resolver: string;
+  panic: boolean;
+  localZone: string | undefined;
+  endpoints: {
+    endpoint: string;
+    health: string;
+    outstanding: number;
+    latencyMs: number;
+    completed: number;
+    failures: number;
+    labels: Record<string, string>;
+  }[];
+}
+
+/** Every open destination of the process, for admin endpoints. */
+const live = new Set<{ describe(): DestinationDescription }>();
+
+/**
+ * The description of every open client destination of this process (HTTP and gRPC alike): the
+ * effective policy and where it came from, the stack, and endpoint health. This is what an admin
+ * endpoint shows.
+ */
+export function describeDestinations(): DestinationDescription[] {
+  return [...live].map((d) => d.describe());
+}
+
+export class Destination<Req extends Call, Res, T = unknown> {
+  readonly name: string;
+  readonly endpoints: EndpointSet<T>;
+  readonly clock: Clock;
+  readonly #options: DestinationOptions<Req, Res, T>;
+  readonly #shared = new SharedState();
+  readonly #env: StackEnv<Req, Res>;
+  readonly #unsubscribe: (() => void) | undefined;
+  #classify: Classifier<Req, Res>;
+  #service: Service<Req, Res>;
+  #policy: DestinationPolicy;
+  #configPolicy: DestinationPolicy | undefined;
+  #rejected: string | undefined;
+  #closed = false;
+
+  constructor(options: DestinationOptions<Req, Res, T>) {
+    this.name = options.name;
+    this.#options = options;
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    const random = options.random ?? Math.random;
+    this.endpoints = new EndpointSet<T>({
+      destination: options.name,
+      resolver: options.resolver,
+      balancer: balancerFor('p2c-ewma'),
+      clock,
+      random,
+      localZone: options.localZone,
+      connect: options.connect,
+      disconnect: options.disconnect,
+    });
+    const self = this;
+    const shared = this.#shared;
+    this.#classify = options.classifier(options.policy);
+    this.#env = {
+      destination: options.name,
+      clock,
+      random,
+      endpoints: this.endpoints as EndpointSet,
+      // Read at build time by the modules, and per call by the breaker: always the current one.
+      get classify() {
+        return self.#classify;
+      },
+      protocol: options.protocol,
+      instruments: createInstruments(options.protocol.name),
+      shared: (key, create) => shared.get(key, create),
+    };
+    this.#configPolicy = options.config?.policy(options.name);
+    this.#policy = mergePolicies(options.policy, this.#configPolicy);
+    this.#service = this.#build(this.#policy);
+    this.#unsubscribe = options.config?.subscribe(() => this.#onConfig());
+    live.add(this);
+  }
+
+  /** Sends one call through the stack. */
+  call(call: Req): Promise<Res> {
+    if (this.#closed)
+      return Promise.reject(new WeftError(ErrorCode.Closed, `client for ${this.name} is closed`));
+    return this.#service(call);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The policy in force. */
+  get policy(): DestinationPolicy {
+    return this.#policy;
+  }
+
+  describe(): DestinationDescription {
+    const now = this.clock.now();
+    const decay = this.endpoints.decayMs;
+    return {
+      destination: this.name,
+      policy: this.#policy,
+      sources: { code: this.#options.policy, config: this.#configPolicy },
+      rejectedConfig: this.#rejected,
+      stack: this.#options.stack.effective(this.#policy).modules.map((m) => ({ ...m })),
+      resolver: this.endpoints.resolverState.kind,
+      panic: this.endpoints.panic,
+      localZone: this.endpoints.localZone,
+      endpoints: this.endpoints.all.map((ep) => ({
+        endpoint: ep.key,
+        health: ep.health,
+        outstanding: ep.outstanding,
+        latencyMs: Math.round(ep.latency(now, decay) * 1000) / 1000,
+        completed: ep.completed,
+        failures: ep.failures,
+        labels: { ...(ep.endpoint.labels ?? {}) },
+      })),
+    };
+  }
+
+  /**
+   * Stops following the resolver and the config service, releases every endpoint's handle
+   * (`disconnect`), and closes shared state. Returns the handles that were open, for protocols
+   * that want to wait on them.
+   */
+  close(): T[] {
+    if (this.#closed) return [];
+    this.#closed = true;
+    live.delete(this);
+    this.#unsubscribe?.();
+    const transports = this.endpoints.all.map((ep) => ep.transport).filter((t): t is T => t !== undefined);
+    this.endpoints.close();
+    this.#shared.clear();
+    return transports;
+  }
+
+  #build(policy: DestinationPolicy): Service<Req, Res> {
+    const previous = this.#classify;
+    this.#classify = this.#options.classifier(policy);
+    this.#shared.beginBuild();
+    try {
+      const service = this.#options.stack.build(this.#options.terminal, this.#env, policy);
+      this.#shared.endBuild();
+      return service;
+    } catch (error) {
+      // Nothing the working stack uses may be dropped because a new one failed to build.
+      this.#shared.abortBuild();
+      this.#classify = previous;
+      throw error;
+    }
+  }
+
+  #onConfig(): void {
+    const raw = this.#options.config?.policy(this.name);
+    const parsed = DestinationPolicy.safeParse(raw ?? {});
+    if (!parsed.success) {
+      this.#rejected = formatIssues(parsed.error, this.name).join('; ');
+      return;
+    }
+    const next = mergePolicies(this.#options.policy, parsed.data);
+    try {
+      this.#service = this.#build(next);
+      this.#policy = next;
+      this.#configPolicy = raw;
+      this.#rejected = undefined;
+    } catch (error) {
+      // Keep serving with the stack that works; say why the new one was refused.
+      this.#rejected = (error as Error).message;
+    }
+  }
+}
