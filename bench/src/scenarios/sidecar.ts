@@ -67,7 +67,7 @@ export const sidecar: Scenario = {
       const rows = [...res.values()].map((v) => [
         v.name,
         int(v.rps),
-        fixed(v.rps / p.rps),
+        fixed(pairedMedian(v, p, (x, y) => x.sat.rps / y.sat.rps)),
         fixed(v.cpuUsPerRequest, 1),
         fixed(v.totalCpuUsPerRequest, 1),
         ms(v.satP50),

@@ -88,8 +88,15 @@ export const slowReplica: Scenario = {
         tables: [
           table(['balancer', 'endpoints', 'p50 ms', 'p99 ms', 'p99.9 ms'], rows),
           table(
-            ['balancer', 'p99.9 one slow ÷ healthy'],
-            KINDS.map((k) => [k, `${fixed(ratio(k))}×`]),
+            ['balancer', 'p99.9 one slow ÷ healthy (median)', 'each round'],
+            KINDS.map((k) => [
+              k,
+              `${fixed(ratio(k))}×`,
+              runs
+                .get(`${k} / one slow`)!
+                .map((r, i) => fixed(r.p999 / runs.get(`${k} / healthy`)![i]!.p999))
+                .join(', '),
+            ]),
           ),
         ],
         goals: [
