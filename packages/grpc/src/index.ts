@@ -1,10 +1,11 @@
+export type { DestinationDescription as GrpcDestinationDescription, PolicySource } from '@weft/core';
 export type { GrpcCallKind } from './client/call.ts';
 export { GrpcCall } from './client/call.ts';
 export { WeftChannel } from './client/channel.ts';
 export { DEFAULT_RETRYABLE_CODES, grpcClassifier } from './client/classifier.ts';
 export type { GrpcClientConstructor, WeftClientSetup } from './client/client.ts';
 export { createGrpcClient, describeGrpcClient, weftClientOptions } from './client/client.ts';
-export type { GrpcDestinationDescription, PolicySource } from './client/destination.ts';
+export type { GrpcDestination } from './client/destination.ts';
 export { GrpcExchange } from './client/exchange.ts';
 export type { GrpcClientOptions } from './client/options.ts';
 export { GRPC_CLIENT_DEFAULTS } from './client/options.ts';

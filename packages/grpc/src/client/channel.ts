@@ -5,8 +5,9 @@
  * connectivity state that follows the endpoint set, so `waitForReady`-style helpers work.
  */
 import { type Channel, type ChannelInterface, connectivityState } from '@grpc/grpc-js';
+import type { DestinationDescription } from '@weft/core';
 import { ErrorCode, WeftError } from '@weft/core';
-import type { GrpcDestination, GrpcDestinationDescription } from './destination.ts';
+import type { GrpcDestination } from './destination.ts';
 import type { RawCall } from './raw.ts';
 
 type ChannelRef = ReturnType<ChannelInterface['getChannelzRef']>;
@@ -28,7 +29,7 @@ export class WeftChannel implements ChannelInterface {
   }
 
   /** The destination's effective policy, stack and endpoint state. */
-  describe(): GrpcDestinationDescription {
+  describe(): DestinationDescription {
     return this.#destination.describe();
   }
 

@@ -12,9 +12,10 @@ import {
   type Interceptor,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
+import type { DestinationDescription } from '@weft/core';
 import { WEFT_SCHEME } from '../resolver/registry.ts';
 import { WeftChannel } from './channel.ts';
-import { GrpcDestination, type GrpcDestinationDescription } from './destination.ts';
+import { createGrpcDestination } from './destination.ts';
 import { type MethodInfo, weftInterceptor } from './interceptor.ts';
 import {
   checkServiceName,
@@ -44,7 +45,7 @@ export interface WeftClientSetup {
   /** Pass as the constructor's third argument. */
   readonly options: ClientOptions;
   /** The effective policy, stack and endpoint state. */
-  describe(): GrpcDestinationDescription;
+  describe(): DestinationDescription;
   /** Closes the per-endpoint channels (also done by `client.close()`). */
   close(): void;
 }
@@ -80,7 +81,7 @@ export function weftClientOptions(
 ): WeftClientSetup {
   const name = checkServiceName(service);
   const methods = methodInfo(options, definition);
-  const destination = new GrpcDestination({
+  const destination = createGrpcDestination({
     name,
     resolver: resolverFromOptions(name, options),
     policy: policyFromOptions(name, options),
@@ -90,6 +91,7 @@ export function weftClientOptions(
     config: options.config,
     clock: options.clock,
     random: options.random,
+    localZone: options.localZone ?? process.env.WEFT_ZONE,
   });
   const weft = weftInterceptor(destination, methods);
   const own = options.interceptors ?? [];
@@ -108,12 +110,14 @@ export function weftClientOptions(
       },
     },
     describe: () => destination.describe(),
-    close: () => destination.close(),
+    close: () => {
+      destination.close();
+    },
   };
 }
 
 /** The effective policy, stack and endpoints of a client made by `createGrpcClient`; undefined for others. */
-export function describeGrpcClient(client: Client): GrpcDestinationDescription | undefined {
+export function describeGrpcClient(client: Client): DestinationDescription | undefined {
   const channel = client.getChannel();
   return channel instanceof WeftChannel ? channel.describe() : undefined;
 }

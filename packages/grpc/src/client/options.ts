@@ -4,6 +4,7 @@
  * settings.
  */
 import type { Interceptor, status as Status } from '@grpc/grpc-js';
+import type { PolicySource } from '@weft/core';
 import {
   type Clock,
   defaultClientStack,
@@ -27,7 +28,6 @@ import {
 import { lookupResolver } from '../resolver/registry.ts';
 import { DEFAULT_REPLAY_LIMIT_BYTES, type GrpcCall } from './call.ts';
 import { DEFAULT_RETRYABLE_CODES } from './classifier.ts';
-import type { PolicySource } from './destination.ts';
 import type { GrpcExchange } from './exchange.ts';
 import { streamTelemetryModule } from './telemetry.ts';
 import type { TransportOptions } from './transport.ts';
@@ -67,6 +67,11 @@ export interface GrpcClientOptions extends TransportOptions {
   interceptors?: readonly Interceptor[];
   /** Policies from the config service, applied over these options at run time. */
   config?: PolicySource;
+  /**
+   * This process's zone: endpoints labelled with the same `zone` are preferred while healthy and not
+   * overloaded. Defaults to the `WEFT_ZONE` environment variable, or none.
+   */
+  localZone?: string;
   /** Changes the stack: insert, replace, remove or configure modules by role. */
   stack?: (stack: Stack<GrpcCall, GrpcExchange>) => Stack<GrpcCall, GrpcExchange>;
   /** Injected time (tests). Defaults to the process clock. */

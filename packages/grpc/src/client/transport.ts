@@ -77,4 +77,5 @@ export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
   discard: (response) => response.discard(),
   onBodyDone: (response, done) => response.onDone(done),
   status: (response) => response.status?.code ?? 0,
+  upstreamExhausted: (response) => (response.status?.metadata.get(Header.noRetry).length ?? 0) > 0,
 };
