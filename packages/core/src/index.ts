@@ -33,6 +33,13 @@ export { contextModule } from './context/context-filter.ts';
 export { Header, isValidTraceparent, MAX_WIRE_DEADLINE_MS, parseDeadlineHeader } from './context/wire.ts';
 export type { DeadlineParams } from './deadline/deadline-filter.ts';
 export { DEADLINE_DEFAULTS, deadlineExceeded, deadlineModule } from './deadline/deadline-filter.ts';
+export type { ClientPolicyOptions } from './destination/client-options.ts';
+export {
+  checkServiceName,
+  localZoneFromOptions,
+  policyFromOptions,
+  staticEndpoints,
+} from './destination/client-options.ts';
 export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
 export { Destination, describeDestinations } from './destination/destination.ts';
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';

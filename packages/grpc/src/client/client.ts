@@ -12,15 +12,18 @@ import {
   type Interceptor,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
-import type { DestinationDescription } from '@weft/core';
+import {
+  checkServiceName,
+  type DestinationDescription,
+  localZoneFromOptions,
+  policyFromOptions,
+} from '@weft/core';
 import { WEFT_SCHEME } from '../resolver/registry.ts';
 import { WeftChannel } from './channel.ts';
 import { createGrpcDestination } from './destination.ts';
 import { type MethodInfo, weftInterceptor } from './interceptor.ts';
 import {
-  checkServiceName,
   type GrpcClientOptions,
-  policyFromOptions,
   resolverFromOptions,
   retryableCodesFromOptions,
   retryBufferFromOptions,
@@ -91,7 +94,7 @@ export function weftClientOptions(
     config: options.config,
     clock: options.clock,
     random: options.random,
-    localZone: options.localZone ?? process.env.WEFT_ZONE,
+    localZone: localZoneFromOptions(options),
   });
   const weft = weftInterceptor(destination, methods);
   const own = options.interceptors ?? [];

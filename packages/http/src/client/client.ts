@@ -4,17 +4,17 @@
  * over healthy endpoints, one undici Pool per endpoint.
  */
 
-import type { DestinationDescription } from '@weft/core';
-import { ErrorCode, WeftError } from '@weft/core';
+import {
+  checkServiceName,
+  type DestinationDescription,
+  ErrorCode,
+  localZoneFromOptions,
+  policyFromOptions,
+  WeftError,
+} from '@weft/core';
 import { type HttpBody, HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
-import {
-  type ClientOptions,
-  checkServiceName,
-  policyFromOptions,
-  resolverFromOptions,
-  stackFromOptions,
-} from './options.ts';
+import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
 
 /** `RequestInit` plus Weft's per-call settings. */
 export interface WeftRequestInit extends RequestInit {
@@ -42,11 +42,11 @@ export function createClient(options: ClientOptions): WeftClient {
   const destination = createHttpDestination({
     name: service,
     resolver: resolverFromOptions(options),
-    policy: policyFromOptions(options),
+    policy: policyFromOptions(service, options),
     stack: stackFromOptions(options),
     transport: options,
     config: options.config,
-    localZone: options.localZone ?? process.env.WEFT_ZONE,
+    localZone: localZoneFromOptions(options),
     clock: options.clock,
     random: options.random,
   });

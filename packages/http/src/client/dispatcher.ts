@@ -5,13 +5,20 @@
  * dispatcher unchanged.
  */
 
-import type { PolicySource } from '@weft/core';
-import { ErrorCode, invalidOption, type Resolver, WeftError } from '@weft/core';
+import {
+  ErrorCode,
+  invalidOption,
+  localZoneFromOptions,
+  type PolicySource,
+  policyFromOptions,
+  type Resolver,
+  WeftError,
+} from '@weft/core';
 import { Agent, Dispatcher } from 'undici';
 import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange } from './exchange.ts';
-import { type ClientOptions, policyFromOptions, resolverFromOptions, stackFromOptions } from './options.ts';
+import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
 
@@ -109,11 +116,11 @@ export class WeftDispatcher extends Dispatcher {
     dest = createHttpDestination({
       name: host,
       resolver: resolverFromOptions(options),
-      policy: policyFromOptions(options),
+      policy: policyFromOptions(host, options),
       stack: stackFromOptions(options),
       transport: options,
       config: this.#options.config,
-      localZone: options.localZone ?? process.env.WEFT_ZONE,
+      localZone: localZoneFromOptions(options),
       clock: options.clock,
       random: options.random,
     });

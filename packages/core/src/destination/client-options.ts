@@ -1,0 +1,97 @@
+/**
+ * The options every Weft client shares, whatever its protocol: where endpoints come from, the
+ * destination policy set in code, the config service, the zone, injected time. The policy part is
+ * validated with the same zod schema the config service uses, so an error names the field.
+ */
+import {
+  type BalancerKind,
+  type BalancerPolicy,
+  type CircuitBreakerPolicy,
+  DestinationPolicy,
+  formatIssues,
+  type OutlierPolicy,
+  type RetryPolicy,
+} from '../config/policy.ts';
+import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
+import { invalidOption } from '../errors/errors.ts';
+import type { Clock, Random } from '../time/clock.ts';
+import type { PolicySource } from './destination.ts';
+
+export interface ClientPolicyOptions {
+  /** Fixed endpoints (`host:port`, URLs or objects). */
+  endpoints?: readonly (string | Endpoint)[];
+  /** A watchable endpoint source (see @weft/discovery). */
+  resolver?: Resolver;
+  /** Balancer kind or settings. Defaults to `p2c-ewma`. */
+  balancer?: BalancerKind | BalancerPolicy;
+  /** Total time per call in ms, retries included; 0 = only per-call and inherited deadlines. Defaults to 0. */
+  timeoutMs?: number;
+  /** Time per attempt (to the response head) in ms; 0 = none. Defaults to 0. */
+  perTryTimeoutMs?: number;
+  /** Retry settings, or `false` for none. Defaults to 3 attempts at most under a 20% + 10/s budget. */
+  retry?: RetryPolicy | false;
+  /** Circuit breaker settings, or `false` for none. Defaults to on, 50% errors over ≥ 20 calls. */
+  circuitBreaker?: CircuitBreakerPolicy | false;
+  /** Outlier detection, or `false` for none. Defaults to 5 consecutive failures. */
+  outlierDetection?: OutlierPolicy | false;
+  /** Policies from the config service, applied over these options at run time. */
+  config?: PolicySource;
+  /**
+   * This process's zone: endpoints labelled with the same `zone` are preferred while healthy and not
+   * overloaded. Defaults to the `WEFT_ZONE` environment variable, or none.
+   */
+  localZone?: string;
+  /** Injected time (tests). Defaults to the process clock. */
+  clock?: Clock;
+  /** Injected randomness (tests). Defaults to Math.random. */
+  random?: Random;
+}
+
+/** The policy the options set in code, validated; the error names `service` and every bad field. */
+export function policyFromOptions(service: string, options: ClientPolicyOptions): DestinationPolicy {
+  const candidate = {
+    balancer: typeof options.balancer === 'string' ? { kind: options.balancer } : options.balancer,
+    timeoutMs: options.timeoutMs,
+    perTryTimeoutMs: options.perTryTimeoutMs,
+    retry: options.retry === false ? { enabled: false } : options.retry,
+    circuitBreaker: options.circuitBreaker === false ? { enabled: false } : options.circuitBreaker,
+    outlierDetection: options.outlierDetection === false ? { enabled: false } : options.outlierDetection,
+  };
+  const parsed = DestinationPolicy.safeParse(candidate);
+  if (!parsed.success) throw invalidOption(service, formatIssues(parsed.error).join('; '));
+  return parsed.data;
+}
+
+/** A resolver over fixed endpoints, each checked: the error names `endpoints[i]` and why. */
+export function staticEndpoints(endpoints: readonly (string | Endpoint)[]): StaticResolver {
+  return new StaticResolver(
+    endpoints.map((e, i) => {
+      try {
+        const ep = parseEndpoint(e);
+        if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535)
+          throw new Error(`port ${ep.port} out of range`);
+        return ep;
+      } catch (error) {
+        throw invalidOption(
+          `endpoints[${i}]`,
+          `${JSON.stringify(e)} is not host:port or a URL (${(error as Error).message})`,
+        );
+      }
+    }),
+  );
+}
+
+/** The client's zone: the option, else `WEFT_ZONE`. */
+export function localZoneFromOptions(options: ClientPolicyOptions): string | undefined {
+  return options.localZone ?? process.env.WEFT_ZONE;
+}
+
+/** Checks a destination name: DNS-style (letters, digits, `.`, `-`). */
+export function checkServiceName(service: unknown): string {
+  if (typeof service !== 'string' || !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(service))
+    throw invalidOption(
+      'service',
+      `${JSON.stringify(service)} must be a DNS-style name (letters, digits, '.', '-')`,
+    );
+  return service;
+}
