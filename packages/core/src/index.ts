@@ -64,6 +64,8 @@ export {
 } from './server/inbound.ts';
 export type { ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
+export type { ServerRuntimeBaseOptions, ShedReason } from './server/runtime-base.ts';
+export { ServerRuntimeBase } from './server/runtime-base.ts';
 export { onShutdownSignal } from './server/signals.ts';
 export type { ServerSpan } from './server/telemetry.ts';
 export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';

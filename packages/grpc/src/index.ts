@@ -1,4 +1,8 @@
-export type { DestinationDescription as GrpcDestinationDescription, PolicySource } from '@weft/core';
+export type {
+  DestinationDescription as GrpcDestinationDescription,
+  PolicySource,
+  ShedReason,
+} from '@weft/core';
 export type { GrpcCallKind } from './client/call.ts';
 export { GrpcCall } from './client/call.ts';
 export { WeftChannel } from './client/channel.ts';
@@ -19,7 +23,6 @@ export type { WeftResolverRegistry } from './resolver/registry.ts';
 export { registerWeftResolver, serviceFromTarget, WEFT_SCHEME } from './resolver/registry.ts';
 export type { GrpcServerOptions } from './server/options.ts';
 export { GRPC_SERVER_DEFAULTS } from './server/options.ts';
-export type { ShedReason } from './server/runtime.ts';
 export { GrpcServerRuntime, grpcServerRuntime } from './server/runtime.ts';
 export type { CreateGrpcServerOptions, WeftGrpcServer } from './server/server.ts';
 export { createGrpcServer } from './server/server.ts';

@@ -22,20 +22,12 @@ import {
 } from '@grpc/grpc-js';
 import type { Attributes, Span, TextMapGetter } from '@opentelemetry/api';
 import {
-  type Admission,
-  admission,
-  createServerInstruments,
-  type DrainResult,
-  type DrainState,
-  drainState,
   endServerSpan,
   Header,
-  type InboundField,
-  onShutdownSignal,
   readInbound,
-  runInServerContext,
   ServerContext,
-  type ServerInstruments,
+  ServerRuntimeBase,
+  type ShedReason,
   startServerSpan,
 } from '@weft/core';
 import {
@@ -43,23 +35,6 @@ import {
   type ResolvedGrpcServerOptions,
   resolveGrpcServerOptions,
 } from './options.ts';
-
-/** Why the server refused a call before its handler ran (`weft.reason` on the metric). */
-export type ShedReason = 'concurrency' | 'rate' | 'draining' | 'deadline';
-
-const SHED_ATTRS: Record<ShedReason, Attributes> = {
-  concurrency: { 'weft.reason': 'concurrency', 'rpc.system': 'grpc' },
-  rate: { 'weft.reason': 'rate', 'rpc.system': 'grpc' },
-  draining: { 'weft.reason': 'draining', 'rpc.system': 'grpc' },
-  deadline: { 'weft.reason': 'deadline', 'rpc.system': 'grpc' },
-};
-
-const MALFORMED_ATTRS: Record<InboundField, Attributes> = {
-  deadline: { header: Header.deadline },
-  traceparent: { header: Header.traceparent },
-  tracestate: { header: Header.tracestate },
-  baggage: { header: Header.baggage },
-};
 
 /** Reads OpenTelemetry propagation fields from gRPC metadata. */
 const metadataGetter: TextMapGetter<Metadata> = {
@@ -148,79 +123,30 @@ class InboundCall {
   }
 }
 
-export class GrpcServerRuntime {
+export class GrpcServerRuntime extends ServerRuntimeBase {
   readonly options: ResolvedGrpcServerOptions;
-  readonly admission: Admission;
-  readonly drainState: DrainState;
-  readonly instruments: ServerInstruments;
-  /** Calls refused before their handler ran, by reason (also the `weft.server.rejected` metric). */
-  readonly shed: Record<ShedReason, number> = { concurrency: 0, rate: 0, draining: 0, deadline: 0 };
-  /** Inbound values ignored because malformed (also the `weft.server.malformed_headers` metric). */
-  malformed = 0;
   /** The grpc-js server interceptor: give it to `new Server({ interceptors: [runtime.interceptor] })`. */
   readonly interceptor: ServerInterceptor;
-  #close: ((force: boolean) => Promise<void>) | undefined;
-  #draining: Promise<DrainResult> | undefined;
-  #removeSignals: (() => void) | undefined;
-  readonly #onMalformed: (field: InboundField) => void;
 
   constructor(options?: GrpcServerOptions) {
-    this.options = resolveGrpcServerOptions(options);
-    this.admission = admission(this.options.admission);
-    this.drainState = drainState({ timeoutMs: this.options.drainTimeoutMs, clock: this.options.clock });
-    this.instruments = createServerInstruments('rpc');
-    this.#onMalformed = (field) => {
-      this.malformed++;
-      this.instruments.malformed.add(1, MALFORMED_ATTRS[field]);
-    };
+    const resolved = resolveGrpcServerOptions(options);
+    super({
+      admission: resolved.admission,
+      drain: { timeoutMs: resolved.drainTimeoutMs, clock: resolved.clock },
+      signals: resolved.drainSignals,
+      protocol: 'rpc',
+      shedAttributes: { 'rpc.system': 'grpc' },
+    });
+    this.options = resolved;
     this.interceptor = (descriptor, call) => this.#intercept(descriptor.path, call);
   }
 
-  /** Runs `fn` in the call's context: Weft's (deadline, trace, retry marker) and OpenTelemetry's. */
-  run<T>(ctx: ServerContext, fn: () => T): T {
-    return runInServerContext(ctx, fn);
-  }
-
-  /** How the binding stops its listener once drained (`force`: calls outlived the drain timeout). */
-  onClose(close: (force: boolean) => Promise<void>): void {
-    this.#close = close;
-  }
-
-  /** Starts draining on the configured signals (once). */
-  listenForSignals(): void {
-    if (this.#removeSignals || this.options.drainSignals.length === 0) return;
-    this.#removeSignals = onShutdownSignal(this.options.drainSignals, () => this.drain());
-  }
-
-  /**
-   * Drains: health turns NOT_SERVING, new calls get a retryable rejection, in-flight calls finish
-   * (up to `drainTimeoutMs`), then the server shuts down. Calling it again returns the same promise.
-   */
-  drain(): Promise<DrainResult> {
-    this.#draining ??= (async () => {
-      const result = await this.drainState.drain();
-      this.#removeSignals?.();
-      this.#removeSignals = undefined;
-      await this.#close?.(result.abandoned > 0);
-      return result;
-    })();
-    return this.#draining;
-  }
-
   describe(): object {
-    return {
-      state: this.drainState.state,
-      inflight: this.drainState.inflight,
-      admission: this.admission.snapshot(),
-      shed: { ...this.shed },
-      malformedHeaders: this.malformed,
-    };
+    return this.describeState();
   }
 
   #shed(call: ServerInterceptingCallInterface, reason: ShedReason): void {
-    this.shed[reason]++;
-    this.instruments.rejected.add(1, SHED_ATTRS[reason]);
-    this.instruments.duration.record(0, SHED_ATTRS[reason]);
+    this.countShed(reason);
     call.sendStatus(rejection(reason));
   }
 
@@ -239,7 +165,7 @@ export class GrpcServerRuntime {
         tracestate: first(metadata, Header.tracestate),
         baggage: first(metadata, Header.baggage),
       },
-      this.#onMalformed,
+      this.onMalformed,
     );
     // gRPC's own deadline first; `weft-deadline-ms` only narrows it (a peer that sent both).
     const native = call.getDeadline();

@@ -12,20 +12,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type Admission,
-  admission,
-  createServerInstruments,
-  type DrainResult,
-  type DrainState,
   describeDestinations,
-  drainState,
   endServerSpan,
   Header,
-  type InboundField,
-  onShutdownSignal,
   readInbound,
-  runInServerContext,
   ServerContext,
-  type ServerInstruments,
+  ServerRuntimeBase,
   type ServerSpan,
   startServerSpan,
 } from '@weft/core';
@@ -54,49 +46,21 @@ type TrackedResponse = ServerResponse & { [kState]?: RequestState | undefined };
 /** Finds the matched route template of a framework request (`/users/:id`), if any. */
 export type RouteOf = (request: unknown) => string | undefined;
 
-const SHED_ATTRS: Record<ShedReason, Attributes> = {
-  concurrency: { 'weft.reason': 'concurrency' },
-  rate: { 'weft.reason': 'rate' },
-  draining: { 'weft.reason': 'draining' },
-  deadline: { 'weft.reason': 'deadline' },
-};
-const MALFORMED_ATTRS: Record<InboundField, Attributes> = {
-  deadline: { header: Header.deadline },
-  traceparent: { header: Header.traceparent },
-  tracestate: { header: Header.tracestate },
-  baggage: { header: Header.baggage },
-};
-
-export class ServerRuntime {
+export class ServerRuntime extends ServerRuntimeBase {
   readonly options: ResolvedServerOptions;
-  readonly admission: Admission;
-  readonly drainState: DrainState;
-  readonly instruments: ServerInstruments;
   readonly routeOf: RouteOf;
-  /** Requests refused before their handler ran, by reason (also the `weft.server.rejected` metric). */
-  readonly shed: Record<ShedReason, number> = { concurrency: 0, rate: 0, draining: 0, deadline: 0 };
-  /** Inbound values ignored because malformed (also the `weft.server.malformed_headers` metric). */
-  malformed = 0;
-  #close: ((force: boolean) => Promise<void>) | undefined;
-  #draining: Promise<DrainResult> | undefined;
-  #removeSignals: (() => void) | undefined;
-  readonly #onMalformed: (field: InboundField) => void;
   readonly #observeLimit: (result: { observe(value: number): void }) => void;
 
   constructor(options: ServerOptions | undefined, routeOf: RouteOf) {
-    this.options = resolveServerOptions(options);
-    this.admission = admission(this.options.admission);
-    this.drainState = drainState({
-      timeoutMs: this.options.drainTimeoutMs,
-      delayMs: this.options.drainDelayMs,
-      clock: this.options.clock,
+    const resolved = resolveServerOptions(options);
+    super({
+      admission: resolved.admission,
+      drain: { timeoutMs: resolved.drainTimeoutMs, delayMs: resolved.drainDelayMs, clock: resolved.clock },
+      signals: resolved.drainSignals,
+      protocol: 'http',
     });
-    this.instruments = createServerInstruments('http');
+    this.options = resolved;
     this.routeOf = routeOf;
-    this.#onMalformed = (field) => {
-      this.malformed++;
-      this.instruments.malformed.add(1, MALFORMED_ATTRS[field]);
-    };
     this.#observeLimit = (result) => {
       const c = this.admission.snapshot().concurrency;
       if (c) result.observe(c.limit);
@@ -130,7 +94,7 @@ export class ServerRuntime {
         tracestate: headers.tracestate,
         baggage: headers.baggage,
       },
-      this.#onMalformed,
+      this.onMalformed,
     );
     const clock = this.options.clock;
     const start = clock.now();
@@ -187,47 +151,16 @@ export class ServerRuntime {
     if (!state || state.route) return undefined;
     const reason = routeAdmission.tryAdmit();
     if (reason !== undefined) {
-      this.#count(reason);
+      this.countRejection(reason);
       return REJECTIONS[reason];
     }
     state.route = routeAdmission;
     return undefined;
   }
 
-  /** Runs `fn` in the request's context: Weft's (deadline, trace, retry marker) and OpenTelemetry's. */
-  run<T>(ctx: ServerContext, fn: () => T): T {
-    return runInServerContext(ctx, fn);
-  }
-
-  /** How the binding closes its listener once drained (`force`: in-flight requests outlived the timeout). */
-  onClose(close: (force: boolean) => Promise<void>): void {
-    this.#close = close;
-  }
-
-  /** Starts draining on the configured signals (once per runtime). */
-  listenForSignals(): void {
-    if (this.#removeSignals || this.options.drainSignals.length === 0) return;
-    this.#removeSignals = onShutdownSignal(this.options.drainSignals, () => this.drain());
-  }
-
-  /**
-   * Drains: readiness turns false, new requests get a retryable rejection, in-flight requests finish
-   * (up to `drainTimeoutMs`), then the listener closes. Calling it again returns the same promise.
-   */
-  drain(): Promise<DrainResult> {
-    this.#draining ??= (async () => {
-      const result = await this.drainState.drain();
-      this.stopListening();
-      await this.#close?.(result.abandoned > 0);
-      return result;
-    })();
-    return this.#draining;
-  }
-
   /** Drops the signal handlers and metric callbacks (the server is closing). */
-  stopListening(): void {
-    this.#removeSignals?.();
-    this.#removeSignals = undefined;
+  override stopListening(): void {
+    super.stopListening();
     this.instruments.limit.removeCallback(this.#observeLimit);
   }
 
@@ -235,11 +168,7 @@ export class ServerRuntime {
   describe(): object {
     return {
       server: {
-        state: this.drainState.state,
-        inflight: this.drainState.inflight,
-        admission: this.admission.snapshot(),
-        shed: { ...this.shed },
-        malformedHeaders: this.malformed,
+        ...this.describeState(),
         options: {
           livenessPath: this.options.livenessPath,
           readinessPath: this.options.readinessPath,
@@ -263,15 +192,8 @@ export class ServerRuntime {
   }
 
   #shed(reason: ShedReason): Reply {
-    this.#count(reason);
-    const reply = REJECTIONS[reason];
-    this.instruments.duration.record(0, SHED_ATTRS[reason]);
-    return reply;
-  }
-
-  #count(reason: ShedReason): void {
-    this.shed[reason]++;
-    this.instruments.rejected.add(1, SHED_ATTRS[reason]);
+    this.countShed(reason);
+    return REJECTIONS[reason];
   }
 }
 
