@@ -24,10 +24,13 @@ export interface P2cEwmaOptions {
   decayMs?: number;
 }
 
-export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
-  const decayMs = options.decayMs ?? 10_000;
+/**
+ * Power of two choices under a load function: two distinct random endpoints, the lighter one wins.
+ * O(1) per pick, and no herding onto one "best" endpoint as a full scan would cause.
+ */
+function powerOfTwoChoices(kind: string, load: (ep: EndpointState, now: number) => number): Balancer {
   return {
-    kind: 'p2c-ewma',
+    kind,
     rebuild() {},
     pick(available, now, random) {
       const n = available.length;
@@ -37,26 +40,18 @@ export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
       if (j >= i) j++;
       const a = available[i]!;
       const b = available[j]!;
-      return a.ewmaLoad(now, decayMs) <= b.ewmaLoad(now, decayMs) ? a : b;
+      return load(a, now) <= load(b, now) ? a : b;
     },
   };
 }
 
+export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
+  const decayMs = options.decayMs ?? 10_000;
+  return powerOfTwoChoices('p2c-ewma', (ep, now) => ep.ewmaLoad(now, decayMs));
+}
+
 export function p2cLeastLoaded(): Balancer {
-  return {
-    kind: 'p2c-least-loaded',
-    rebuild() {},
-    pick(available, _now, random) {
-      const n = available.length;
-      if (n < 2) return available[0];
-      const i = Math.floor(random() * n);
-      let j = Math.floor(random() * (n - 1));
-      if (j >= i) j++;
-      const a = available[i]!;
-      const b = available[j]!;
-      return a.outstanding / a.weight <= b.outstanding / b.weight ? a : b;
-    },
-  };
+  return powerOfTwoChoices('p2c-least-loaded', (ep) => ep.outstanding / ep.weight);
 }
 
 export function roundRobin(): Balancer {
