@@ -38,7 +38,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
       const methodKey = protocol.name === 'http' ? 'http.request.method' : 'rpc.method';
       const statusKey = protocol.name === 'http' ? 'http.response.status_code' : 'rpc.grpc.status_code';
 
-      return async (call) => {
+      const observed = async (call: Call) => {
         const start = clock.now();
         let span: Span | undefined;
         if (instruments.tracingEnabled()) {
@@ -122,6 +122,17 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
             instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);
           }
         }
+      };
+      // Not async when there is no span, no metric and no per-try timeout: only the headers.
+      return (call) => {
+        if (perTry > 0 || instruments.metricsEnabled || instruments.tracingEnabled()) return observed(call);
+        passTrace(call);
+        if (call.attempt > 1) call.headers[Header.attempt] = String(call.attempt);
+        if (call.deadline !== Number.POSITIVE_INFINITY) {
+          call.headers[Header.deadline] = String(Math.max(0, Math.floor(call.deadline - clock.now())));
+        }
+        call.attemptSignal = call.signal;
+        return next(call);
       };
     },
   };

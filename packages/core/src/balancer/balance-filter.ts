@@ -5,6 +5,7 @@
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
 import { OUTLIER_DEFAULTS, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
 import { isCallerCancellation } from '../retry/classifier.ts';
+import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 import { balancerFor } from './strategies.ts';
 
@@ -64,13 +65,18 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
         return new WeftError(ErrorCode.NoEndpoints, `no endpoints for ${destination}${why}`);
       };
 
-      return async (call) => {
-        let ep = endpoints.pick();
-        if (ep === undefined && endpoints.resolverState.kind === 'pending') {
-          await endpoints.whenResolved(call.signal);
-          ep = endpoints.pick();
-        }
+      /** The rare path: the resolver has not answered yet, or there is no endpoint. */
+      const waitForEndpoints = async (call: Call) => {
+        if (endpoints.resolverState.kind === 'pending') await endpoints.whenResolved(call.signal);
+        const ep = endpoints.pick();
         if (ep === undefined) throw noEndpoints();
+        call.endpoint = ep;
+        return next(call);
+      };
+
+      return (call) => {
+        let ep = endpoints.pick();
+        if (ep === undefined) return waitForEndpoints(call);
         if (call.attempt > 1 && ep === call.endpoint && endpoints.available.length > 1) {
           // A retry should not go back to the endpoint that just failed it: draw once more.
           const other = endpoints.pick();

@@ -1,7 +1,8 @@
 import { context as otelContext } from '@opentelemetry/api';
 import { ErrorCode, isWeftError } from '../errors/errors.ts';
+import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
-import { currentContext } from './context.ts';
+import { currentContext, type WeftContext } from './context.ts';
 
 /** Final errors that mean the failure lies beyond the destination, which already gave up on it. */
 const EXHAUSTED_CODES = new Set<string>([
@@ -27,11 +28,7 @@ export function contextModule(): Module<object> {
     params: {},
     make(_params, next, env) {
       const { protocol } = env;
-      return async (call) => {
-        const parent = currentContext();
-        call.parent = parent;
-        call.otel = parent?.otel ?? otelContext.active();
-        if (parent === undefined) return next(call);
+      const marking = async (call: Call, parent: WeftContext) => {
         try {
           const response = await next(call);
           if (protocol.upstreamExhausted?.(response)) parent.downstreamExhausted = true;
@@ -40,6 +37,12 @@ export function contextModule(): Module<object> {
           if (isWeftError(error) && EXHAUSTED_CODES.has(error.code)) parent.downstreamExhausted = true;
           throw error;
         }
+      };
+      return (call) => {
+        const parent = currentContext();
+        call.parent = parent;
+        call.otel = parent?.otel ?? otelContext.active();
+        return parent === undefined ? next(call) : marking(call, parent);
       };
     },
   };

@@ -31,20 +31,14 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
     make(params, next, env) {
       if (!(params.timeoutMs >= 0)) throw invalidOption('timeoutMs', 'must be ≥ 0 (0 = none)');
       const { clock, protocol } = env;
-      return async (call) => {
-        const now = clock.now();
-        const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
-        const own = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
-        const inherited = call.parent?.deadline ?? Number.POSITIVE_INFINITY;
-        const deadline = Math.min(own, inherited);
-        call.deadline = deadline;
-        const callerSignal = call.signal;
-        const parentSignal = call.parent?.signal;
-        if (deadline === Number.POSITIVE_INFINITY && !callerSignal && !parentSignal) return next(call);
-        if (deadline <= now) throw deadlineExceeded(call);
-        if (callerSignal?.aborted || parentSignal?.aborted)
-          throw cancelled(call, callerSignal?.reason ?? parentSignal?.reason);
-
+      /** The guarded path: one AbortController for the call, a timer for its deadline. */
+      const guarded = async (
+        call: Call,
+        now: number,
+        deadline: number,
+        callerSignal: AbortSignal | undefined,
+        parentSignal: AbortSignal | undefined,
+      ) => {
         const controller = new AbortController();
         const onCancel = (event: Event) =>
           controller.abort(cancelled(call, (event.target as AbortSignal).reason));
@@ -68,6 +62,26 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
           cleanup();
           throw controller.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
         }
+      };
+
+      // Not async: a call with no deadline and no signal passes straight through, with no promise
+      // of its own (every async layer's promise lives as long as the request and costs GC work).
+      // A caller's signal needs the guarded path: its abort must reach the layers below as
+      // WEFT_CANCELLED, so that no endpoint or breaker counts a cancellation as a failure.
+      return (call) => {
+        const now = clock.now();
+        const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
+        const own = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
+        const inherited = call.parent?.deadline ?? Number.POSITIVE_INFINITY;
+        const deadline = Math.min(own, inherited);
+        call.deadline = deadline;
+        const callerSignal = call.signal;
+        const parentSignal = call.parent?.signal;
+        if (deadline === Number.POSITIVE_INFINITY && !callerSignal && !parentSignal) return next(call);
+        if (deadline <= now) return Promise.reject(deadlineExceeded(call));
+        if (callerSignal?.aborted || parentSignal?.aborted)
+          return Promise.reject(cancelled(call, callerSignal?.reason ?? parentSignal?.reason));
+        return guarded(call, now, deadline, callerSignal, parentSignal);
       };
     },
   };

@@ -4,6 +4,7 @@
  * count with the final outcome.
  */
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 
 export function telemetryModule(): Module<object> {
@@ -15,7 +16,7 @@ export function telemetryModule(): Module<object> {
       const { instruments, destination, classify } = env;
       const okAttrs = { 'server.address': destination, outcome: 'success' };
       const failAttrs = { 'server.address': destination, outcome: 'failure' };
-      return async (call) => {
+      const observed = async (call: Call) => {
         const parent = call.otel;
         const span = instruments.tracingEnabled()
           ? instruments.tracer.startSpan(`weft ${destination}`, { kind: SpanKind.INTERNAL }, parent)
@@ -38,6 +39,9 @@ export function telemetryModule(): Module<object> {
           }
         }
       };
+      // Not async when there is nothing to record: no promise of its own per call.
+      return (call) =>
+        instruments.metricsEnabled || instruments.tracingEnabled() ? observed(call) : next(call);
     },
   };
 }

@@ -128,9 +128,20 @@ export class WeftDispatcher extends Dispatcher {
     return dest;
   }
 
+  /** Hostnames by origin string, so a request does not parse its origin again. */
+  readonly #hosts = new Map<string, string>();
+
+  #hostOf(origin: string): string {
+    let host = this.#hosts.get(origin);
+    if (host === undefined) {
+      host = new URL(origin).hostname;
+      if (this.#hosts.size < 10_000) this.#hosts.set(origin, host);
+    }
+    return host;
+  }
+
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
-    const host = origin?.hostname;
+    const host = opts.origin === undefined ? undefined : this.#hostOf(String(opts.origin));
     const dest = host === undefined || this.#closed ? null : this.#destination(host);
     if (!dest) {
       if (this.#fallback) return this.#fallback.dispatch(opts, handler);
