@@ -45,7 +45,7 @@ export { Destination, describeDestinations } from './destination/destination.ts'
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';
 export { endpointKey, parseEndpoint, StaticResolver, usableEndpoints } from './endpoint/endpoint.ts';
 export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/errors.ts';
-export { ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
+export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
 export type { OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
@@ -64,6 +64,8 @@ export {
 } from './server/inbound.ts';
 export type { ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
+export type { ResolvedServerBase, ServerBaseOptions } from './server/options.ts';
+export { checkAdmission, resolveServerBase, SERVER_BASE_DEFAULTS } from './server/options.ts';
 export type { ServerRuntimeBaseOptions, ShedReason } from './server/runtime-base.ts';
 export { ServerRuntimeBase } from './server/runtime-base.ts';
 export { onShutdownSignal } from './server/signals.ts';

@@ -17,6 +17,7 @@
 
 import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
 import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
+import { abortError } from '../errors/errors.ts';
 import {
   OutlierDetector,
   type OutlierHost,
@@ -205,7 +206,7 @@ export class EndpointSet<T = unknown> {
   /** Resolves when the resolver has produced its first answer (bound, failed, negative), or `signal` aborts. */
   whenResolved(signal?: AbortSignal): Promise<void> {
     if (this.#resolverState.kind !== 'pending') return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     return new Promise((resolve, reject) => {
       const done = () => {
         signal?.removeEventListener('abort', onAbort);
@@ -214,7 +215,7 @@ export class EndpointSet<T = unknown> {
       };
       const onAbort = () => {
         this.#waiters.delete(done);
-        reject(signal?.reason);
+        reject(abortError(signal?.reason));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(done);

@@ -64,10 +64,10 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         }
       };
 
-      // Not async: a call with no deadline and no signal passes straight through, with no promise
-      // of its own (every async layer's promise lives as long as the request and costs GC work).
-      // A caller's signal needs the guarded path: its abort must reach the layers below as
-      // WEFT_CANCELLED, so that no endpoint or breaker counts a cancellation as a failure.
+      // Not async: a call with no deadline passes straight through, with no promise of its own (every
+      // async layer's promise lives as long as the request and costs GC work). A caller's own signal
+      // goes down as it is: whatever waits on it reports its abort through `abortError`, as
+      // WEFT_CANCELLED, so no endpoint or breaker counts a cancellation as a failure.
       return (call) => {
         const now = clock.now();
         const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
@@ -77,7 +77,9 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         call.deadline = deadline;
         const callerSignal = call.signal;
         const parentSignal = call.parent?.signal;
-        if (deadline === Number.POSITIVE_INFINITY && !callerSignal && !parentSignal) return next(call);
+        if (deadline === Number.POSITIVE_INFINITY && !parentSignal) {
+          return callerSignal?.aborted ? Promise.reject(cancelled(call, callerSignal.reason)) : next(call);
+        }
         if (deadline <= now) return Promise.reject(deadlineExceeded(call));
         if (callerSignal?.aborted || parentSignal?.aborted)
           return Promise.reject(cancelled(call, callerSignal?.reason ?? parentSignal?.reason));

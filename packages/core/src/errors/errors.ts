@@ -63,3 +63,15 @@ export function isWeftError(value: unknown, code?: ErrorCode): value is WeftErro
 export function invalidOption(name: string, reason: string): WeftError {
   return new WeftError(ErrorCode.InvalidOption, `invalid option ${name}: ${reason}`);
 }
+
+/**
+ * The error an aborted call reports: Weft's own abort reasons (deadline, per-try timeout) as they
+ * are, anything else (a caller's `AbortController.abort()`) as `WEFT_CANCELLED` with the reason as
+ * its cause. Transports and every place that waits on a call's signal use it, so no layer mistakes
+ * a caller's cancellation for a failure of the destination.
+ */
+export function abortError(reason: unknown): WeftError {
+  return reason instanceof WeftError
+    ? reason
+    : new WeftError(ErrorCode.Cancelled, 'the call was cancelled by its caller', { cause: reason });
+}

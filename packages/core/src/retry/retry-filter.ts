@@ -9,7 +9,7 @@
  * server handling the parent request tells its own caller not to retry (no amplification across hops).
  */
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { abortError, ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
@@ -129,7 +129,13 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
           if (!failed) protocol.discard(response!);
           instruments.retries.add(1, attrs);
           if (diagnostics.retry.hasSubscribers) diagnostics.retry.publish({ destination, attempt, error });
-          if (delay!.duration > 0) await sleep(clock, delay!.duration, call.signal);
+          if (delay!.duration > 0) {
+            try {
+              await sleep(clock, delay!.duration, call.signal);
+            } catch (reason) {
+              throw abortError(reason);
+            }
+          }
         }
       };
     },

@@ -5,11 +5,12 @@
  * close its listener). The HTTP and gRPC runtimes extend it with how they read and answer calls.
  */
 import type { Attributes } from '@opentelemetry/api';
-import { type Admission, type AdmissionOptions, admission } from '../admission/admission.ts';
+import { type Admission, admission } from '../admission/admission.ts';
 import { Header } from '../context/wire.ts';
-import { type DrainOptions, type DrainResult, type DrainState, drainState } from './drain.ts';
+import { type DrainResult, type DrainState, drainState } from './drain.ts';
 import type { InboundField, ServerContext } from './inbound.ts';
 import { createServerInstruments, type ServerInstruments } from './instruments.ts';
+import type { ResolvedServerBase } from './options.ts';
 import { onShutdownSignal } from './signals.ts';
 import { runInServerContext } from './telemetry.ts';
 
@@ -17,10 +18,8 @@ import { runInServerContext } from './telemetry.ts';
 export type ShedReason = 'concurrency' | 'rate' | 'draining' | 'deadline';
 
 export interface ServerRuntimeBaseOptions {
-  admission: AdmissionOptions;
-  drain: DrainOptions;
-  /** Signals that start a drain; empty for none. */
-  signals: readonly NodeJS.Signals[];
+  /** The shared server options, resolved. */
+  server: ResolvedServerBase;
   protocol: 'http' | 'rpc';
   /** Attributes added to every refusal's metric (e.g. `rpc.system`). Defaults to none. */
   shedAttributes?: Attributes;
@@ -51,10 +50,15 @@ export class ServerRuntimeBase {
   #removeSignals: (() => void) | undefined;
 
   constructor(options: ServerRuntimeBaseOptions) {
-    this.admission = admission(options.admission);
-    this.drainState = drainState(options.drain);
+    const server = options.server;
+    this.admission = admission(server.admission);
+    this.drainState = drainState({
+      timeoutMs: server.drainTimeoutMs,
+      delayMs: server.drainDelayMs,
+      clock: server.clock,
+    });
     this.instruments = createServerInstruments(options.protocol);
-    this.#signals = options.signals;
+    this.#signals = server.drainSignals;
     const extra = options.shedAttributes ?? {};
     this.shedAttributes = {
       concurrency: { 'weft.reason': 'concurrency', ...extra },

@@ -4,6 +4,8 @@
  * so every filter above it runs for real: latency feeds the balancer, errors feed retries and
  * outlier detection, hangs meet deadlines and per-try timeouts.
  */
+
+import { abortError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Service } from '../stack/stack.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
@@ -86,7 +88,7 @@ export class FakeResponse {
       this.#timer = clock.setTimeout(() => this.#finish(undefined), bodyMs);
       if (signal) {
         this.#signal = signal;
-        this.#onAbort = () => this.#finish(signal.reason ?? new Error('aborted'));
+        this.#onAbort = () => this.#finish(abortError(signal.reason));
         signal.addEventListener('abort', this.#onAbort, { once: true });
       }
     }
@@ -217,7 +219,7 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
       const onAbort = () => {
         clock.clearTimeout(timer);
         settle();
-        reject(signal?.reason ?? new Error('aborted'));
+        reject(abortError(signal?.reason));
       };
       const settle = () => {
         inFlight--;

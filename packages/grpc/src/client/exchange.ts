@@ -6,7 +6,7 @@
  * control still applies); then they are delivered in order, the status last.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { ErrorCode, WeftError } from '@weft/core';
+import { abortError, ErrorCode, WeftError } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import type { RawCall, RawListener } from './raw.ts';
 
@@ -79,8 +79,8 @@ export class GrpcExchange implements RawListener {
   /** The abort listener (an object listener: no closure per call). */
   handleEvent(): void {
     if (this.#done) return;
-    const reason = this.#signal?.reason;
-    const deadline = (reason as { code?: string } | null)?.code === 'WEFT_DEADLINE_EXCEEDED';
+    const reason = abortError(this.#signal?.reason);
+    const deadline = reason.code === ErrorCode.DeadlineExceeded;
     if (!this.#headed) {
       this.#headed = true;
       this.#reject(reason);

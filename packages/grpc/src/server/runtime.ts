@@ -130,13 +130,7 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
 
   constructor(options?: GrpcServerOptions) {
     const resolved = resolveGrpcServerOptions(options);
-    super({
-      admission: resolved.admission,
-      drain: { timeoutMs: resolved.drainTimeoutMs, clock: resolved.clock },
-      signals: resolved.drainSignals,
-      protocol: 'rpc',
-      shedAttributes: { 'rpc.system': 'grpc' },
-    });
+    super({ server: resolved, protocol: 'rpc', shedAttributes: { 'rpc.system': 'grpc' } });
     this.options = resolved;
     this.interceptor = (descriptor, call) => this.#intercept(descriptor.path, call);
   }

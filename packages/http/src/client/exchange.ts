@@ -5,7 +5,7 @@
  * between the head and the body, so a retried attempt's body is drained, never delivered.
  */
 
-import { ErrorCode, WeftError } from '@weft/core';
+import { abortError, ErrorCode, WeftError } from '@weft/core';
 import type { Dispatcher } from 'undici';
 
 type Controller = Dispatcher.DispatchController;
@@ -75,7 +75,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
 
   /** The abort listener (an object listener: no closure per request). */
   handleEvent(): void {
-    const reason = toError(this.#signal?.reason);
+    const reason = abortError(this.#signal?.reason);
     if (this.#controller) this.#controller.abort(reason);
     else {
       // Still queued in the pool: fail now, abort when the pool gets to it.
@@ -252,10 +252,4 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       cause: err,
     });
   }
-}
-
-function toError(reason: unknown): Error {
-  return reason instanceof Error
-    ? reason
-    : new WeftError(ErrorCode.Cancelled, 'request aborted', { cause: reason });
 }

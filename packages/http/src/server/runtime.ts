@@ -53,12 +53,7 @@ export class ServerRuntime extends ServerRuntimeBase {
 
   constructor(options: ServerOptions | undefined, routeOf: RouteOf) {
     const resolved = resolveServerOptions(options);
-    super({
-      admission: resolved.admission,
-      drain: { timeoutMs: resolved.drainTimeoutMs, delayMs: resolved.drainDelayMs, clock: resolved.clock },
-      signals: resolved.drainSignals,
-      protocol: 'http',
-    });
+    super({ server: resolved, protocol: 'http' });
     this.options = resolved;
     this.routeOf = routeOf;
     this.#observeLimit = (result) => {
