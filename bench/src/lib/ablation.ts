@@ -1,37 +1,13 @@
 /**
  * Where the Weft stack's CPU goes, module by module: the same dispatcher client with one module
  * turned off (through the public options and `stack` editing), client CPU per request at saturation,
- * interleaved rounds. One variant is an experiment, not shipped behaviour: a deadline module that
- * passes the caller's signal through when no deadline is set anywhere, instead of building an
- * AbortController, two closures and a listener per call.
+ * interleaved rounds.
  */
-import { deadlineModule, type Module } from '@weft/core';
 import { type BenchClient, rawRequest, weftDispatcher } from './clients.ts';
 import { type BenchContext, fixed, table } from './context.ts';
 import { closedLoop } from './load.ts';
 import { interleave } from './rounds.ts';
 import { median } from './stats.ts';
-
-type AnyCall = { timeoutMs: number; parent?: unknown; deadline: number };
-
-/** Experiment: skip the per-call controller when there is no deadline and no parent request. */
-function passThroughDeadline(): Module<{ timeoutMs: number }> {
-  const full = deadlineModule();
-  return {
-    ...full,
-    make(params, next, env) {
-      const service = full.make(params, next, env);
-      return (call) => {
-        const c = call as unknown as AnyCall;
-        if (params.timeoutMs === 0 && !(c.timeoutMs > 0) && !c.parent) {
-          c.deadline = Number.POSITIVE_INFINITY;
-          return next(call);
-        }
-        return service(call);
-      };
-    },
-  };
-}
 
 export async function ablation(
   ctx: BenchContext,
@@ -45,11 +21,6 @@ export async function ablation(
     weftDispatcher(endpoints, { retry: false }, 'without retries'),
     weftDispatcher(endpoints, { outlierDetection: false }, 'without outlier detection'),
     weftDispatcher(endpoints, { stack: (s) => s.remove('telemetry') }, 'without the telemetry module'),
-    weftDispatcher(
-      endpoints,
-      { stack: (s) => s.replace('deadline', passThroughDeadline() as never) },
-      'experiment: deadline module passes the signal through',
-    ),
   ];
   try {
     const durationMs = 1_500 * ctx.scale;
