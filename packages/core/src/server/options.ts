@@ -1,0 +1,85 @@
+/**
+ * The server options every protocol binding shares (admission, drain, signals, time), checked once
+ * when the binding is made; a bad value names the option and the allowed range. The HTTP
+ * middleware and the gRPC server extend them with their own.
+ */
+import { type AdmissionOptions, type ConcurrencyOptions, concurrencyLimit } from '../admission/admission.ts';
+import { FIXED_LIMIT_DEFAULTS } from '../admission/limit.ts';
+import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.ts';
+import { invalidOption } from '../errors/errors.ts';
+import { type Clock, systemClock } from '../time/clock.ts';
+import { DRAIN_DEFAULTS } from './drain.ts';
+
+export interface ServerBaseOptions {
+  /**
+   * The server's concurrency limit: a number (fixed), `{ kind: 'fixed', limit }`, an adaptive
+   * `{ kind: 'gradient', … }`, or `false` for none. Defaults to a fixed limit of 1000.
+   */
+  concurrency?: ConcurrencyOptions | false;
+  /** A token-bucket rate limit for the whole server `{ ratePerSecond, burst }`, or `false`. Defaults to none. */
+  rate?: TokenBucketOptions | false;
+  /** Longest wait for calls in flight when draining, in ms. Defaults to 30000. */
+  drainTimeoutMs?: number;
+  /**
+   * Least time to keep answering once draining (readiness false, calls refused with a retryable
+   * rejection) before the listener closes, so discovery and load balancers drop the instance while
+   * it still answers. Defaults to 0; under Kubernetes use a few seconds (as a preStop delay).
+   */
+  drainDelayMs?: number;
+  /** Signals that start a drain, or `false` for none. The default is the binding's. */
+  drainSignals?: readonly NodeJS.Signals[] | false;
+  /** Injected time (tests). Defaults to the process clock. */
+  clock?: Clock;
+}
+
+export interface ResolvedServerBase {
+  admission: AdmissionOptions;
+  drainTimeoutMs: number;
+  drainDelayMs: number;
+  drainSignals: readonly NodeJS.Signals[];
+  clock: Clock;
+}
+
+export const SERVER_BASE_DEFAULTS = {
+  concurrency: { kind: 'fixed', limit: FIXED_LIMIT_DEFAULTS.limit },
+  rate: false,
+  drainTimeoutMs: DRAIN_DEFAULTS.timeoutMs,
+  drainDelayMs: DRAIN_DEFAULTS.delayMs,
+} as const;
+
+/** Checks and fills in the shared options; `drainSignals` defaults to the binding's own choice. */
+export function resolveServerBase(
+  options: ServerBaseOptions,
+  defaultSignals: readonly NodeJS.Signals[] | false,
+): ResolvedServerBase {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
+  const clock = options.clock ?? systemClock;
+  const concurrency = options.concurrency ?? SERVER_BASE_DEFAULTS.concurrency;
+  const rate = options.rate ?? SERVER_BASE_DEFAULTS.rate;
+  checkAdmission(concurrency, rate);
+  const drainTimeoutMs = options.drainTimeoutMs ?? SERVER_BASE_DEFAULTS.drainTimeoutMs;
+  if (!(Number.isFinite(drainTimeoutMs) && drainTimeoutMs >= 0 && drainTimeoutMs <= 86_400_000))
+    throw invalidOption('drainTimeoutMs', 'must be within 0–86400000');
+  const drainDelayMs = options.drainDelayMs ?? SERVER_BASE_DEFAULTS.drainDelayMs;
+  if (!(Number.isFinite(drainDelayMs) && drainDelayMs >= 0 && drainDelayMs <= drainTimeoutMs))
+    throw invalidOption('drainDelayMs', 'must be within 0 and drainTimeoutMs');
+  const signals = options.drainSignals ?? defaultSignals;
+  if (signals !== false && (!Array.isArray(signals) || signals.some((s) => !/^SIG[A-Z0-9]+$/.test(s))))
+    throw invalidOption('drainSignals', 'must be false or a list of signal names such as SIGTERM');
+  return {
+    admission: { concurrency, rate, clock },
+    drainTimeoutMs,
+    drainDelayMs,
+    drainSignals: signals === false ? [] : signals,
+    clock,
+  };
+}
+
+/** Checks a concurrency limit and a rate limit (they throw, naming the option, when invalid). */
+export function checkAdmission(
+  concurrency: ConcurrencyOptions | false,
+  rate: TokenBucketOptions | false,
+): void {
+  concurrencyLimit(concurrency);
+  if (rate !== false) tokenBucket(rate, systemClock);
+}
