@@ -48,6 +48,8 @@ export interface EndpointSetOptions<T> {
   connect(endpoint: Endpoint): T;
   /** Releases a handle once its endpoint is gone; in-flight requests must be allowed to finish. */
   disconnect(transport: T): void;
+  /** Told of every health transition (ejected, probing, healthy), e.g. to count ejections. */
+  onHealthChanged?(endpoint: EndpointState<T>, reason: string): void;
 }
 
 export class EndpointSet<T = unknown> {
@@ -71,6 +73,7 @@ export class EndpointSet<T = unknown> {
   readonly #random: Random;
   readonly #connect: (e: Endpoint) => T;
   readonly #disconnect: (t: T) => void;
+  readonly #onHealthChanged: ((ep: EndpointState<T>, reason: string) => void) | undefined;
   readonly #unsubscribe: () => void;
   #resolverState: ResolverState = { kind: 'pending' };
   readonly #waiters = new Set<() => void>();
@@ -86,6 +89,7 @@ export class EndpointSet<T = unknown> {
     this.#random = options.random;
     this.#connect = options.connect;
     this.#disconnect = options.disconnect;
+    this.#onHealthChanged = options.onHealthChanged;
     const self = this;
     const host: OutlierHost = {
       get all() {
@@ -273,6 +277,7 @@ export class EndpointSet<T = unknown> {
   }
 
   #healthChanged(ep: EndpointState, reason: string): void {
+    this.#onHealthChanged?.(ep as EndpointState<T>, reason);
     if (diagnostics.health.hasSubscribers)
       diagnostics.health.publish({
         destination: this.destination,

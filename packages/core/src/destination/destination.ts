@@ -105,6 +105,8 @@ export class Destination<Req extends Call, Res, T = unknown> {
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     const random = options.random ?? Math.random;
+    const instruments = createInstruments(options.protocol.name);
+    const ejectionAttributes = { 'server.address': options.name };
     this.endpoints = new EndpointSet<T>({
       destination: options.name,
       resolver: options.resolver,
@@ -114,6 +116,9 @@ export class Destination<Req extends Call, Res, T = unknown> {
       localZone: options.localZone,
       connect: options.connect,
       disconnect: options.disconnect,
+      onHealthChanged: (ep) => {
+        if (ep.health === 'ejected') instruments.ejections.add(1, ejectionAttributes);
+      },
     });
     const self = this;
     const shared = this.#shared;
@@ -128,7 +133,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
         return self.#classify;
       },
       protocol: options.protocol,
-      instruments: createInstruments(options.protocol.name),
+      instruments,
       shared: (key, create) => shared.get(key, create),
     };
     this.#configPolicy = options.config?.policy(options.name);
