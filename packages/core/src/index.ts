@@ -75,6 +75,7 @@ export { Call, isIdempotentMethod } from './stack/call.ts';
 export { defaultClientStack } from './stack/client-stack.ts';
 export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';
 export { SharedState } from './stack/env.ts';
+export { SignalFollower } from './stack/signal-follower.ts';
 export type { AnyModule, Module, Service, StackDescription } from './stack/stack.ts';
 export { Stack } from './stack/stack.ts';
 export { diagnostics } from './telemetry/diagnostics.ts';

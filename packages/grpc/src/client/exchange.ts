@@ -6,7 +6,7 @@
  * control still applies); then they are delivered in order, the status last.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { abortError, ErrorCode, WeftError } from '@weft/core';
+import { ErrorCode, SignalFollower, WeftError } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import type { RawCall, RawListener } from './raw.ts';
 
@@ -25,7 +25,7 @@ const DEADLINE_SLACK_MS = 20;
 
 const NOT_SENT = /^(?:[a-z_]+: )?No connection established/;
 
-export class GrpcExchange implements RawListener {
+export class GrpcExchange extends SignalFollower implements RawListener {
   /** The endpoint that answered (`address:port`). */
   readonly endpoint: string;
   /** Response headers, once received. */
@@ -50,13 +50,13 @@ export class GrpcExchange implements RawListener {
   #headed = false;
   #done = false;
   #onDone: (() => void)[] | undefined;
-  #signal: AbortSignal | undefined;
   #resolve!: (e: GrpcExchange) => void;
   #reject!: (e: unknown) => void;
   readonly head: Promise<GrpcExchange>;
 
   /** `now` is the stack's clock, the scale of `call.deadline`. */
   constructor(raw: RawCall, endpoint: string, call: GrpcCall, now: () => number) {
+    super();
     this.#raw = raw;
     this.endpoint = endpoint;
     this.#call = call;
@@ -68,26 +68,16 @@ export class GrpcExchange implements RawListener {
     });
   }
 
-  /** Follows the attempt's signal: aborting it cancels the call, before or after the head. */
-  watch(signal: AbortSignal | undefined): void {
-    if (!signal) return;
-    this.#signal = signal;
-    if (signal.aborted) this.handleEvent();
-    else signal.addEventListener('abort', this);
-  }
-
-  /** The abort listener (an object listener: no closure per call). */
-  handleEvent(): void {
+  /** Aborting the attempt's signal cancels the call, before or after the head. */
+  protected onAbort(reason: WeftError): void {
     if (this.#done) return;
-    const reason = abortError(this.#signal?.reason);
-    const deadline = reason.code === ErrorCode.DeadlineExceeded;
     if (!this.#headed) {
       this.#headed = true;
       this.#reject(reason);
     }
     this.#raw.cancelWithStatus(
-      deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
-      (reason as Error | undefined)?.message ?? 'cancelled',
+      reason.code === ErrorCode.DeadlineExceeded ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
+      reason.message,
     );
   }
 
@@ -195,7 +185,7 @@ export class GrpcExchange implements RawListener {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal?.removeEventListener('abort', this);
+    this.unwatch();
     const fns = this.#onDone;
     this.#onDone = undefined;
     if (fns) for (const fn of fns) fn();

@@ -5,7 +5,7 @@
  * between the head and the body, so a retried attempt's body is drained, never delivered.
  */
 
-import { abortError, ErrorCode, WeftError } from '@weft/core';
+import { ErrorCode, SignalFollower, WeftError } from '@weft/core';
 import type { Dispatcher } from 'undici';
 
 type Controller = Dispatcher.DispatchController;
@@ -32,7 +32,7 @@ const CONNECT_CODES = new Set([
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-export class HttpExchange implements Dispatcher.DispatchHandler {
+export class HttpExchange extends SignalFollower implements Dispatcher.DispatchHandler {
   statusCode = 0;
   statusMessage = '';
   headers: Headers = {};
@@ -49,7 +49,6 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   #head = false;
   #done = false;
   #onDone: (() => void)[] | undefined;
-  #signal: AbortSignal | undefined;
   #abortReason: Error | undefined;
   #resolve!: (e: HttpExchange) => void;
   #reject!: (e: unknown) => void;
@@ -57,6 +56,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   readonly head: Promise<HttpExchange>;
 
   constructor(destination: string, method: string) {
+    super();
     this.#destination = destination;
     this.#method = method;
     this.head = new Promise((resolve, reject) => {
@@ -65,17 +65,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** Links the attempt's signal: aborting it aborts the request, queued or in flight. */
-  watch(signal: AbortSignal | undefined): void {
-    if (!signal) return;
-    this.#signal = signal;
-    if (signal.aborted) this.handleEvent();
-    else signal.addEventListener('abort', this);
-  }
-
-  /** The abort listener (an object listener: no closure per request). */
-  handleEvent(): void {
-    const reason = abortError(this.#signal?.reason);
+  /** Aborting the attempt's signal aborts the request, queued or in flight. */
+  protected onAbort(reason: WeftError): void {
     if (this.#controller) this.#controller.abort(reason);
     else {
       // Still queued in the pool: fail now, abort when the pool gets to it.
@@ -135,7 +126,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Controller, err: Error): void {
     if (!this.#head) {
       if (this.#done) return;
-      this.#signal?.removeEventListener('abort', this);
+      this.unwatch();
       this.#done = true;
       this.#reject(this.#classify(err));
       return;
@@ -231,7 +222,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal?.removeEventListener('abort', this);
+    this.unwatch();
     const fns = this.#onDone;
     this.#onDone = undefined;
     if (fns) for (const fn of fns) fn();
