@@ -53,7 +53,8 @@ export function createClient(options: ClientOptions): WeftClient {
   return {
     service,
     async fetch(input, init) {
-      const call = await toCall(service, input, init);
+      const made = toCall(service, input, init);
+      const call = made instanceof HttpCall ? made : await made;
       const exchange = await destination.call(call);
       return exchange.toResponse();
     },
@@ -64,21 +65,28 @@ export function createClient(options: ClientOptions): WeftClient {
   };
 }
 
-/** Turns fetch arguments into a call: method, path, lower-case headers, a body undici can send. */
-export async function toCall(
+/**
+ * Turns fetch arguments into a call: method, path, lower-case headers, a body undici can send.
+ * Synchronous for the usual bodies (none, string, bytes, stream), so a call costs no extra promise.
+ */
+export function toCall(
   service: string,
   input: string | URL,
   init: WeftRequestInit = {},
-): Promise<HttpCall> {
+): HttpCall | Promise<HttpCall> {
   const path = toPath(input);
   const method = (init.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = {};
   if (init.headers) for (const [name, value] of new Headers(init.headers)) headers[name] = value;
-  const body = await toBody(init.body, headers);
-  const call = new HttpCall(service, method, path, headers, body, init.signal ?? undefined);
-  if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
-  if (init.idempotent !== undefined) call.idempotent = init.idempotent;
-  return call;
+  const make = (body: HttpBody) => {
+    const call = new HttpCall(service, method, path, headers, body, init.signal ?? undefined);
+    if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
+    if (init.idempotent !== undefined) call.idempotent = init.idempotent;
+    return call;
+  };
+  // Only bodies the platform must serialize (Blob, FormData, URLSearchParams) need to wait.
+  const body = toBody(init.body, headers);
+  return body instanceof Promise ? body.then(make) : make(body);
 }
 
 function toPath(input: string | URL): string {
@@ -94,7 +102,10 @@ function toPath(input: string | URL): string {
   }
 }
 
-async function toBody(body: BodyInit | null | undefined, headers: Record<string, string>): Promise<HttpBody> {
+function toBody(
+  body: BodyInit | null | undefined,
+  headers: Record<string, string>,
+): HttpBody | Promise<HttpBody> {
   if (body === undefined || body === null) return undefined;
   if (typeof body === 'string') {
     // As the platform's fetch does.
@@ -109,5 +120,5 @@ async function toBody(body: BodyInit | null | undefined, headers: Record<string,
   const request = new Request('http://weft.invalid/', { method: 'POST', body });
   const type = request.headers.get('content-type');
   if (type && headers['content-type'] === undefined) headers['content-type'] = type;
-  return new Uint8Array(await request.arrayBuffer());
+  return request.arrayBuffer().then((bytes) => new Uint8Array(bytes));
 }
