@@ -345,6 +345,29 @@ describe('createConfigClient', () => {
     }
   });
 
+  test('a refused token fails ready() at once with WEFT_UNAUTHORIZED, not as an outage', async () => {
+    const server = new WatchServer();
+    server.onWatch = (_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"unauthorized","message":"invalid token"}}');
+    };
+    const url = await server.listen();
+    const client = createConfigClient({ urls: url, token: 'wrong', startTimeoutMs: 30_000 });
+    try {
+      const started = performance.now();
+      await assert.rejects(client.ready(), (e: { code?: string; message?: string }) => {
+        assert.equal(e.code, 'WEFT_UNAUTHORIZED');
+        assert.match(String(e.message), /refused the token \(HTTP 401\)/);
+        return true;
+      });
+      assert.ok(performance.now() - started < 5000, 'did not wait for the start timeout');
+      assert.equal(client.status.state, 'unauthorized');
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   test('checks its options', () => {
     assert.throws(() => createConfigClient({ urls: '' }), /invalid option urls/);
     assert.throws(() => createConfigClient({ urls: 'ftp://x' }), /invalid option urls/);

@@ -27,6 +27,7 @@ describe('errors', () => {
       InvalidOption: 'WEFT_INVALID_OPTION',
       ResolutionFailed: 'WEFT_RESOLUTION_FAILED',
       Closed: 'WEFT_CLOSED',
+      Unauthorized: 'WEFT_UNAUTHORIZED',
     });
   });
 

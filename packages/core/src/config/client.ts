@@ -6,8 +6,8 @@
  * The data plane never waits on it: lookups are synchronous and keep the last good values.
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
-import { type Clock, type Random, sleep, systemClock } from '../time/clock.ts';
+import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
+import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
@@ -46,9 +46,13 @@ export const CONFIG_CLIENT_DEFAULTS = {
   backoffMaxMs: BACKOFF_DEFAULTS.maxMs,
 } as const;
 
-/** Connection state: `from-cache` means serving the on-disk snapshot without having reached the service. */
+/**
+ * Connection state: `from-cache` means serving the on-disk snapshot without having reached the
+ * service; `unauthorized` means the service answered 401/403 (a wrong, revoked or under-privileged
+ * token: not an outage). The client keeps trying in the background in both, serving what it has.
+ */
 export interface ConfigClientStatus {
-  readonly state: 'connecting' | 'connected' | 'disconnected' | 'from-cache' | 'closed';
+  readonly state: 'connecting' | 'connected' | 'disconnected' | 'from-cache' | 'unauthorized' | 'closed';
   /** The URL of the current or last connection. */
   readonly url: string | undefined;
   readonly lastError: string | undefined;
@@ -142,7 +146,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     rejectReady = rej;
   });
   readyPromise.catch(() => {}); // a rejection nobody awaits must not crash the process
-  const startTimer = clock.setTimeout(() => {
+  const giveUp = () => {
     if (!loaded)
       rejectReady(
         new WeftError(
@@ -151,7 +155,18 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
           { retryable: true },
         ),
       );
-  }, startTimeoutMs);
+  };
+  // The start timeout runs in the background; whoever awaits ready() holds the process open until it
+  // settles (a second, ref'd timer for the time that is left), so `await config.ready()` rejects
+  // instead of the process exiting with the promise unsettled.
+  const startedAt = clock.now();
+  const startTimer = clock.setTimeout(giveUp, startTimeoutMs, true);
+  let holdTimer: TimerHandle | undefined;
+  const ready = () => {
+    if (!loaded && holdTimer === undefined && !closing.signal.aborted)
+      holdTimer = clock.setTimeout(giveUp, Math.max(0, startTimeoutMs - (clock.now() - startedAt)));
+    return readyPromise;
+  };
 
   // Cache writes are serialized; changes during a write cause one more write afterwards.
   let writing: Promise<void> | undefined;
@@ -189,6 +204,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     if (loaded) return;
     loaded = true;
     clock.clearTimeout(startTimer);
+    if (holdTimer !== undefined) clock.clearTimeout(holdTimer);
     resolveReady();
   };
 
@@ -261,8 +277,11 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         const wasConnected = status.state === 'connected';
         if (wasConnected) attempts = 0;
         attempts++;
+        const refused = isWeftError(error, ErrorCode.Unauthorized);
+        // A refused token fails ready() at once: waiting out the start timeout would only hide it.
+        if (refused && !loaded) rejectReady(error);
         setStatus({
-          state: status.state === 'from-cache' ? 'from-cache' : 'disconnected',
+          state: refused ? 'unauthorized' : status.state === 'from-cache' ? 'from-cache' : 'disconnected',
           url,
           lastError: `${url}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`,
           attempts,
@@ -270,7 +289,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       }
       index++;
       try {
-        await sleep(clock, backoff(attempts - 1), closing.signal);
+        await sleep(clock, backoff(attempts - 1), closing.signal, true);
       } catch {
         break;
       }
@@ -279,7 +298,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
   const running = run();
 
   return {
-    ready: () => readyPromise,
+    ready,
     policy: (destination) => state.policy(destination),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
@@ -313,6 +332,9 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       if (closing.signal.aborted) return;
       closing.abort();
       clock.clearTimeout(startTimer);
+      if (holdTimer !== undefined) clock.clearTimeout(holdTimer);
+      if (!loaded)
+        rejectReady(new WeftError(ErrorCode.Closed, 'the config client was closed before it had any config'));
       listeners.clear();
       setStatus({ ...status, state: 'closed' });
       statusListeners.clear();

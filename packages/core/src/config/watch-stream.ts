@@ -4,6 +4,7 @@
  * `idleTimeoutMs` as dead (the service sends a comment every 15 s by default). It always ends by
  * throwing: the stream ended, failed, went idle, or `signal` aborted.
  */
+import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 import { type SseMessage, SseParser } from './sse.ts';
 
@@ -29,7 +30,7 @@ export async function readWatchStream(options: WatchStreamOptions): Promise<neve
   if (options.signal.aborted) onAbort();
   options.signal.addEventListener('abort', onAbort, { once: true });
   const goIdle = () => abort.abort(new Error(`stream idle for ${idleTimeoutMs} ms`));
-  let idle: TimerHandle = clock.setTimeout(goIdle, idleTimeoutMs);
+  let idle: TimerHandle = clock.setTimeout(goIdle, idleTimeoutMs, true);
   try {
     const target = new URL('/v1/watch', options.url);
     if (options.services) target.searchParams.set('services', options.services);
@@ -39,6 +40,11 @@ export async function readWatchStream(options: WatchStreamOptions): Promise<neve
     const res = await fetch(target, { headers, signal: abort.signal });
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => '');
+      if (res.status === 401 || res.status === 403)
+        throw new WeftError(
+          ErrorCode.Unauthorized,
+          `the config service at ${target.origin} refused the token (HTTP ${res.status}${options.token ? '' : ', none was given: set WEFT_TOKEN or the token option'}): ${text.slice(0, 200)}`,
+        );
       throw new Error(`HTTP ${res.status} from ${target.origin}: ${text.slice(0, 200)}`);
     }
     options.onOpen();
@@ -46,7 +52,7 @@ export async function readWatchStream(options: WatchStreamOptions): Promise<neve
     const decoder = new TextDecoder();
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       clock.clearTimeout(idle);
-      idle = clock.setTimeout(goIdle, idleTimeoutMs);
+      idle = clock.setTimeout(goIdle, idleTimeoutMs, true);
       parser.push(decoder.decode(chunk, { stream: true }));
     }
     throw new Error('stream ended');

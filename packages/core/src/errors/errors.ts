@@ -31,6 +31,8 @@ export const ErrorCode = {
   ResolutionFailed: 'WEFT_RESOLUTION_FAILED',
   /** The client was closed. */
   Closed: 'WEFT_CLOSED',
+  /** The config service refused the token (401) or its role (403): a wrong or revoked token, not an outage. */
+  Unauthorized: 'WEFT_UNAUTHORIZED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

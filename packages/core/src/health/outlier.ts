@@ -125,7 +125,7 @@ export class OutlierDetector {
     ep.windowRequests = 0;
     ep.windowFailures = 0;
     this.#clock.clearTimeout(ep.ejectionTimer);
-    ep.ejectionTimer = this.#clock.setTimeout(() => this.#probe(ep), ms);
+    ep.ejectionTimer = this.#clock.setTimeout(() => this.#probe(ep), ms, true);
     this.#host.healthChanged(ep, reason);
   }
 

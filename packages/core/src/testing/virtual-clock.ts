@@ -23,7 +23,7 @@ export class VirtualClock implements Clock {
     return this.#now;
   }
 
-  setTimeout(fn: () => void, ms: number): TimerHandle {
+  setTimeout(fn: () => void, ms: number, _background?: boolean): TimerHandle {
     const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
     this.#timers.add(timer);
     return timer;

@@ -9,19 +9,28 @@ export type TimerHandle = unknown;
 export interface Clock {
   /** Milliseconds on a monotonic scale (not wall-clock time). */
   now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Calls `fn` after `ms`. A timer that something awaits (a backoff, a deadline, a start timeout)
+   * keeps the process alive until it fires, as Node's own timers do; `background` timers (heartbeats,
+   * decay, reapers, refreshes) never hold the process open.
+   */
+  setTimeout(fn: () => void, ms: number, background?: boolean): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
 /** A source of uniform random numbers in [0, 1). */
 export type Random = () => number;
 
-/** The process clock: `performance.now()` and Node's timers (unref'd, so they never hold the process open). */
+/**
+ * The process clock: `performance.now()` and Node's timers. Awaited timers are ref'd (a pending call
+ * keeps the process alive, so a script's top-level `await` settles instead of exiting with code 13);
+ * background timers are unref'd.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, background) {
     const t = setTimeout(fn, ms);
-    t.unref();
+    if (background === true) t.unref();
     return t;
   },
   clearTimeout(handle) {
@@ -29,8 +38,11 @@ export const systemClock: Clock = {
   },
 };
 
-/** Resolves after `ms` on `clock`, or rejects with the signal's reason when `signal` aborts first. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms` on `clock`, or rejects with the signal's reason when `signal` aborts first.
+ * A `background` sleep (a reconnect or heartbeat loop) does not keep the process alive.
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal, background?: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -40,10 +52,14 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       clock.clearTimeout(handle);
       reject(signal?.reason);
     };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const handle = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      ms,
+      background,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -199,7 +199,7 @@ export class DnsResolver implements Resolver {
       delay = Math.min(this.#s.retryMs * 2 ** Math.min(this.#failuresInARow - 1, 30), this.#s.maxRetryMs);
     }
     this.nextRefreshMs = delay;
-    this.#timer = this.#clock.setTimeout(() => void this.#refresh(), delay);
+    this.#timer = this.#clock.setTimeout(() => void this.#refresh(), delay, true);
   }
 
   #clamp(ms: number): number {

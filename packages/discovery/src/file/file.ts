@@ -132,19 +132,27 @@ export class FileResolver implements Resolver {
 
   #changed(): void {
     if (this.#debounce !== undefined || this.#source.closed) return;
-    this.#debounce = this.#clock.setTimeout(() => {
-      this.#debounce = undefined;
-      void this.#load();
-    }, this.#debounceMs);
+    this.#debounce = this.#clock.setTimeout(
+      () => {
+        this.#debounce = undefined;
+        void this.#load();
+      },
+      this.#debounceMs,
+      true,
+    );
   }
 
   #schedulePoll(): void {
     if (this.#source.closed) return;
-    this.#poll = this.#clock.setTimeout(() => {
-      this.#poll = undefined;
-      this.#startWatch();
-      void this.#pollOnce().finally(() => this.#schedulePoll());
-    }, this.#pollIntervalMs);
+    this.#poll = this.#clock.setTimeout(
+      () => {
+        this.#poll = undefined;
+        this.#startWatch();
+        void this.#pollOnce().finally(() => this.#schedulePoll());
+      },
+      this.#pollIntervalMs,
+      true,
+    );
   }
 
   async #pollOnce(): Promise<void> {

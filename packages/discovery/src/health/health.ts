@@ -194,7 +194,7 @@ export class HealthCheckedResolver implements Resolver {
 
   #schedule(t: Tracker, base: number): void {
     const delay = base + this.#random() * this.#s.jitter * this.#s.intervalMs;
-    t.timer = this.#clock.setTimeout(() => void this.#run(t), delay);
+    t.timer = this.#clock.setTimeout(() => void this.#run(t), delay, true);
   }
 
   #stop(t: Tracker): void {
@@ -211,6 +211,7 @@ export class HealthCheckedResolver implements Resolver {
     const timeout = this.#clock.setTimeout(
       () => abort.abort(new Error(`timed out after ${this.#s.timeoutMs} ms`)),
       this.#s.timeoutMs,
+      true,
     );
     let error: unknown;
     try {

@@ -105,7 +105,7 @@ export class KubernetesResolver implements Resolver {
         const { retryMs = KUBERNETES_DEFAULTS.retryMs, maxRetryMs = KUBERNETES_DEFAULTS.maxRetryMs } =
           this.#options;
         const delay = Math.min(retryMs * 2 ** Math.min(this.#errorsInARow - 1, 30), maxRetryMs);
-        await sleep(this.#clock, delay, signal).catch(() => {});
+        await sleep(this.#clock, delay, signal, true).catch(() => {});
       }
     }
   }
@@ -206,7 +206,8 @@ export class KubernetesResolver implements Resolver {
     // A watch that ends without a single event is resumed after a pause, so that a server closing
     // watches at once cannot make this loop spin.
     this.#streaming = false;
-    if (events === 0) await sleep(this.#clock, this.#options.retryMs ?? KUBERNETES_DEFAULTS.retryMs, signal);
+    if (events === 0)
+      await sleep(this.#clock, this.#options.retryMs ?? KUBERNETES_DEFAULTS.retryMs, signal, true);
   }
 
   #apply(event: WatchEvent): void {

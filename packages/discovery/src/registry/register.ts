@@ -122,7 +122,7 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
         registered = true;
         failures = 0;
         lastError = undefined;
-        await sleep(clock, Math.floor(ttlMs / 3), closing.signal);
+        await sleep(clock, Math.floor(ttlMs / 3), closing.signal, true);
       } catch (error) {
         if (closing.signal.aborted) break;
         if (error instanceof HttpStatusError && error.status === 404) {
@@ -130,9 +130,12 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
           continue;
         }
         const cause = (error as { cause?: { code?: string } }).cause?.code;
-        lastError = cause ?? (error as Error).message;
+        lastError =
+          error instanceof HttpStatusError && (error.status === 401 || error.status === 403)
+            ? `unauthorized: the config service refused the token (${error.message}); a service token for ${options.service} is needed`
+            : (cause ?? (error as Error).message);
         try {
-          await sleep(clock, backoff(failures++), closing.signal);
+          await sleep(clock, backoff(failures++), closing.signal, true);
         } catch {
           break;
         }

@@ -100,6 +100,15 @@ class RegistryResolver implements Resolver {
     let next: ResolverState;
     if (status.state === 'connected') next = endpoints ? { kind: 'bound', endpoints } : { kind: 'negative' };
     else if (status.state === 'closed') return;
+    else if (status.state === 'unauthorized')
+      next = {
+        kind: 'failed',
+        reason: new WeftError(
+          ErrorCode.Unauthorized,
+          `${this.#service}: ${status.lastError ?? 'token refused'}`,
+        ),
+        endpoints: endpoints ?? this.#lastGood,
+      };
     else {
       const why =
         status.state === 'from-cache' ? 'serving the cached registry' : 'config service unreachable';
