@@ -8,6 +8,7 @@ export type { HttpDestination } from './client/destination.ts';
 export type { DispatcherOptions, ServiceOptions } from './client/dispatcher.ts';
 export { createDispatcher, WeftDispatcher } from './client/dispatcher.ts';
 export { HttpExchange } from './client/exchange.ts';
+export { installGlobalDispatcher } from './client/global.ts';
 export type { ClientOptions } from './client/options.ts';
 export type { TransportOptions } from './client/transport.ts';
 export { TRANSPORT_DEFAULTS } from './client/transport.ts';

@@ -18,6 +18,7 @@ import { Agent, Dispatcher } from 'undici';
 import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange } from './exchange.ts';
+import { type LegacyHandler, LegacyHandlerAdapter } from './legacy-handler.ts';
 import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
@@ -141,6 +142,10 @@ export class WeftDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // Older callers (undici ≤ 7's fetch, Node's bundled fetch when installed with undici 7's
+    // setGlobalDispatcher) hand a handler of the older API (onConnect/onHeaders/…): adapt it.
+    if (typeof handler.onRequestStart !== 'function')
+      handler = new LegacyHandlerAdapter(handler as unknown as LegacyHandler);
     const host = opts.origin === undefined ? undefined : this.#hostOf(String(opts.origin));
     const dest = host === undefined || this.#closed ? null : this.#destination(host);
     if (!dest) {
@@ -179,9 +184,17 @@ export class WeftDispatcher extends Dispatcher {
       .map((d) => d.describe());
   }
 
+  readonly #onClose: (() => void)[] = [];
+
+  /** Runs `fn` once when the dispatcher is closed (used to put back a replaced global dispatcher). */
+  onClose(fn: () => void): void {
+    this.#onClose.push(fn);
+  }
+
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const fn of this.#onClose.splice(0)) fn();
     const dests = [...this.#destinations.values()].filter((d): d is HttpDestination => d !== null);
     await Promise.all(dests.map((d) => closeHttpDestination(d)));
     if (this.#fallback && this.#options.fallback === undefined) await this.#fallback.close();
