@@ -37,7 +37,7 @@ describe('global dispatcher', () => {
   const fetches = [
     ['Node built-in fetch', (url: string) => globalThis.fetch(url)],
     ['undici 8 fetch', (url: string) => fetch8(url)],
-    ['undici 7 fetch', (url: string) => fetch7(url)],
+    ['undici 7 fetch', (url: string) => fetch7(url) as unknown as Promise<Response>],
   ] as const;
 
   test('installGlobalDispatcher serves every fetch, then close puts the previous dispatchers back', async () => {
