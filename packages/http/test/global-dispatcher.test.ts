@@ -36,7 +36,7 @@ describe('global dispatcher', () => {
 
   const fetches = [
     ['Node built-in fetch', (url: string) => globalThis.fetch(url)],
-    ['undici 8 fetch', (url: string) => fetch8(url)],
+    ['undici 8 fetch', (url: string) => fetch8(url) as unknown as Promise<Response>],
     ['undici 7 fetch', (url: string) => fetch7(url) as unknown as Promise<Response>],
   ] as const;
 
