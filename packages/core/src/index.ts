@@ -35,6 +35,7 @@ export type { DeadlineParams } from './deadline/deadline-filter.ts';
 export { DEADLINE_DEFAULTS, deadlineExceeded, deadlineModule } from './deadline/deadline-filter.ts';
 export type { ClientPolicyOptions } from './destination/client-options.ts';
 export {
+  CLIENT_POLICY_KEYS,
   checkServiceName,
   localZoneFromOptions,
   policyFromOptions,
@@ -65,7 +66,12 @@ export {
 export type { ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
 export type { ResolvedServerBase, ServerBaseOptions } from './server/options.ts';
-export { checkAdmission, resolveServerBase, SERVER_BASE_DEFAULTS } from './server/options.ts';
+export {
+  checkAdmission,
+  resolveServerBase,
+  SERVER_BASE_DEFAULTS,
+  SERVER_BASE_KEYS,
+} from './server/options.ts';
 export type { ServerRuntimeBaseOptions, ShedReason } from './server/runtime-base.ts';
 export { ServerRuntimeBase } from './server/runtime-base.ts';
 export { onShutdownSignal } from './server/signals.ts';
@@ -85,3 +91,5 @@ export { formatTraceparent, headerSetter } from './telemetry/propagation.ts';
 export { telemetryModule } from './telemetry/telemetry-filter.ts';
 export type { Clock, Random, TimerHandle } from './time/clock.ts';
 export { sleep, systemClock } from './time/clock.ts';
+export type { KeySet } from './util/known-keys.ts';
+export { checkKnownKeys, closestKey } from './util/known-keys.ts';

@@ -44,8 +44,19 @@ declare module 'fastify' {
 const kContext = Symbol('weft.context');
 type WithContext = FastifyRequest & { [kContext]?: ServerContext };
 
+/** Options Fastify's `register` itself reads; they reach the plugin too and are not Weft's to refuse. */
+type RegisterOptions = { prefix?: unknown; logLevel?: unknown; logSerializers?: unknown };
+
 const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) => {
-  const runtime = new ServerRuntime(options, routeOf);
+  const { prefix: _p, logLevel: _l, logSerializers: _s, ...own } = options as ServerOptions & RegisterOptions;
+  let runtime: ServerRuntime;
+  try {
+    runtime = new ServerRuntime(own, routeOf);
+  } catch (error) {
+    // Thrown from a callback plugin it would crash the process; handed to `done`, app.ready() rejects.
+    done(error as Error);
+    return;
+  }
   const routes = new Map<string, Admission>();
 
   fastify.addHook('onRoute', (route) => {

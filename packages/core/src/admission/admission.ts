@@ -6,16 +6,22 @@
  */
 import { invalidOption } from '../errors/errors.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
+import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import {
   type ConcurrencyLimit,
   FIXED_LIMIT_DEFAULTS,
   type FixedLimitOptions,
   fixedLimit,
+  GRADIENT_LIMIT_DEFAULTS,
   type GradientLimitOptions,
   gradientLimit,
   type Sample,
 } from './limit.ts';
 import { type TokenBucket, type TokenBucketOptions, tokenBucket } from './token-bucket.ts';
+
+const GRADIENT_KEYS = Object.fromEntries(
+  Object.keys(GRADIENT_LIMIT_DEFAULTS).map((k) => [k, true]),
+) as KeySet<GradientLimitOptions>;
 
 /** A concurrency limit: a fixed number, or settings for a fixed or adaptive (gradient) limit. */
 export type ConcurrencyOptions =
@@ -98,7 +104,13 @@ export function admission(options: AdmissionOptions = {}): Admission {
 export function concurrencyLimit(options: ConcurrencyOptions | false): ConcurrencyLimit | undefined {
   if (options === false) return undefined;
   if (typeof options === 'number') return fixedLimit({ limit: options });
-  if (options?.kind === 'fixed') return fixedLimit(options);
-  if (options?.kind === 'gradient') return gradientLimit(options);
+  if (options?.kind === 'fixed') {
+    checkKnownKeys('concurrency', options, { kind: true, limit: true });
+    return fixedLimit(options);
+  }
+  if (options?.kind === 'gradient') {
+    checkKnownKeys('concurrency', options, { kind: true, ...GRADIENT_KEYS });
+    return gradientLimit(options);
+  }
   throw invalidOption('concurrency', 'must be a number, false, or { kind: "fixed" | "gradient", … }');
 }

@@ -5,6 +5,7 @@
  */
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock } from '../time/clock.ts';
+import { checkKnownKeys } from '../util/known-keys.ts';
 
 export interface TokenBucketOptions {
   /** Sustained requests per second. Required. */
@@ -25,6 +26,7 @@ export interface TokenBucket {
 }
 
 export function tokenBucket(options: TokenBucketOptions, clock: Clock): TokenBucket {
+  checkKnownKeys('rate', options, { ratePerSecond: true, burst: true });
   const rate = options?.ratePerSecond;
   if (typeof rate !== 'number' || !(rate > 0 && rate <= 1e9))
     throw invalidOption('rate.ratePerSecond', 'must be a number within (0, 1e9]');

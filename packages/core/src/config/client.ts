@@ -8,6 +8,7 @@
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
+import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
@@ -38,6 +39,19 @@ export interface ConfigClientOptions {
   /** Defaults to `Math.random`. */
   random?: Random;
 }
+
+const CONFIG_CLIENT_KEYS = {
+  urls: true,
+  token: true,
+  cacheFile: true,
+  services: true,
+  startTimeoutMs: true,
+  idleTimeoutMs: true,
+  backoffInitialMs: true,
+  backoffMaxMs: true,
+  clock: true,
+  random: true,
+} as const satisfies KeySet<ConfigClientOptions>;
 
 export const CONFIG_CLIENT_DEFAULTS = {
   startTimeoutMs: 10_000,
@@ -103,6 +117,7 @@ function positive(name: string, value: number, max: number): number {
 }
 
 export function createConfigClient(options: ConfigClientOptions = {}): ConfigClient {
+  checkKnownKeys('createConfigClient', options, CONFIG_CLIENT_KEYS);
   const urls = parseUrls(options.urls ?? process.env.WEFT_CONTROL_PLANE);
   const token = options.token ?? process.env.WEFT_TOKEN;
   const clock = options.clock ?? systemClock;

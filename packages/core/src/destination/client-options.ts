@@ -15,6 +15,7 @@ import {
 import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock, Random } from '../time/clock.ts';
+import type { KeySet } from '../util/known-keys.ts';
 import type { PolicySource } from './destination.ts';
 
 export interface ClientPolicyOptions {
@@ -47,6 +48,22 @@ export interface ClientPolicyOptions {
   random?: Random;
 }
 
+/** The keys of {@link ClientPolicyOptions}, for the unknown-key check of every client. */
+export const CLIENT_POLICY_KEYS = {
+  endpoints: true,
+  resolver: true,
+  balancer: true,
+  timeoutMs: true,
+  perTryTimeoutMs: true,
+  retry: true,
+  circuitBreaker: true,
+  outlierDetection: true,
+  config: true,
+  localZone: true,
+  clock: true,
+  random: true,
+} as const satisfies KeySet<ClientPolicyOptions>;
+
 /** The policy the options set in code, validated; the error names `service` and every bad field. */
 export function policyFromOptions(service: string, options: ClientPolicyOptions): DestinationPolicy {
   const candidate = {
@@ -67,6 +84,14 @@ export function staticEndpoints(endpoints: readonly (string | Endpoint)[]): Stat
   return new StaticResolver(
     endpoints.map((e, i) => {
       try {
+        if (typeof e === 'string' && e.includes('://')) {
+          const url = new URL(e);
+          // Weft sends the caller's path as it is: a base path on an endpoint would be dropped silently.
+          if (url.pathname !== '/' || url.search || url.hash || url.username)
+            throw new Error(
+              'an endpoint is host:port only; a path, query or credentials in it would be ignored',
+            );
+        }
         const ep = parseEndpoint(e);
         if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535)
           throw new Error(`port ${ep.port} out of range`);

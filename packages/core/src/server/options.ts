@@ -8,6 +8,7 @@ import { FIXED_LIMIT_DEFAULTS } from '../admission/limit.ts';
 import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.ts';
 import { invalidOption } from '../errors/errors.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
+import type { KeySet } from '../util/known-keys.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
 
 export interface ServerBaseOptions {
@@ -31,6 +32,16 @@ export interface ServerBaseOptions {
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
 }
+
+/** The keys of {@link ServerBaseOptions}, for each binding's unknown-key check. */
+export const SERVER_BASE_KEYS = {
+  concurrency: true,
+  rate: true,
+  drainTimeoutMs: true,
+  drainDelayMs: true,
+  drainSignals: true,
+  clock: true,
+} as const satisfies KeySet<ServerBaseOptions>;
 
 export interface ResolvedServerBase {
   admission: AdmissionOptions;

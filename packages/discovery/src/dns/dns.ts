@@ -15,7 +15,7 @@
  */
 import { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import type { Clock, Resolver, ResolverListener, ResolverState, TimerHandle } from '@weft/core';
-import { ErrorCode, invalidOption, systemClock, WeftError } from '@weft/core';
+import { checkKnownKeys, ErrorCode, invalidOption, type KeySet, systemClock, WeftError } from '@weft/core';
 import { EndpointSource } from '../source/endpoint-source.ts';
 import { type DnsRecordType, type Lookup, lookup } from './query.ts';
 
@@ -53,6 +53,24 @@ export interface DnsResolverOptions {
   /** Time source for the refresh timers. Defaults to the system clock. */
   readonly clock?: Clock;
 }
+
+const DNS_KEYS = {
+  name: true,
+  type: true,
+  port: true,
+  servers: true,
+  minTtlMs: true,
+  maxTtlMs: true,
+  negativeTtlMs: true,
+  srvRefreshMs: true,
+  retryMs: true,
+  maxRetryMs: true,
+  timeoutMs: true,
+  tries: true,
+  labels: true,
+  service: true,
+  clock: true,
+} as const satisfies KeySet<DnsResolverOptions>;
 
 export const DNS_DEFAULTS = {
   type: 'A',
@@ -128,6 +146,7 @@ export class DnsResolver implements Resolver {
   nextRefreshMs: number | undefined;
 
   constructor(options: DnsResolverOptions) {
+    checkKnownKeys('dnsResolver', options, DNS_KEYS);
     this.#s = settle(options);
     this.#labels = options.labels;
     this.#clock = options.clock ?? systemClock;

@@ -14,7 +14,7 @@ import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Clock, Resolver, ResolverListener, ResolverState, TimerHandle } from '@weft/core';
-import { ErrorCode, invalidOption, systemClock, WeftError } from '@weft/core';
+import { checkKnownKeys, ErrorCode, invalidOption, type KeySet, systemClock, WeftError } from '@weft/core';
 import { EndpointSource } from '../source/endpoint-source.ts';
 import { type FileFormat, formatOf, parseEndpointFile } from './parse.ts';
 
@@ -46,7 +46,18 @@ export const FILE_DEFAULTS = {
   debounceMs: 20,
 } as const;
 
+const FILE_KEYS = {
+  path: true,
+  service: true,
+  format: true,
+  watch: true,
+  pollIntervalMs: true,
+  debounceMs: true,
+  clock: true,
+} as const satisfies KeySet<FileResolverOptions>;
+
 function check(options: FileResolverOptions): void {
+  checkKnownKeys('fileResolver', options, FILE_KEYS);
   if (typeof options?.path !== 'string' || options.path === '') {
     throw invalidOption('path', 'must be a non-empty file path');
   }

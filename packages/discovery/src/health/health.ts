@@ -21,7 +21,14 @@ import type {
   ResolverState,
   TimerHandle,
 } from '@weft/core';
-import { endpointKey, invalidOption, systemClock, usableEndpoints } from '@weft/core';
+import {
+  checkKnownKeys,
+  endpointKey,
+  invalidOption,
+  type KeySet,
+  systemClock,
+  usableEndpoints,
+} from '@weft/core';
 import { recordHealthResult } from '../metrics/metrics.ts';
 import { EndpointSource } from '../source/endpoint-source.ts';
 import type { HealthChecker } from './checker.ts';
@@ -278,6 +285,20 @@ export class HealthCheckedResolver implements Resolver {
  * Wraps `resolver` with active health checks; the result offers only endpoints that pass (or all of
  * them in panic mode). See {@link HealthCheckOptions}.
  */
+const HEALTH_KEYS = {
+  checker: true,
+  intervalMs: true,
+  timeoutMs: true,
+  healthyThreshold: true,
+  unhealthyThreshold: true,
+  initiallyHealthy: true,
+  jitter: true,
+  service: true,
+  clock: true,
+  random: true,
+} as const satisfies KeySet<HealthCheckOptions>;
+
 export function withHealthChecks(resolver: Resolver, options: HealthCheckOptions): HealthCheckedResolver {
+  checkKnownKeys('withHealthChecks', options, HEALTH_KEYS);
   return new HealthCheckedResolver(resolver, options);
 }

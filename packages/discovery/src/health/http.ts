@@ -9,8 +9,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Endpoint } from '@weft/core';
-import { invalidOption } from '@weft/core';
+import type { Endpoint, KeySet } from '@weft/core';
+import { checkKnownKeys, invalidOption } from '@weft/core';
 import type { HealthChecker } from './checker.ts';
 
 export interface HttpHealthCheckOptions {
@@ -33,7 +33,16 @@ export const HTTP_HEALTH_DEFAULTS = {
 } as const;
 
 /** Builds an HTTP {@link HealthChecker}. See {@link HttpHealthCheckOptions}. */
+const HTTP_HEALTH_KEYS = {
+  path: true,
+  scheme: true,
+  host: true,
+  headers: true,
+  expectStatus: true,
+} as const satisfies KeySet<HttpHealthCheckOptions>;
+
 export function httpHealthCheck(options: HttpHealthCheckOptions = {}): HealthChecker {
+  checkKnownKeys('httpHealthCheck', options, HTTP_HEALTH_KEYS);
   const path = options.path ?? HTTP_HEALTH_DEFAULTS.path;
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw invalidOption('path', `must start with "/" (got ${JSON.stringify(path)})`);

@@ -1,6 +1,6 @@
 /** Options of the Kubernetes resolver, their defaults and their checks. */
-import type { Clock } from '@weft/core';
-import { invalidOption } from '@weft/core';
+import type { Clock, KeySet } from '@weft/core';
+import { checkKnownKeys, invalidOption } from '@weft/core';
 
 export const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -42,7 +42,24 @@ export const KUBERNETES_DEFAULTS = {
   caFile: `${SERVICE_ACCOUNT}/ca.crt`,
 } as const;
 
+const KUBERNETES_KEYS = {
+  service: true,
+  namespace: true,
+  port: true,
+  server: true,
+  token: true,
+  tokenFile: true,
+  ca: true,
+  caFile: true,
+  useTerminatingWhenNoneReady: true,
+  watchTimeoutSeconds: true,
+  retryMs: true,
+  maxRetryMs: true,
+  clock: true,
+} as const satisfies KeySet<KubernetesResolverOptions>;
+
 export function checkOptions(o: KubernetesResolverOptions): void {
+  checkKnownKeys('kubernetesResolver', o, KUBERNETES_KEYS);
   if (typeof o?.service !== 'string' || o.service === '')
     throw invalidOption('service', 'must be a Service name');
   if (o.namespace !== undefined && (typeof o.namespace !== 'string' || o.namespace === '')) {

@@ -4,7 +4,15 @@
  * expired or its data was replaced), full-jitter backoff and failover across URLs while the service
  * is unreachable, and graceful deregistration on close.
  */
-import { type Clock, invalidOption, type Random, sleep, systemClock } from '@weft/core';
+import {
+  type Clock,
+  checkKnownKeys,
+  invalidOption,
+  type KeySet,
+  type Random,
+  sleep,
+  systemClock,
+} from '@weft/core';
 import { checkName, fullJitterBackoff } from '@weft/core/config';
 
 export interface RegisterInstanceOptions {
@@ -50,7 +58,23 @@ class HttpStatusError extends Error {
   }
 }
 
+const REGISTER_KEYS = {
+  service: true,
+  address: true,
+  port: true,
+  labels: true,
+  weight: true,
+  ttlMs: true,
+  id: true,
+  urls: true,
+  token: true,
+  requestTimeoutMs: true,
+  clock: true,
+  random: true,
+} as const satisfies KeySet<RegisterInstanceOptions>;
+
 export function registerInstance(options: RegisterInstanceOptions): InstanceRegistration {
+  checkKnownKeys('registerInstance', options, REGISTER_KEYS);
   const nameIssue = checkName(options.service);
   if (nameIssue) throw invalidOption('service', nameIssue);
   if (typeof options.address !== 'string' || options.address.length === 0 || options.address.length > 253)

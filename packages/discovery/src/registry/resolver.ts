@@ -4,9 +4,11 @@
  * set (static stability); with a client cache it can start from the set saved on disk.
  */
 import {
+  checkKnownKeys,
   type Endpoint,
   ErrorCode,
   invalidOption,
+  type KeySet,
   type Resolver,
   type ResolverListener,
   type ResolverState,
@@ -36,7 +38,16 @@ export interface RegistryResolverOptions {
 }
 
 /** Watches the registered endpoints of one service. */
+const REGISTRY_RESOLVER_KEYS = {
+  service: true,
+  client: true,
+  urls: true,
+  token: true,
+  clientOptions: true,
+} as const satisfies KeySet<RegistryResolverOptions>;
+
 export function registryResolver(options: RegistryResolverOptions): Resolver {
+  checkKnownKeys('registryResolver', options, REGISTRY_RESOLVER_KEYS);
   const reason = checkName(options.service);
   if (reason) throw invalidOption('service', reason);
   const owned = options.client === undefined;

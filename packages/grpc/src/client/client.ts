@@ -23,6 +23,7 @@ import { WeftChannel } from './channel.ts';
 import { createGrpcDestination } from './destination.ts';
 import { type MethodInfo, weftInterceptor } from './interceptor.ts';
 import {
+  checkGrpcClientKeys,
   type GrpcClientOptions,
   resolverFromOptions,
   retryableCodesFromOptions,
@@ -82,6 +83,7 @@ export function weftClientOptions(
   options: GrpcClientOptions = {},
   definition?: ServiceDefinition,
 ): WeftClientSetup {
+  checkGrpcClientKeys(options);
   const name = checkServiceName(service);
   const methods = methodInfo(options, definition);
   const destination = createGrpcDestination({

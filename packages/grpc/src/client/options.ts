@@ -5,9 +5,12 @@
  */
 import type { Interceptor, status as Status } from '@grpc/grpc-js';
 import {
+  CLIENT_POLICY_KEYS,
   type ClientPolicyOptions,
+  checkKnownKeys,
   defaultClientStack,
   invalidOption,
+  type KeySet,
   type Resolver,
   type Stack,
   staticEndpoints,
@@ -41,6 +44,23 @@ export interface GrpcClientOptions extends Omit<ClientPolicyOptions, 'retry'>, T
   interceptors?: readonly Interceptor[];
   /** Changes the stack: insert, replace, remove or configure modules by role. */
   stack?: (stack: Stack<GrpcCall, GrpcExchange>) => Stack<GrpcCall, GrpcExchange>;
+}
+
+const GRPC_CLIENT_KEYS = {
+  ...CLIENT_POLICY_KEYS,
+  credentials: true,
+  channelOptions: true,
+  retry: true,
+  idempotentMethods: true,
+  retryableCodes: true,
+  retryBufferBytes: true,
+  interceptors: true,
+  stack: true,
+} as const satisfies KeySet<GrpcClientOptions>;
+
+/** Refuses keys a gRPC client does not know (`idempotent` for `idempotentMethods`, …). */
+export function checkGrpcClientKeys(options: GrpcClientOptions): void {
+  checkKnownKeys('createGrpcClient', options, GRPC_CLIENT_KEYS);
 }
 
 export const GRPC_CLIENT_DEFAULTS = {

@@ -3,10 +3,13 @@
  * the option and the allowed range.
  */
 import {
+  checkKnownKeys,
   invalidOption,
+  type KeySet,
   type ResolvedServerBase,
   resolveServerBase,
   SERVER_BASE_DEFAULTS,
+  SERVER_BASE_KEYS,
   type ServerBaseOptions,
 } from '@weft/core';
 
@@ -30,7 +33,13 @@ export const GRPC_SERVER_DEFAULTS = {
   exemptPrefixes: ['/grpc.health.v1.Health/'],
 } as const;
 
+export const GRPC_SERVER_KEYS = {
+  ...SERVER_BASE_KEYS,
+  exemptPrefixes: true,
+} as const satisfies KeySet<GrpcServerOptions>;
+
 export function resolveGrpcServerOptions(options: GrpcServerOptions = {}): ResolvedGrpcServerOptions {
+  checkKnownKeys('grpcServerRuntime', options, GRPC_SERVER_KEYS);
   const base = resolveServerBase(options, GRPC_SERVER_DEFAULTS.drainSignals);
   const exempt = options.exemptPrefixes ?? GRPC_SERVER_DEFAULTS.exemptPrefixes;
   if (!Array.isArray(exempt) || exempt.some((p) => typeof p !== 'string' || !p.startsWith('/')))

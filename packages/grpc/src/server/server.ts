@@ -18,9 +18,9 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { type DrainResult, invalidOption, type ServingState } from '@weft/core';
+import { checkKnownKeys, type DrainResult, invalidOption, type ServingState } from '@weft/core';
 import { type HealthService, healthService } from '../health/health.ts';
-import type { GrpcServerOptions } from './options.ts';
+import { GRPC_SERVER_KEYS, type GrpcServerOptions } from './options.ts';
 import { GrpcServerRuntime } from './runtime.ts';
 
 export interface CreateGrpcServerOptions extends GrpcServerOptions {
@@ -52,10 +52,11 @@ function serviceName(definition: ServiceDefinition): string | undefined {
 }
 
 export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrpcServer {
-  const runtime = new GrpcServerRuntime(options);
-  const own = options.server ?? {};
+  checkKnownKeys('createGrpcServer', options, { ...GRPC_SERVER_KEYS, server: true, health: true });
+  const { server: own = {}, health: withHealth, ...runtimeOptions } = options;
+  const runtime = new GrpcServerRuntime(runtimeOptions);
   const server = new Server({ ...own, interceptors: [...(own.interceptors ?? []), runtime.interceptor] });
-  const health = options.health === false ? undefined : healthService();
+  const health = withHealth === false ? undefined : healthService();
   if (health) {
     server.addService(health.definition, health.implementation);
     runtime.drainState.onChange((state) => {

@@ -14,7 +14,7 @@ import {
 } from '@weft/core';
 import { type HttpBody, HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
-import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
+import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
 
 /** `RequestInit` plus Weft's per-call settings. */
 export interface WeftRequestInit extends RequestInit {
@@ -38,6 +38,7 @@ export interface WeftClient {
 }
 
 export function createClient(options: ClientOptions): WeftClient {
+  checkClientKeys('createClient', options);
   const service = checkServiceName(options?.service);
   const destination = createHttpDestination({
     name: service,
@@ -80,13 +81,23 @@ export function toCall(
   if (init.headers) for (const [name, value] of new Headers(init.headers)) headers[name] = value;
   const make = (body: HttpBody) => {
     const call = new HttpCall(service, method, path, headers, body, init.signal ?? undefined);
-    if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
+    if (init.timeoutMs !== undefined) call.timeoutMs = checkCallTimeout(init.timeoutMs);
     if (init.idempotent !== undefined) call.idempotent = init.idempotent;
     return call;
   };
   // Only bodies the platform must serialize (Blob, FormData, URLSearchParams) need to wait.
   const body = toBody(init.body, headers);
   return body instanceof Promise ? body.then(make) : make(body);
+}
+
+/** A per-call `timeoutMs`: a finite number of ms ≥ 0 (0 = only the inherited deadline). */
+function checkCallTimeout(ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 86_400_000)
+    throw new WeftError(
+      ErrorCode.InvalidOption,
+      `invalid option timeoutMs: the per-call timeout must be a number of ms from 0 to 86400000, got ${String(ms)}`,
+    );
+  return ms;
 }
 
 function toPath(input: string | URL): string {

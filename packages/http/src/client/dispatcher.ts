@@ -6,8 +6,11 @@
  */
 
 import {
+  checkKnownKeys,
+  checkServiceName,
   ErrorCode,
   invalidOption,
+  type KeySet,
   localZoneFromOptions,
   type PolicySource,
   policyFromOptions,
@@ -19,7 +22,7 @@ import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange } from './exchange.ts';
 import { type LegacyHandler, LegacyHandlerAdapter } from './legacy-handler.ts';
-import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
+import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
 
@@ -205,8 +208,34 @@ export class WeftDispatcher extends Dispatcher {
   }
 }
 
+const DISPATCHER_KEYS = {
+  services: true,
+  resolve: true,
+  defaults: true,
+  config: true,
+  fallback: true,
+} as const satisfies KeySet<DispatcherOptions>;
+
 export function createDispatcher(options: DispatcherOptions = {}): WeftDispatcher {
-  if (options.services && typeof options.services !== 'object')
-    throw invalidOption('services', 'must be an object of service options');
+  checkKnownKeys('createDispatcher', options, DISPATCHER_KEYS);
+  if (options.services !== undefined) {
+    if (typeof options.services !== 'object' || options.services === null || Array.isArray(options.services))
+      throw invalidOption('services', 'must be an object of service options by service name');
+    for (const [name, own] of Object.entries(options.services)) {
+      checkServiceName(name);
+      checkClientKeys(`createDispatcher services.${name}`, own, false);
+    }
+  }
+  if (options.defaults !== undefined) {
+    checkClientKeys('createDispatcher defaults', options.defaults, false);
+    for (const key of ['endpoints', 'resolver'] as const)
+      if (key in options.defaults)
+        throw invalidOption(
+          `defaults.${key}`,
+          'endpoints belong to each service (services.<name>), not to defaults',
+        );
+  }
+  if (options.resolve !== undefined && typeof options.resolve !== 'function')
+    throw invalidOption('resolve', 'must be a function (service) => Resolver | undefined');
   return new WeftDispatcher(options);
 }

@@ -2,7 +2,7 @@
  * The terminal service: sends an attempt to the endpoint the balancer chose, over that endpoint's
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
-import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
+import type { Endpoint, KeySet, ProtocolAdapter, Service } from '@weft/core';
 import { endpointKey, Header } from '@weft/core';
 import { Pool } from 'undici';
 import type { HttpCall } from './call.ts';
@@ -22,6 +22,15 @@ export interface TransportOptions {
   /** TLS options (CA, certificates, servername) for `https`. */
   tls?: Record<string, unknown>;
 }
+
+export const TRANSPORT_KEYS = {
+  scheme: true,
+  protocol: true,
+  connections: true,
+  keepAliveTimeoutMs: true,
+  connectTimeoutMs: true,
+  tls: true,
+} as const satisfies KeySet<TransportOptions>;
 
 export const TRANSPORT_DEFAULTS = {
   scheme: 'http',

@@ -6,10 +6,13 @@ import {
   type AdmissionOptions,
   type ConcurrencyOptions,
   checkAdmission,
+  checkKnownKeys,
   invalidOption,
+  type KeySet,
   type ResolvedServerBase,
   resolveServerBase,
   SERVER_BASE_DEFAULTS,
+  SERVER_BASE_KEYS,
   type ServerBaseOptions,
   type TokenBucketOptions,
 } from '@weft/core';
@@ -51,7 +54,15 @@ export const SERVER_DEFAULTS = {
   drainSignals: ['SIGTERM'],
 } as const;
 
+const SERVER_KEYS = {
+  ...SERVER_BASE_KEYS,
+  livenessPath: true,
+  readinessPath: true,
+  adminPath: true,
+} as const satisfies KeySet<ServerOptions>;
+
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  checkKnownKeys('weft()', options, SERVER_KEYS);
   const base = resolveServerBase(options, SERVER_DEFAULTS.drainSignals);
   return {
     ...base,
@@ -65,6 +76,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
 export function checkRouteAdmission(options: RouteAdmissionOptions): AdmissionOptions {
   if (typeof options !== 'object' || options === null)
     throw invalidOption('route', 'must be an object { concurrency?, rate? }');
+  checkKnownKeys('route', options, { concurrency: true, rate: true });
   const concurrency = options.concurrency ?? false;
   const rate = options.rate ?? false;
   checkAdmission(concurrency, rate);
