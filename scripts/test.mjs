@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureTestDependencies } from './test-deps.mjs';
 
 const roots = ['packages', 'examples'];
 const files = [];
@@ -18,6 +19,7 @@ function walk(dir) {
 for (const root of roots) walk(root);
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
+ensureTestDependencies();
 const result = spawnSync(
   process.execPath,
   [

@@ -39,6 +39,10 @@ export function tempDir(prefix = 'weft-cp-'): { path: string; remove(): void } {
 }
 
 export interface StartOptions {
+  /**
+   * Data directory. Defaults to a fresh temporary directory, removed when the service is stopped or
+   * killed (so each run starts from an empty store and gets its own admin token).
+   */
   data?: string;
   port?: number;
   token?: string;
@@ -50,7 +54,12 @@ export interface StartOptions {
 /** Starts `weft control-plane` and resolves once it listens. */
 export async function startService(options: StartOptions = {}): Promise<ServiceProcess> {
   const args = [...NODE_ARGS, MAIN, 'control-plane', '--port', String(options.port ?? 0)];
-  if (options.data) args.push('--data', options.data);
+  // Without a data directory the service would use ./weft-data of the current directory, and a second
+  // run would reuse the first run's store and print no admin token.
+  const scratch =
+    options.data === undefined && options.etcd === undefined ? tempDir('weft-test-') : undefined;
+  const data = options.data ?? scratch?.path;
+  if (data) args.push('--data', data);
   if (options.etcd) args.push('--etcd', options.etcd);
   args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, {
@@ -62,7 +71,12 @@ export async function startService(options: StartOptions = {}): Promise<ServiceP
   child.stderr!.on('data', (d) => {
     stderr += d;
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      scratch?.remove();
+      resolve();
+    }),
+  );
   const lines = createInterface({ input: child.stdout! });
   let token = options.token ?? '';
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {

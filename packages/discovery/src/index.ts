@@ -18,6 +18,13 @@ export type {
   RegistryResolverOptions,
 } from './registry/index.ts';
 export { REGISTER_DEFAULTS, registerInstance, registryResolver } from './registry/index.ts';
+export type { ServerRegistrationOptions } from './registry/listener.ts';
+export {
+  advertisedAddress,
+  checkServerRegistration,
+  registerListener,
+  SERVER_REGISTRATION_DEFAULTS,
+} from './registry/listener.ts';
 export type { SourceStats } from './source/endpoint-source.ts';
 export { EndpointSource } from './source/endpoint-source.ts';
 export { staticResolver } from './static/static.ts';

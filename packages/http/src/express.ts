@@ -13,13 +13,20 @@
  * and a 5xx after downstream retries gave up is marked `weft-no-retry`. See docs/server.md.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { admission, type DrainResult, ServerContext, type ServingState } from '@weft/core';
+import { admission, checkKnownKeys, type DrainResult, ServerContext, type ServingState } from '@weft/core';
+import { checkServerRegistration, type ServerRegistrationOptions } from '@weft/discovery';
 import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
 import type { Reply } from './server/replies.ts';
 import { ServerRuntime } from './server/runtime.ts';
 
 export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
 export { SERVER_DEFAULTS } from './server/options.ts';
+
+/** Options of `attach`. */
+export interface AttachOptions {
+  /** Register this server (overrides the middleware's `register` option). Defaults to the middleware's. */
+  register?: ServerRegistrationOptions;
+}
 
 type Next = (error?: unknown) => void;
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
@@ -29,8 +36,12 @@ export interface WeftMiddleware extends Middleware {
   readonly state: ServingState;
   /** The shared server logic (admission, drain state, counters), for admin and tests. */
   readonly runtime: ServerRuntime;
-  /** The listener that `drain()` closes; also starts listening for the drain signals. */
-  attach(server: Server): void;
+  /**
+   * The listener that `drain()` closes; also starts listening for the drain signals, and registers
+   * the server in the mesh when `register` is given here or in the middleware's options (withdrawn
+   * as soon as a drain starts, before the listener closes).
+   */
+  attach(server: Server, options?: AttachOptions): void;
   /** A route's own limits, checked after the server's: `app.get(path, mesh.route({...}), handler)`. */
   route(options: RouteAdmissionOptions): Middleware;
   /** Stops admitting, lets in-flight requests finish (up to `drainTimeoutMs`), closes the attached listener. */
@@ -47,8 +58,11 @@ export function weft(options: ServerOptions = {}): WeftMiddleware {
   let attached: Server | undefined;
   const api: Omit<WeftMiddleware, keyof Middleware | 'state'> = {
     runtime,
-    attach(server: Server) {
+    attach(server: Server, attachOptions?: AttachOptions) {
+      if (attachOptions !== undefined) checkKnownKeys('attach', attachOptions, { register: true });
+      if (attachOptions?.register) checkServerRegistration(attachOptions.register);
       attached = server;
+      runtime.registerListener(server, attachOptions?.register);
       runtime.onClose((force) => closeServer(server, force));
       server.once('close', () => runtime.stopListening());
       runtime.listenForSignals();

@@ -94,6 +94,7 @@ const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) =>
     runtime.listenForSignals();
     ready();
   });
+  if (runtime.options.register) runtime.registerListener(fastify.server);
   fastify.addHook('onClose', (_instance, closed) => {
     runtime.stopListening();
     closed();

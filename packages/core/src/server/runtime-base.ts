@@ -46,6 +46,7 @@ export class ServerRuntimeBase {
   protected readonly shedAttributes: Readonly<Record<ShedReason, Attributes>>;
   readonly #signals: readonly NodeJS.Signals[];
   #close: ((force: boolean) => Promise<void>) | undefined;
+  #registration: { close(): Promise<void> } | undefined;
   #draining: Promise<DrainResult> | undefined;
   #removeSignals: (() => void) | undefined;
 
@@ -94,6 +95,22 @@ export class ServerRuntimeBase {
     this.#close = close;
   }
 
+  /**
+   * Ties the server's registration in the mesh to its lifecycle: a drain withdraws it first, so
+   * callers stop picking the instance while it still answers, and the listener closes only once the
+   * config service has acknowledged (or the deregistration's own timeout passed).
+   */
+  announce(registration: { close(): Promise<void> }): void {
+    this.#registration = registration;
+  }
+
+  /** Withdraws the registration, if any (idempotent; never throws). */
+  withdraw(): Promise<void> {
+    const registration = this.#registration;
+    this.#registration = undefined;
+    return registration ? registration.close().catch(() => {}) : Promise.resolve();
+  }
+
   /** Starts draining on the configured signals (once per runtime). */
   listenForSignals(): void {
     if (this.#removeSignals || this.#signals.length === 0) return;
@@ -113,7 +130,9 @@ export class ServerRuntimeBase {
    */
   drain(): Promise<DrainResult> {
     this.#draining ??= (async () => {
+      const withdrawn = this.withdraw();
       const result = await this.drainState.drain();
+      await withdrawn;
       this.stopListening();
       await this.#close?.(result.abandoned > 0);
       return result;

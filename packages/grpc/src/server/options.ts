@@ -14,7 +14,7 @@ import {
 } from '@weft/core';
 
 export interface GrpcServerOptions extends ServerBaseOptions {
-  /** Signals that start a drain, or `false` for none. Defaults to `false` (opt in with `['SIGTERM']`). */
+  /** Signals that start a drain, or `false` for none. Defaults to `['SIGTERM']`, as for HTTP servers. */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /**
    * Method paths that bypass admission and drain (health checks must answer while draining).
@@ -29,7 +29,7 @@ export interface ResolvedGrpcServerOptions extends ResolvedServerBase {
 
 export const GRPC_SERVER_DEFAULTS = {
   ...SERVER_BASE_DEFAULTS,
-  drainSignals: false,
+  drainSignals: ['SIGTERM'],
   exemptPrefixes: ['/grpc.health.v1.Health/'],
 } as const;
 

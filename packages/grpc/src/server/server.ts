@@ -3,7 +3,7 @@
  * admission, telemetry), the `grpc.health.v1` health service, and graceful drain:
  *
  * ```ts
- * const weft = createGrpcServer({ concurrency: 200, drainSignals: ['SIGTERM'] });
+ * const weft = createGrpcServer({ concurrency: 200 }); // drains on SIGTERM by default
  * weft.addService(UsersService, handlers);      // health: 'users.Users' SERVING
  * const port = await weft.listen('0.0.0.0:50051');
  * await weft.drain();                           // NOT_SERVING, refuse new calls, finish, shut down
@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { checkKnownKeys, type DrainResult, invalidOption, type ServingState } from '@weft/core';
+import { checkServerRegistration, registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { type HealthService, healthService } from '../health/health.ts';
 import { GRPC_SERVER_KEYS, type GrpcServerOptions } from './options.ts';
 import { GrpcServerRuntime } from './runtime.ts';
@@ -28,6 +29,12 @@ export interface CreateGrpcServerOptions extends GrpcServerOptions {
   server?: ServerOptions;
   /** Serve `grpc.health.v1.Health`. Defaults to true. */
   health?: boolean;
+  /**
+   * Registers the server in the config service's registry once `listen` has bound (port and address
+   * from the bound address; see `ServerRegistrationOptions` in @weft/discovery), and deregisters it
+   * as soon as a drain starts, before the server shuts down. Defaults to none.
+   */
+  register?: ServerRegistrationOptions;
 }
 
 export interface WeftGrpcServer {
@@ -44,6 +51,12 @@ export interface WeftGrpcServer {
   drain(): Promise<DrainResult>;
 }
 
+/** The host part of a `host:port` (or `[v6]:port`) bind address. */
+function boundHost(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
 /** The full service name (`pkg.Service`) of a definition: its first method's path. */
 function serviceName(definition: ServiceDefinition): string | undefined {
   const first = Object.values(definition)[0];
@@ -52,8 +65,14 @@ function serviceName(definition: ServiceDefinition): string | undefined {
 }
 
 export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrpcServer {
-  checkKnownKeys('createGrpcServer', options, { ...GRPC_SERVER_KEYS, server: true, health: true });
-  const { server: own = {}, health: withHealth, ...runtimeOptions } = options;
+  checkKnownKeys('createGrpcServer', options, {
+    ...GRPC_SERVER_KEYS,
+    server: true,
+    health: true,
+    register: true,
+  });
+  const { server: own = {}, health: withHealth, register, ...runtimeOptions } = options;
+  if (register !== undefined) checkServerRegistration(register);
   const runtime = new GrpcServerRuntime(runtimeOptions);
   const server = new Server({ ...own, interceptors: [...(own.interceptors ?? []), runtime.interceptor] });
   const health = withHealth === false ? undefined : healthService();
@@ -101,6 +120,8 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
           if (error) reject(error);
           else {
             runtime.listenForSignals();
+            if (register && runtime.drainState.state === 'serving')
+              runtime.announce(registerListener({ address: boundHost(address), port }, register));
             resolve(port);
           }
         }),

@@ -16,6 +16,7 @@ import {
   type ServerBaseOptions,
   type TokenBucketOptions,
 } from '@weft/core';
+import { checkServerRegistration, type ServerRegistrationOptions } from '@weft/discovery';
 
 /** Admission limits of one route (see `route()` in Express, `config.weft` in Fastify). */
 export interface RouteAdmissionOptions {
@@ -38,9 +39,16 @@ export interface ServerOptions extends ServerBaseOptions {
   adminPath?: string | false;
   /** Signals that start a drain, or `false` for none. Defaults to `['SIGTERM']`. */
   drainSignals?: readonly NodeJS.Signals[] | false;
+  /**
+   * Registers the server in the config service's registry once it listens (port and address found
+   * from the listener; see `ServerRegistrationOptions` in @weft/discovery), and deregisters it as
+   * soon as a drain starts, before the listener closes. Defaults to none.
+   */
+  register?: ServerRegistrationOptions;
 }
 
 export interface ResolvedServerOptions extends ResolvedServerBase {
+  register: ServerRegistrationOptions | undefined;
   livenessPath: string | false;
   readinessPath: string | false;
   adminPath: string | false;
@@ -59,13 +67,16 @@ const SERVER_KEYS = {
   livenessPath: true,
   readinessPath: true,
   adminPath: true,
+  register: true,
 } as const satisfies KeySet<ServerOptions>;
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   checkKnownKeys('weft()', options, SERVER_KEYS);
   const base = resolveServerBase(options, SERVER_DEFAULTS.drainSignals);
+  if (options.register !== undefined) checkServerRegistration(options.register);
   return {
     ...base,
+    register: options.register,
     livenessPath: path('livenessPath', options.livenessPath, SERVER_DEFAULTS.livenessPath),
     readinessPath: path('readinessPath', options.readinessPath, SERVER_DEFAULTS.readinessPath),
     adminPath: path('adminPath', options.adminPath, SERVER_DEFAULTS.adminPath),

@@ -10,6 +10,7 @@
  * the response closes, the admission permit returns, the span ends and the duration is recorded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import {
   type Admission,
   describeDestinations,
@@ -21,6 +22,7 @@ import {
   type ServerSpan,
   startServerSpan,
 } from '@weft/core';
+import { registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, REJECTIONS, type Reply, type ShedReason } from './replies.ts';
 
@@ -61,6 +63,23 @@ export class ServerRuntime extends ServerRuntimeBase {
       if (c) result.observe(c.limit);
     };
     this.instruments.limit.addCallback(this.#observeLimit);
+  }
+
+  /**
+   * Registers the listening server when the options ask for it (`register`), or with `override`;
+   * the registration is withdrawn when a drain starts or the listener closes.
+   */
+  registerListener(server: NetServer, override?: ServerRegistrationOptions): void {
+    const options = override ?? this.options.register;
+    if (!options) return;
+    const start = () => {
+      const bound = server.address();
+      if (bound === null || typeof bound === 'string') return; // a pipe: nothing to register
+      this.announce(registerListener(bound, options));
+    };
+    if (server.listening) start();
+    else server.once('listening', start);
+    server.once('close', () => void this.withdraw());
   }
 
   /**
