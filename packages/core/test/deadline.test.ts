@@ -28,8 +28,8 @@ describe('deadline filter', () => {
     const call3 = c.makeCall({ timeoutMs: 50 });
     await c.run(call3);
     assert.equal(sent(), '50');
-    // Neither: no deadline, no header, no timer.
-    const d = client();
+    // Neither (timeoutMs 0 turns the default off): no deadline, no header, no timer.
+    const d = client({}, { timeoutMs: 0 });
     const call4 = d.makeCall();
     await d.run(call4);
     assert.equal(call4.deadline, Number.POSITIVE_INFINITY);
@@ -38,6 +38,25 @@ describe('deadline filter', () => {
     assert.equal(d.server.log[0]!.headers['weft-deadline-ms'], undefined);
     c.close();
     d.close();
+  });
+
+  test('with no timeout anywhere, the default of 15 s ends a call the endpoint never answers', async () => {
+    const c = client({ fallback: { hang: true } });
+    const call = c.makeCall();
+    const started = c.clock.now();
+    await assert.rejects(c.run(call), (e: unknown) => isWeftError(e, ErrorCode.DeadlineExceeded));
+    assert.equal(c.clock.now() - started, 15_000);
+    c.close();
+  });
+
+  test('a long-lived call (a stream) is not cut by the default total timeout', async () => {
+    const c = client();
+    const call = c.makeCall();
+    call.longLived = true;
+    await c.run(call);
+    assert.equal(call.deadline, Number.POSITIVE_INFINITY);
+    assert.equal(c.server.log.at(-1)!.headers['weft-deadline-ms'], undefined);
+    c.close();
   });
 
   test('a deadline already passed rejects before anything is sent', async () => {

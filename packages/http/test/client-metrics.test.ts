@@ -53,6 +53,31 @@ test('attempts, calls, retries, ejections and breaker transitions are counted', 
   assert.equal(await total('weft.endpoint.ejections', { 'server.address': 'metered' }), 1);
 });
 
+test('attempt durations name the endpoint and its version, so a slow replica is visible', async () => {
+  const v1 = await startServer((_req, res) => res.end('v1'));
+  const v2 = await startServer((_req, res) => res.end('v2'));
+  servers.push(v1, v2);
+  const client = createClient({
+    service: 'per-endpoint',
+    endpoints: [
+      { address: '127.0.0.1', port: v1.port, labels: { version: 'v1' } },
+      { address: '127.0.0.1', port: v2.port, labels: { version: 'v2' } },
+    ],
+    balancer: 'round-robin',
+  });
+  for (let i = 0; i < 6; i++) await (await client.fetch('/')).text();
+  await client.close();
+  const where = (port: number, version: string) => ({
+    'server.address': 'per-endpoint',
+    'weft.destination': 'per-endpoint',
+    'network.peer.address': '127.0.0.1',
+    'network.peer.port': port,
+    'weft.version': version,
+  });
+  assert.equal(await total('http.client.request.duration', where(v1.port, 'v1')), 3);
+  assert.equal(await total('http.client.request.duration', where(v2.port, 'v2')), 3);
+});
+
 test('breaker transitions are counted by state', async () => {
   const down = await startServer((_req, res) => {
     res.statusCode = 500;

@@ -115,8 +115,19 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
           if (instruments.metricsEnabled) {
             const attributes: Record<string, string | number> = {
               'server.address': destination,
+              'weft.destination': destination,
               [methodKey]: call.method,
             };
+            // The endpoint this attempt went to, so a slow replica shows in the metric (semantic
+            // conventions: `server.address` is the URL's host — the service — and the peer is the
+            // physical endpoint), and its version label, so canaries can be compared.
+            const ep = call.endpoint?.endpoint;
+            if (ep) {
+              attributes['network.peer.address'] = ep.address;
+              attributes['network.peer.port'] = ep.port;
+              const version = ep.labels?.version;
+              if (version !== undefined) attributes['weft.version'] = version;
+            }
             if (status !== undefined) attributes[statusKey] = status;
             if (errorType !== undefined) attributes['error.type'] = errorType;
             instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);

@@ -85,7 +85,11 @@ export type OutlierPolicy = z.infer<typeof OutlierPolicy>;
 
 export const DestinationPolicy = z.strictObject({
   balancer: BalancerPolicy.optional(),
-  /** Total time for a call, retries included, in ms. 0 means none. Defaults to 0 (only inherited deadlines). */
+  /**
+   * Total time for a call, retries and body included, in ms. 0 means none (only per-call and
+   * inherited deadlines). Defaults to 15000, Envoy's default route timeout, so a hung endpoint never
+   * holds a call forever; long-lived gRPC streams are exempt.
+   */
   timeoutMs: ms(86_400_000).optional(),
   /** Time for one attempt in ms. 0 means none. Defaults to 0. */
   perTryTimeoutMs: ms(86_400_000).optional(),

@@ -9,11 +9,17 @@ import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 
 export interface DeadlineParams {
-  /** Total time for a call in ms, retries included; 0 for none (only inherited deadlines). Defaults to 0. */
+  /**
+   * Total time for a call in ms, retries and the response body included; 0 for none (only per-call
+   * and inherited deadlines). Defaults to 15000: a call to an endpoint that hangs must end by itself
+   * even where nobody set a deadline, and 15 s is Envoy's default route timeout, long enough for
+   * ordinary requests and uploads. Long-lived gRPC streams are exempt; an HTTP response streamed for
+   * longer (Server-Sent Events, long polling) needs `timeoutMs: 0` or a longer per-call timeout.
+   */
   timeoutMs: number;
 }
 
-export const DEADLINE_DEFAULTS: DeadlineParams = { timeoutMs: 0 };
+export const DEADLINE_DEFAULTS: DeadlineParams = { timeoutMs: 15_000 };
 
 export function deadlineExceeded(call: Call): WeftError {
   return new WeftError(
@@ -70,7 +76,7 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
       // WEFT_CANCELLED, so no endpoint or breaker counts a cancellation as a failure.
       return (call) => {
         const now = clock.now();
-        const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : params.timeoutMs;
+        const timeoutMs = call.timeoutMs > 0 ? call.timeoutMs : call.longLived ? 0 : params.timeoutMs;
         const own = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
         const inherited = call.parent?.deadline ?? Number.POSITIVE_INFINITY;
         const deadline = Math.min(own, inherited);

@@ -25,7 +25,10 @@ export interface ClientPolicyOptions {
   resolver?: Resolver;
   /** Balancer kind or settings. Defaults to `p2c-ewma`. */
   balancer?: BalancerKind | BalancerPolicy;
-  /** Total time per call in ms, retries included; 0 = only per-call and inherited deadlines. Defaults to 0. */
+  /**
+   * Total time per call in ms, retries and body included; 0 = only per-call and inherited deadlines.
+   * Defaults to 15000 (Envoy's default route timeout); long-lived gRPC streams are exempt.
+   */
   timeoutMs?: number;
   /** Time per attempt (to the response head) in ms; 0 = none. Defaults to 0. */
   perTryTimeoutMs?: number;

@@ -43,6 +43,12 @@ export class Call {
   otel: OtelContext | undefined;
   /** A per-call timeout from the caller, in ms (0 = none). */
   timeoutMs = 0;
+  /**
+   * A stream that may rightly outlive any destination-wide total timeout (a gRPC server, client or
+   * bidi stream): the policy's `timeoutMs` does not apply to it; its own `timeoutMs` (the gRPC
+   * deadline call option) and inherited deadlines do.
+   */
+  longLived = false;
 
   constructor(
     destination: string,

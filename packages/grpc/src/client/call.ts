@@ -142,6 +142,7 @@ export class GrpcCall extends Call {
     this.kind = kind;
     this.metadata = metadata;
     this.idempotent = false;
+    this.longLived = kind !== 'unary';
     const streamingRequest = kind === 'client-stream' || kind === 'bidi';
     this.outbound = streamingRequest ? new Outbound(this, replayLimitBytes) : undefined;
   }
