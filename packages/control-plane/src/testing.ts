@@ -4,6 +4,8 @@
  * URL and admin token. The child runs the TypeScript sources under Node's type stripping when this
  * file is itself run from source, and the built CLI otherwise.
  */
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
