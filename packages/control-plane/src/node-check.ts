@@ -3,7 +3,7 @@
  * `engines.node` with a message naming the version needed and the one found. Keep `CONTROL_PLANE_NODE_ENGINES`
  * equal to that field (a test compares them).
  */
-import { assertNodeVersion } from '@weft/core';
+import { assertNodeVersion } from '@weft/core/node-version';
 
 /** `engines.node` of `@weft/control-plane`. */
 export const CONTROL_PLANE_NODE_ENGINES = '>=22.13.0 <23 || >=23.4.0';

@@ -62,6 +62,7 @@ describe('each package checks its own engines.node', () => {
     ['http', 'node-check.ts#HTTP_NODE_ENGINES'],
     ['grpc', 'node-check.ts#GRPC_NODE_ENGINES'],
     ['control-plane', 'node-check.ts#CONTROL_PLANE_NODE_ENGINES'],
+    ['cli', 'node-check.ts#CLI_NODE_ENGINES'],
   ];
   for (const [folder, ref] of packages) {
     test(folder, async () => {

@@ -3,7 +3,7 @@
  * `engines.node` with a message naming the version needed and the one found. Keep `DISCOVERY_NODE_ENGINES`
  * equal to that field (a test compares them).
  */
-import { assertNodeVersion } from '@weft/core';
+import { assertNodeVersion } from '@weft/core/node-version';
 
 /** `engines.node` of `@weft/discovery`. */
 export const DISCOVERY_NODE_ENGINES = '>=22.12.0';
