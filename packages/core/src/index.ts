@@ -56,7 +56,6 @@ export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
 export type { RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
-export { CORE_NODE_ENGINES } from './runtime/node-check.ts';
 export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
 export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';
 export { DRAIN_DEFAULTS, drainState } from './server/drain.ts';
