@@ -16,7 +16,10 @@ await client.close();
 server.close();
 `;
 
-/** ESM: imports every entry, then a Weft HTTP call and a Weft gRPC call to real local servers. */
+/**
+ * ESM: imports every entry, then a Weft HTTP call and a Weft gRPC call to real local servers, and a
+ * config service started by `@weft/control-plane/testing`.
+ */
 export const esmSmoke = (entries) => `import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 
@@ -39,6 +42,15 @@ const status = await new Promise((resolve, reject) =>
 assert.equal(status, 'SERVING');
 health.close();
 grpcServer.server.forceShutdown();
+
+// The testing helper runs the installed CLI as a child process: a real config service.
+const { startService, tempDir } = await import('@weft/control-plane/testing');
+const data = tempDir();
+const service = await startService({ data: data.path });
+assert.ok(service.url.startsWith('http://127.0.0.1:'), service.url);
+assert.ok(service.token, 'an admin token');
+await service.stop();
+data.remove();
 `;
 
 /** CommonJS: require() of every entry (ES modules, loaded by Node's require), then an HTTP call. */

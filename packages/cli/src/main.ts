@@ -8,6 +8,7 @@ import './node-check.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError, api } from './api.ts';
 import * as cmd from './commands.ts';
+import { isEntryModule } from './entry.ts';
 import { FileError } from './files.ts';
 import { loadServer } from './server.ts';
 import { CLI_VERSION } from './version.ts';
@@ -219,7 +220,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
 }
 
-if (import.meta.main) {
+// `@weft/control-plane/testing` runs this file directly, on every supported Node.js.
+if (isEntryModule(import.meta)) {
   main(process.argv.slice(2)).then((code) => {
     if (code !== 0) process.exit(code);
   });
