@@ -81,7 +81,7 @@ export async function seed(
 
 /** The `weft` CLI, run from its TypeScript sources on this Node. */
 export function cliPath(): string {
-  return fileURLToPath(import.meta.resolve('@weft/control-plane/cli'));
+  return fileURLToPath(import.meta.resolve('@weft/cli'));
 }
 
 /**

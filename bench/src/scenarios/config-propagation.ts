@@ -14,7 +14,7 @@ import { type BenchContext, ms, type Scenario, type ScenarioResult, table } from
 import { type Child, childScript, startChild } from '../lib/proc.ts';
 import { median, percentiles } from '../lib/stats.ts';
 
-const CLI = fileURLToPath(new URL('../../../packages/control-plane/src/cli/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../packages/cli/src/main.ts', import.meta.url));
 
 async function startControlPlane(
   dir: string,

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
+
 export type { AppOptions } from './server/app.ts';
 export { APP_DEFAULTS, buildApp } from './server/app.ts';
 export type { ControlPlaneOptions, RunningControlPlane } from './server/run.ts';

@@ -4,15 +4,18 @@
  * URL and admin token. The child runs the TypeScript sources under Node's type stripping when this
  * file is itself run from source, and the built CLI otherwise.
  */
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 const fromSource = import.meta.url.endsWith('.ts');
-/** The CLI entry point the child runs. */
-export const MAIN = new URL(fromSource ? './cli/main.ts' : './cli/main.js', import.meta.url).pathname;
+/** The CLI entry point the child runs (`@weft/cli`, a dependency of this package). */
+export const MAIN = fileURLToPath(import.meta.resolve('@weft/cli'));
 /** Node flags for the child: resolve Weft packages to their sources when running from source. */
 export const NODE_ARGS = fromSource
   ? ['--conditions=weft-source', '--disable-warning=ExperimentalWarning']

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import './runtime/node-check.ts';
+
 export type {
   Admission,
   AdmissionOptions,
@@ -54,6 +57,7 @@ export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
 export type { RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
+export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
 export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';
 export { DRAIN_DEFAULTS, drainState } from './server/drain.ts';
 export type { Inbound, InboundField, InboundValues, ServerContextFields } from './server/inbound.ts';

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
+
 export type { DnsRecordType, DnsResolverOptions } from './dns/dns.ts';
 export { DNS_DEFAULTS, DnsResolver, dnsResolver } from './dns/dns.ts';
 export { EndpointInputError, validateEndpoint, validateEndpoints } from './endpoint/validate.ts';

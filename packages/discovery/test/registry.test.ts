@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import type { ResolverState } from '@weft/core';
 import { registerInstance, registryResolver } from '@weft/discovery';
 
-const MAIN = new URL('../../control-plane/src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../cli/src/main.ts', import.meta.url).pathname;
 // A fixed admin token, so that a restarted config service (even with new data) accepts the same one.
 const TOKEN = `weft_0123456789abcdef_${'A'.repeat(43)}`;
 

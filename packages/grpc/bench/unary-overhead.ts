@@ -15,7 +15,7 @@
 import { credentials, Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 import { StaticResolver } from '@weft/core';
 import { createGrpcClient, grpcServerRuntime, registerWeftResolver } from '../src/index.ts';
-import { loadProto } from '../src/proto.ts';
+import { loadTestProto } from '../test/helpers.ts';
 import { P2C_POLICY, registerP2cPolicy } from './p2c-policy.ts';
 
 const SEQUENTIAL = Number(process.env.CALLS ?? 4000);
@@ -31,7 +31,7 @@ type Ctor = new (
   emptyCall(req: object, cb: (err: Error | null) => void): void;
   close(): void;
 };
-const proto = loadProto('grpc/testing/test.proto') as unknown as {
+const proto = loadTestProto('grpc/testing/test.proto') as unknown as {
   grpc: { testing: { TestService: Ctor & { service: never } } };
 };
 const TestService = proto.grpc.testing.TestService;

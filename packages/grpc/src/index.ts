@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
+
 export type {
   DestinationDescription as GrpcDestinationDescription,
   PolicySource,

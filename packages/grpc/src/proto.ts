@@ -1,6 +1,6 @@
 /**
- * The .proto files shipped with the package (grpc.health.v1, and the interop suite's grpc.testing
- * used by the conformance tests), loaded with proto-loader.
+ * The .proto files shipped with the package (grpc.health.v1), loaded with proto-loader. The interop
+ * suite's grpc.testing protos that the conformance tests use live in `test/proto/` and are not shipped.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,5 @@
 /** Test helpers: real grpc-js servers on 127.0.0.1 with OS-chosen ports, and the interop protos. */
+import { fileURLToPath } from 'node:url';
 import {
   type ChannelCredentials,
   type Client,
@@ -8,14 +9,24 @@ import {
   type ClientUnaryCall,
   type ClientWritableStream,
   type GrpcObject,
+  loadPackageDefinition,
   Server,
   ServerCredentials,
   type ServerOptions,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
-import { loadProto } from '../src/proto.ts';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '../src/proto.ts';
 
-const testing = loadProto('grpc/testing/test.proto') as { grpc: { testing: GrpcObject } };
+/** The interop suite's protos (`grpc/testing/*.proto`): test-only, so not shipped in the package. */
+export const TEST_PROTO_DIR = fileURLToPath(new URL('./proto', import.meta.url));
+
+/** Loads one of the test protos as grpc-js objects, with the options the package uses. */
+export function loadTestProto(file: string): GrpcObject {
+  return loadPackageDefinition(loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [TEST_PROTO_DIR] }));
+}
+
+const testing = loadTestProto('grpc/testing/test.proto') as { grpc: { testing: GrpcObject } };
 
 export interface PayloadMsg {
   payload: { body: Buffer };

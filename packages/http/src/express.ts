@@ -12,6 +12,8 @@
  * Every handler runs inside the request's context: outbound Weft calls inherit its deadline and trace,
  * and a 5xx after downstream retries gave up is marked `weft-no-retry`. See docs/server.md.
  */
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { admission, checkKnownKeys, type DrainResult, ServerContext, type ServingState } from '@weft/core';
 import { checkServerRegistration, type ServerRegistrationOptions } from '@weft/discovery';

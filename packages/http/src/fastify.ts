@@ -13,6 +13,8 @@
  * `app.weft.drain()`, not `app.close()` alone: Fastify's own closing answers plain 503s, which a
  * Weft client may retry only for idempotent requests. See docs/server.md.
  */
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
 import { type Admission, admission, type DrainResult, ServerContext, type ServingState } from '@weft/core';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
+
 export type { DestinationDescription, PolicySource } from '@weft/core';
 export { describeDestinations as describeClients } from '@weft/core';
 export { HttpCall, isReplayable } from './client/call.ts';

@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { invalidOption } from '@weft/core';
 import type { DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
 import {
@@ -23,6 +22,10 @@ import {
   type TokenRecord,
   touchesDocuments,
 } from './store.ts';
+
+// Not a static import: on a Node.js without an unflagged node:sqlite, a static import fails while
+// the module graph links, before the package's entry can name the version it needs.
+const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory is created). */

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import '../runtime/node-check.ts';
+
 export type { BackoffOptions } from './backoff.ts';
 export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 export { CACHE_FORMAT, readSnapshotCache, writeSnapshotCache } from './cache.ts';

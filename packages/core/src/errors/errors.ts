@@ -27,6 +27,8 @@ export const ErrorCode = {
   RequestFailed: 'WEFT_REQUEST_FAILED',
   /** An option or config document was invalid. */
   InvalidOption: 'WEFT_INVALID_OPTION',
+  /** This Node.js is older than the package needs (thrown when the package is first imported). */
+  UnsupportedRuntime: 'WEFT_UNSUPPORTED_RUNTIME',
   /** A resolver could not produce endpoints. */
   ResolutionFailed: 'WEFT_RESOLUTION_FAILED',
   /** The client was closed. */

@@ -1,3 +1,6 @@
+// First: refuses too old a Node.js before any other module of the package runs.
+import '../runtime/node-check.ts';
+
 export type {
   FakeCallInit,
   FakeClient,

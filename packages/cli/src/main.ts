@@ -1,11 +1,17 @@
 /**
- * The `weft` command line: `weft control-plane` runs the config service; the other commands talk
- * to one. Errors print the service's `path: reason` issues and exit with status 1 (2 for usage).
+ * The `weft` command line: `weft control-plane` runs the config service (from `@weft/control-plane`,
+ * installed separately); the other commands talk to one and need only this package. Errors print the
+ * service's `path: reason` issues and exit with status 1 (2 for usage).
  */
+// First: refuses too old a Node.js before any other module of the package runs.
+import './node-check.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError, api } from './api.ts';
 import * as cmd from './commands.ts';
+import { isEntryModule } from './entry.ts';
 import { FileError } from './files.ts';
+import { loadServer } from './server.ts';
+import { CLI_VERSION } from './version.ts';
 
 interface GlobalOptions {
   server?: string;
@@ -40,6 +46,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('-t, --token <token>', 'bearer token (env WEFT_TOKEN)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--timeout <ms>', 'request timeout in ms', '10000')
+    .version(CLI_VERSION, '-V, --version', 'print the version of the weft CLI')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
@@ -77,8 +84,8 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('--watch-history <n>', 'registry-only log entries kept for resuming watchers', '10000')
     .option('--log-level <level>', 'log requests at this level (never their headers)')
     .action(async (opts) => {
-      // Loaded only here, so that the client commands start fast without the server's dependencies.
-      const { startControlPlane } = await import('../server/run.ts');
+      // Loaded only here: the client commands need neither the server nor its dependencies.
+      const { startControlPlane } = await loadServer();
       const running = await startControlPlane({
         port: int('--port')(opts.port),
         host: opts.host,
@@ -213,7 +220,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
 }
 
-if (import.meta.main) {
+// `@weft/control-plane/testing` runs this file directly, on every supported Node.js.
+if (isEntryModule(import.meta)) {
   main(process.argv.slice(2)).then((code) => {
     if (code !== 0) process.exit(code);
   });

@@ -3,8 +3,14 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../src/cli/main.ts';
-import { call, MAIN, NODE_ARGS, type ServiceProcess, startService, tempDir } from './service.ts';
+import { type ServiceProcess, startService, tempDir } from '@weft/control-plane/testing';
+import { api } from '../src/api.ts';
+import { main } from '../src/main.ts';
+import { CLI_VERSION } from '../src/version.ts';
+
+/** The CLI as a person runs it: the launcher in bin/ would run the build, so run the sources. */
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const NODE_ARGS = ['--conditions=weft-source', '--disable-warning=ExperimentalWarning'];
 
 interface Run {
   code: number;
@@ -12,9 +18,14 @@ interface Run {
   stderr: string;
 }
 
-function weft(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+function weft(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  nodeArgs = NODE_ARGS,
+): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -126,7 +137,8 @@ spec:
     assert.match(r.stderr, /bad\.yaml document 2: spec: .*"breaker"/);
     const json = await cli(['--output', 'json', 'apply', '-f', path]);
     assert.ok(JSON.parse(json.stderr).error.issues.length === 2);
-    assert.equal((await call(svc.url, 'GET', '/healthz')).body.revision, 1);
+    const health = await api({ urls: [svc.url], token: undefined, timeoutMs: 5000 })('GET', '/healthz');
+    assert.equal((health.body as { revision: number }).revision, 1);
     const yamlError = await cli(['apply', '-f', file('broken.yaml', 'kind: [unclosed\n')]);
     assert.equal(yamlError.code, 1);
     assert.match(yamlError.stderr, /broken\.yaml/);
@@ -157,10 +169,16 @@ spec:
   });
 
   test('endpoints lists registered instances', async () => {
-    await call(svc.url, 'POST', '/v1/services/users/instances', {
-      token: svc.token,
-      body: { address: '127.0.0.1', port: 8081, labels: { version: 'v2', zone: 'eu-1' }, ttlMs: 60_000 },
-    });
+    await api({ urls: [svc.url], token: svc.token, timeoutMs: 5000 })(
+      'POST',
+      '/v1/services/users/instances',
+      {
+        address: '127.0.0.1',
+        port: 8081,
+        labels: { version: 'v2', zone: 'eu-1' },
+        ttlMs: 60_000,
+      },
+    );
     const r = await cli(['endpoints', 'users']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /127\.0\.0\.1:8081\s+127\.0\.0\.1\s+8081\s+version=v2,zone=eu-1\s+60000ms/);
@@ -188,8 +206,23 @@ spec:
     assert.match(down.stderr, /cannot reach the config service at http:\/\/127\.0\.0\.1:1/);
     const noToken = await weft(['get', 'policy'], { ...env, WEFT_TOKEN: '' });
     assert.match(noToken.stderr, /bearer token is required/);
+    const version = await weft(['--version'], env);
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(version.stdout, `${CLI_VERSION}\n`);
+    assert.match(CLI_VERSION, /^\d+\.\d+\.\d+/);
     const help = await weft(['--help'], env);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /control-plane[\s\S]*apply[\s\S]*rollback[\s\S]*endpoints/);
+  });
+});
+
+describe('weft on too old a Node.js', () => {
+  test('the entry refuses it, naming the version needed and the version found', async () => {
+    // Fakes the running version before the CLI loads; every other flag is as a person runs it.
+    const fake = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"22.11.0"})';
+    const r = await weft(['--version'], {}, undefined, [...NODE_ARGS, '--import', fake]);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /@weft\/cli needs Node\.js >=22\.12\.0 \(.*\); this is Node\.js 22\.11\.0/);
   });
 });
