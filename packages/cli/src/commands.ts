@@ -3,6 +3,7 @@
  * Each prints a short human summary, or with `--output json` the service's JSON reply.
  */
 import {
+  type ConfigDocument,
   DOCUMENT_KINDS,
   type DocumentKind,
   type Instance,
@@ -10,12 +11,14 @@ import {
   type StoredDocument,
 } from '@weft/core/config';
 import { stringify } from 'yaml';
-import type { Api } from './api.ts';
+import { type Api, ApiError } from './api.ts';
 import { readDocuments } from './files.ts';
 
 export interface Output {
   json: boolean;
   write(text: string): void;
+  /** Writes a warning (stderr); never changes the exit status. */
+  warn?(text: string): void;
 }
 
 const ALIASES: Record<string, DocumentKind> = {
@@ -53,8 +56,13 @@ function table(rows: string[][]): string {
 const out = (o: Output, body: unknown, text: () => string) =>
   o.write(o.json ? JSON.stringify(body, null, 2) : text());
 
-export async function apply(request: Api, o: Output, files: string[]): Promise<void> {
+export async function apply(request: Api, o: Output, files: string[], dryRun = false): Promise<void> {
   const documents = files.flatMap(readDocuments);
+  if (dryRun) {
+    await dryRunApply(request, o, documents);
+    await warnUnregistered(request, o, documents);
+    return;
+  }
   const { body } = await request('POST', '/v1/apply', { documents });
   const r = body as { revision: number; changed: string[]; unchanged: string[] };
   out(o, body, () =>
@@ -64,6 +72,97 @@ export async function apply(request: Api, o: Output, files: string[]): Promise<v
       `revision ${r.revision}`,
     ].join('\n'),
   );
+  await warnUnregistered(request, o, documents);
+}
+
+/** What `apply` would change, against the stored documents: created, unchanged, or a line diff of the spec. */
+async function dryRunApply(request: Api, o: Output, documents: ConfigDocument[]): Promise<void> {
+  const results: { document: string; action: 'create' | 'update' | 'unchanged'; diff?: string[] }[] = [];
+  for (const d of documents) {
+    const id = `${d.kind}/${d.name}`;
+    let stored: StoredDocument | undefined;
+    try {
+      stored = (await request('GET', `/v1/documents/${d.kind}/${encodeURIComponent(d.name)}`))
+        .body as StoredDocument;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+    if (!stored) {
+      results.push({ document: id, action: 'create', diff: lineDiff([], yamlLines(d.spec)) });
+      continue;
+    }
+    const diff = lineDiff(yamlLines(stored.spec), yamlLines(d.spec));
+    const changed = diff.some((l) => l.startsWith('+') || l.startsWith('-'));
+    results.push(changed ? { document: id, action: 'update', diff } : { document: id, action: 'unchanged' });
+  }
+  out(o, { dryRun: true, results }, () =>
+    results
+      .map((r) =>
+        r.action === 'unchanged'
+          ? `${r.document} unchanged`
+          : [
+              `${r.document} would be ${r.action === 'create' ? 'created' : 'updated'}:`,
+              ...(r.diff ?? []).map((l) => `  ${l}`),
+            ].join('\n'),
+      )
+      .concat('(dry run: nothing was written)')
+      .join('\n'),
+  );
+}
+
+const yamlLines = (spec: unknown) =>
+  stringify(spec ?? {})
+    .trimEnd()
+    .split('\n');
+
+/**
+ * A line diff (longest common subsequence): unchanged lines start with two spaces, removed ones
+ * with `- `, added ones with `+ `. Documents are small, so the quadratic table is fine.
+ */
+export function lineDiff(before: readonly string[], after: readonly string[]): string[] {
+  const n = before.length;
+  const m = after.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i]![j] =
+        before[i] === after[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const lines: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && before[i] === after[j]) {
+      lines.push(`  ${before[i++]}`);
+      j++;
+    } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) lines.push(`- ${before[i++]}`);
+    else lines.push(`+ ${after[j++]}`);
+  }
+  return lines;
+}
+
+/** Kinds whose name is the service they configure. */
+const NAMES_A_SERVICE: ReadonlySet<string> = new Set(['DestinationPolicy', 'Route']);
+
+/**
+ * Warns (on stderr, never failing the command) about documents that name a service with no
+ * registered instance: often a typo (`catalgo`), sometimes a service not started yet or not using
+ * the registry. Skipped silently when the token may not list services.
+ */
+async function warnUnregistered(request: Api, o: Output, documents: ConfigDocument[]): Promise<void> {
+  const named = documents.filter((d) => NAMES_A_SERVICE.has(d.kind));
+  if (named.length === 0 || !o.warn) return;
+  let services: Set<string>;
+  try {
+    const { body } = await request('GET', '/v1/services');
+    services = new Set(((body as { services?: { name: string }[] }).services ?? []).map((s) => s.name));
+  } catch {
+    return;
+  }
+  for (const d of named)
+    if (!services.has(d.name))
+      o.warn(
+        `warning: ${d.kind}/${d.name}: no instance of service "${d.name}" is registered (a typo, or not started yet?)`,
+      );
 }
 
 export async function get(request: Api, o: Output, kind: string, name?: string): Promise<void> {

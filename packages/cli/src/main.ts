@@ -56,13 +56,15 @@ export function buildProgram(io: CliIo = processIo): Command {
     const urls = (g.server ?? process.env.WEFT_CONTROL_PLANE ?? 'http://127.0.0.1:7700')
       .split(',')
       .map((u) => u.trim())
-      .filter(Boolean);
+      .filter(Boolean)
+      // `-s 127.0.0.1:7700` means http://127.0.0.1:7700.
+      .map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : `http://${u}`));
     const request = api({
       urls,
       token: g.token ?? process.env.WEFT_TOKEN,
       timeoutMs: int('--timeout')(g.timeout),
     });
-    return { request, o: { json: g.output === 'json', write } };
+    return { request, o: { json: g.output === 'json', write, warn: (text: string) => io.err(`${text}\n`) } };
   };
 
   program
@@ -118,9 +120,10 @@ export function buildProgram(io: CliIo = processIo): Command {
     .command('apply')
     .description('create or update documents from YAML/JSON files ("-" reads stdin)')
     .requiredOption('-f, --filename <file...>', 'file(s) to apply')
+    .option('--dry-run', 'print what would change against the stored documents, and write nothing')
     .action(async (opts) => {
       const { request, o } = client();
-      await cmd.apply(request, o, opts.filename);
+      await cmd.apply(request, o, opts.filename, opts.dryRun === true);
     });
   program
     .command('get <kind> [name]')
@@ -205,6 +208,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       if (json) {
         const code = e instanceof ApiError ? e.code : 'invalid';
         io.err(`${JSON.stringify({ error: { code, message: e.message, issues: e.issues } }, null, 2)}\n`);
+      } else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+        // A refused token is not an outage: say which, and how to fix it.
+        const token = program.opts<GlobalOptions>().token ?? process.env.WEFT_TOKEN;
+        io.err(
+          e.status === 401
+            ? `error: unauthorized (401): the config service refused ${token ? 'the token' : 'the request: no token was given'} (${e.message}); pass --token or set WEFT_TOKEN\n`
+            : `error: forbidden (403): this token may not do that (${e.message}); admin operations need an admin token\n`,
+        );
       } else {
         io.err(`error: ${e.issues.length ? (e instanceof FileError ? e.message : 'rejected') : e.message}\n`);
         for (const issue of e.issues) io.err(`  ${issue}\n`);

@@ -197,6 +197,73 @@ spec:
     assert.match(write.stderr, /may not do this/);
   });
 
+  test('apply --dry-run prints the diff against the stored documents and writes nothing', async () => {
+    const path = file(
+      'dry.yaml',
+      `kind: DestinationPolicy
+name: users
+spec:
+  timeoutMs: 900
+  retry: { maxAttempts: 3, budget: { percent: 10 } }
+---
+kind: DestinationPolicy
+name: brand-new
+spec:
+  timeoutMs: 100
+`,
+    );
+    const before = await cli(['get', 'policy', 'users', '-o', 'json']);
+    const r = await cli(['apply', '--dry-run', '-f', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /DestinationPolicy\/users would be updated:\n {2}- timeoutMs: 2000\n {2}\+ timeoutMs: 900/,
+    );
+    assert.match(r.stdout, /DestinationPolicy\/brand-new would be created:\n {2}\+ timeoutMs: 100/);
+    assert.match(r.stdout, /dry run: nothing was written/);
+    const after = await cli(['get', 'policy', 'users', '-o', 'json']);
+    assert.deepEqual(JSON.parse(after.stdout), JSON.parse(before.stdout), 'nothing was written');
+    const missing = await cli(['get', 'policy', 'brand-new']);
+    assert.equal(missing.code, 1);
+    const json = await cli(['apply', '--dry-run', '-f', path, '-o', 'json']);
+    assert.deepEqual(
+      JSON.parse(json.stdout).results.map((x: { action: string }) => x.action),
+      ['update', 'create'],
+    );
+  });
+
+  test('apply warns about a policy for a service nothing has registered, and still applies it', async () => {
+    const path = file('typo.yaml', 'kind: DestinationPolicy\nname: catalgo\nspec:\n  timeoutMs: 100\n');
+    const r = await cli(['apply', '-f', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /DestinationPolicy\/catalgo configured/);
+    assert.match(
+      r.stderr,
+      /warning: DestinationPolicy\/catalgo: no instance of service "catalgo" is registered/,
+    );
+    const registered = await cli([
+      'apply',
+      '-f',
+      file(
+        'users.yaml',
+        'kind: DestinationPolicy\nname: users\nspec:\n  timeoutMs: 2000\n  retry: { maxAttempts: 3, budget: { percent: 10 } }\n',
+      ),
+    ]);
+    assert.doesNotMatch(registered.stderr, /warning/, 'users has a registered instance');
+  });
+
+  test('-s host:port without a scheme, and a wrong token named as such', async () => {
+    const bare = await inProcess(['-s', svc.url.replace('http://', ''), '-t', svc.token, 'get', 'policy']);
+    assert.equal(bare.code, 0, bare.stderr);
+    const wrong = await cli(['get', 'policy'], 'not-a-token');
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      /error: unauthorized \(401\): the config service refused the token .*pass --token or set WEFT_TOKEN/,
+    );
+    assert.doesNotMatch(wrong.stderr, /reach/);
+  });
+
   test('usage errors and an unreachable service give clear messages', async () => {
     const kind = await cli(['get', 'widgets']);
     assert.equal(kind.code, 2);

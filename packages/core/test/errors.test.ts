@@ -26,6 +26,7 @@ describe('errors', () => {
       RequestFailed: 'WEFT_REQUEST_FAILED',
       InvalidOption: 'WEFT_INVALID_OPTION',
       ResolutionFailed: 'WEFT_RESOLUTION_FAILED',
+      UnsupportedRuntime: 'WEFT_UNSUPPORTED_RUNTIME',
       Closed: 'WEFT_CLOSED',
       Unauthorized: 'WEFT_UNAUTHORIZED',
     });

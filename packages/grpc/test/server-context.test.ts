@@ -98,7 +98,8 @@ describe('server context', () => {
     );
     for (const s of seen) {
       assert.ok(
-        s.remainingMs > 500 && s.remainingMs <= 800,
+        // Generous below (a loaded machine may take a few hundred ms to connect and dispatch).
+        s.remainingMs > 100 && s.remainingMs <= 800,
         `${s.shape}: ${s.remainingMs.toFixed(0)} ms left`,
       );
       // Without an OpenTelemetry SDK the inbound traceparent is what outbound calls forward.
