@@ -1,7 +1,7 @@
 /** Every public entry point of @weft/http refuses what it does not understand, naming it. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createClient, createDispatcher } from '@weft/http';
+import { createClient, createDispatcher, describeClients } from '@weft/http';
 import { weft } from '@weft/http/express';
 import { weft as weftPlugin } from '@weft/http/fastify';
 import Fastify from 'fastify';
@@ -90,6 +90,22 @@ describe('option checks', () => {
     } finally {
       await client.close();
       await server.close();
+    }
+  });
+});
+
+describe('describeClients', () => {
+  test('tells a client and a dispatcher for the same service apart', async () => {
+    const client = createClient({ service: 'twice', endpoints: ['127.0.0.1:1'] });
+    const dispatcher = createDispatcher({ services: { twice: { endpoints: ['127.0.0.1:1'] } } });
+    try {
+      const mine = describeClients().filter((d) => d.destination === 'twice');
+      assert.deepEqual(mine.map((d) => d.client.kind).sort(), ['createClient', 'createDispatcher']);
+      assert.ok(mine.every((d) => d.client.protocol === 'http'));
+      assert.notEqual(mine[0]!.client.id, mine[1]!.client.id);
+    } finally {
+      await client.close();
+      await dispatcher.close();
     }
   });
 });

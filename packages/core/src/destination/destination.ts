@@ -45,12 +45,21 @@ export interface DestinationOptions<Req extends Call, Res, T> {
   config?: PolicySource;
   /** The caller's zone for zone-aware balancing. */
   localZone?: string;
+  /** What made this destination, as `describe()` reports it (`createClient`, …). Defaults to `client`. */
+  kind?: string;
   clock?: Clock;
   random?: Random;
 }
 
+let nextId = 1;
+
 export interface DestinationDescription {
   destination: string;
+  /**
+   * Which client this is: what made it (`createClient`, `createDispatcher`, `createGrpcClient`, …),
+   * its protocol, and a number unique in the process, so two clients of one service are told apart.
+   */
+  client: { kind: string; protocol: string; id: number };
   /** The policy in force: options in code merged under the config service's. */
   policy: DestinationPolicy;
   /** Where each part of the policy came from. */
@@ -140,8 +149,11 @@ export class Destination<Req extends Call, Res, T = unknown> {
     this.#policy = mergePolicies(options.policy, this.#configPolicy);
     this.#service = this.#build(this.#policy);
     this.#unsubscribe = options.config?.subscribe(() => this.#onConfig());
+    this.#client = { kind: options.kind ?? 'client', protocol: options.protocol.name, id: nextId++ };
     live.add(this);
   }
+
+  readonly #client: DestinationDescription['client'];
 
   /** Sends one call through the stack. */
   call(call: Req): Promise<Res> {
@@ -164,6 +176,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
     const decay = this.endpoints.decayMs;
     return {
       destination: this.name,
+      client: this.#client,
       policy: this.#policy,
       sources: { code: this.#options.policy, config: this.#configPolicy },
       rejectedConfig: this.#rejected,

@@ -32,6 +32,8 @@ export interface GrpcDestinationOptions {
   config?: PolicySource;
   /** The caller's zone for zone-aware balancing. */
   localZone?: string;
+  /** What made it, for `describe()`. Defaults to `createGrpcClient`. */
+  kind?: string;
   clock?: Clock;
   random?: Random;
 }
@@ -41,6 +43,7 @@ export function createGrpcDestination(options: GrpcDestinationOptions): GrpcDest
   const classify = grpcClassifier(options.retryableCodes);
   return new Destination<GrpcCall, GrpcExchange, Channel>({
     ...options,
+    kind: options.kind ?? 'createGrpcClient',
     clock,
     terminal: sender(() => clock.now()),
     protocol: grpcProtocol,

@@ -48,6 +48,7 @@ export function createClient(options: ClientOptions): WeftClient {
     transport: options,
     config: options.config,
     localZone: localZoneFromOptions(options),
+    kind: 'createClient',
     clock: options.clock,
     random: options.random,
   });

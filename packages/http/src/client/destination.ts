@@ -29,6 +29,8 @@ export interface HttpDestinationOptions {
   config?: PolicySource;
   /** The caller's zone for zone-aware balancing. */
   localZone?: string;
+  /** What made it, for `describe()`: `createClient` or `createDispatcher`. */
+  kind?: string;
   clock?: Clock;
   random?: Random;
 }

@@ -125,6 +125,7 @@ export class WeftDispatcher extends Dispatcher {
       transport: options,
       config: this.#options.config,
       localZone: localZoneFromOptions(options),
+      kind: 'createDispatcher',
       clock: options.clock,
       random: options.random,
     });
