@@ -14,7 +14,7 @@ export { HttpExchange } from './client/exchange.ts';
 export { installGlobalDispatcher } from './client/global.ts';
 export type { ClientOptions } from './client/options.ts';
 export type { TransportOptions } from './client/transport.ts';
-export { TRANSPORT_DEFAULTS } from './client/transport.ts';
+export { isWeftRequest, TRANSPORT_DEFAULTS } from './client/transport.ts';
 export type { ResolvedServerOptions, RouteAdmissionOptions, ServerOptions } from './server/options.ts';
 export { resolveServerOptions, SERVER_DEFAULTS } from './server/options.ts';
 export type { Reply, ShedReason } from './server/replies.ts';

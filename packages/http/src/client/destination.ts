@@ -15,7 +15,7 @@ import type { Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { DEFAULT_RETRY_STATUSES, httpClassifier } from './classifier.ts';
 import type { HttpExchange } from './exchange.ts';
-import { createPool, httpProtocol, send, type TransportOptions } from './transport.ts';
+import { createPool, httpProtocol, retirePool, send, type TransportOptions } from './transport.ts';
 
 export type HttpDestination = Destination<HttpCall, HttpExchange, Pool>;
 
@@ -44,7 +44,10 @@ export function createHttpDestination(options: HttpDestinationOptions): HttpDest
     connect: (endpoint) => createPool(endpoint, options.transport),
     // A removed endpoint's pool closes once its requests in flight have finished.
     disconnect: (pool) => {
-      pool.close().catch(() => {});
+      pool
+        .close()
+        .catch(() => {})
+        .finally(() => retirePool(pool));
     },
   });
 }
@@ -69,4 +72,5 @@ export async function closeHttpDestination(
   if ((await Promise.race([graceful, late])) === 'late')
     await Promise.allSettled(pools.map((p) => p.destroy()));
   clearTimeout(timer);
+  for (const p of pools) retirePool(p);
 }

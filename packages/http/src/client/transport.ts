@@ -40,6 +40,31 @@ export const TRANSPORT_DEFAULTS = {
   connectTimeoutMs: 10_000,
 } as const;
 
+/** Origins of the endpoints Weft's pools talk to, with how many live pools use each. */
+const weftOrigins = new Map<string, number>();
+
+/**
+ * True for an undici request sent by one of Weft's endpoint pools (by its origin). For OpenTelemetry's
+ * undici instrumentation, whose spans would double Weft's own attempt spans:
+ * `new UndiciInstrumentation({ ignoreRequestHook: isWeftRequest })`. A request your code sends
+ * straight to a Weft endpoint's origin, bypassing Weft, is skipped too.
+ */
+export function isWeftRequest(request: { origin?: unknown }): boolean {
+  return weftOrigins.size > 0 && typeof request?.origin === 'string' && weftOrigins.has(request.origin);
+}
+
+/** Forgets a pool's origin once the pool is closed (see {@link createPool}). */
+export function retirePool(pool: Pool): void {
+  const origin = poolOrigins.get(pool);
+  if (origin === undefined) return;
+  poolOrigins.delete(pool);
+  const n = (weftOrigins.get(origin) ?? 1) - 1;
+  if (n <= 0) weftOrigins.delete(origin);
+  else weftOrigins.set(origin, n);
+}
+
+const poolOrigins = new WeakMap<Pool, string>();
+
 export function createPool(endpoint: Endpoint, options: TransportOptions): Pool {
   const scheme = options.scheme ?? TRANSPORT_DEFAULTS.scheme;
   const protocol = options.protocol ?? TRANSPORT_DEFAULTS.protocol;
@@ -52,7 +77,13 @@ export function createPool(endpoint: Endpoint, options: TransportOptions): Pool 
     useH2c: protocol === 'h2c',
     ...(options.tls ? { connect: options.tls } : {}),
   };
-  return new Pool(`${scheme}://${endpointKey(endpoint)}`, poolOptions);
+  const origin = `${scheme}://${endpointKey(endpoint)}`;
+  const pool = new Pool(origin, poolOptions);
+  // undici reports a request's origin as the URL's origin: no trailing slash, default ports dropped.
+  const reported = new URL(origin).origin;
+  poolOrigins.set(pool, reported);
+  weftOrigins.set(reported, (weftOrigins.get(reported) ?? 0) + 1);
+  return pool;
 }
 
 /** Sends the attempt on the chosen endpoint's pool; resolves at the response head. */
