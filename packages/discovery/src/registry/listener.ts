@@ -5,7 +5,12 @@
  */
 import { networkInterfaces } from 'node:os';
 import { checkKnownKeys, invalidOption, type KeySet, sleep, systemClock } from '@weft/core';
-import { type InstanceRegistration, type RegisterInstanceOptions, registerInstance } from './register.ts';
+import {
+  type InstanceRegistration,
+  REGISTER_KEYS,
+  type RegisterInstanceOptions,
+  registerInstance,
+} from './register.ts';
 
 /** What a server registers as: `registerInstance`'s options, with address and port found from the listener. */
 export interface ServerRegistrationOptions extends Omit<RegisterInstanceOptions, 'address' | 'port'> {
@@ -30,19 +35,8 @@ export interface ServerRegistrationOptions extends Omit<RegisterInstanceOptions,
 export const SERVER_REGISTRATION_DEFAULTS = { graceMs: 500 } as const;
 
 const SERVER_REGISTRATION_KEYS = {
-  service: true,
-  address: true,
-  port: true,
-  labels: true,
-  weight: true,
-  ttlMs: true,
-  id: true,
-  urls: true,
-  token: true,
-  requestTimeoutMs: true,
+  ...REGISTER_KEYS,
   graceMs: true,
-  clock: true,
-  random: true,
 } as const satisfies KeySet<ServerRegistrationOptions>;
 
 /** Checks registration options before a server is started (so a typo fails at start-up, not at listen). */

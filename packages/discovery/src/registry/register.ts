@@ -58,7 +58,7 @@ class HttpStatusError extends Error {
   }
 }
 
-const REGISTER_KEYS = {
+export const REGISTER_KEYS = {
   service: true,
   address: true,
   port: true,
