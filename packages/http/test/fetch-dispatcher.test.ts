@@ -148,7 +148,7 @@ describe('the dispatcher keeps what the caller sent', () => {
         },
         onResponseData: (_c, chunk) => events.push(`data ${chunk}`),
         onResponseEnd: (controller) => {
-          events.push(`end ${(controller.rawTrailers ?? []).map(String).join(' ')}`);
+          events.push(`end ${((controller.rawTrailers ?? []) as Buffer[]).map(String).join(' ')}`);
           resolve();
         },
         onResponseError: (_c, err) => reject(err),

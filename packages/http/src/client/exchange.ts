@@ -35,6 +35,9 @@ const CONNECT_CODES = new Set([
 /** undici's codes for a request it refuses to send as given: the caller's error, not the endpoint's. */
 const INVALID_REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
+/** The sink of a body nobody reads: one for every exchange. */
+const DRAIN: Sink = { data() {}, end() {}, error() {} };
+
 export class HttpExchange extends SignalFollower implements Dispatcher.DispatchHandler {
   statusCode = 0;
   statusMessage = '';
@@ -164,7 +167,7 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
 
   /** Throws the body away without breaking the connection (used when the attempt is retried). */
   discard(): void {
-    this.attach({ data() {}, end() {}, error() {} });
+    this.attach(DRAIN);
   }
 
   /** Cancels the body: the connection is aborted. */
