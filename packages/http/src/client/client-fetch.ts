@@ -26,22 +26,41 @@ const BODY_HEADERS = [
 /** Headers the mesh writes on every attempt; a redirect's new call writes its own. */
 const MESH_HEADERS: string[] = [Header.deadline, Header.attempt, Header.traceparent, Header.tracestate];
 
-export async function sendFetch(
+/**
+ * The response to a call whose head has arrived: the `Response` itself when it is no redirect to
+ * follow (no extra promise on the usual path), else the redirects followed.
+ */
+export function respond(
+  destination: HttpDestination,
+  call: HttpCall,
+  exchange: HttpExchange,
+  url: string,
+  init: RequestInit,
+): Response | Promise<Response> {
+  if (
+    !REDIRECT_STATUSES.has(exchange.statusCode) ||
+    exchange.headers.location === undefined ||
+    init.redirect === 'manual'
+  )
+    return toResponse(exchange, call.method, { url, redirected: false });
+  return follow(destination, call, exchange, url, init);
+}
+
+async function follow(
   destination: HttpDestination,
   first: HttpCall,
+  head: HttpExchange,
   url: string,
   init: RequestInit,
 ): Promise<Response> {
-  const redirect = init.redirect ?? 'follow';
   let call = first;
+  let exchange = head;
   for (let hops = 0; ; hops++) {
-    const exchange = await destination.call(call);
     const location = REDIRECT_STATUSES.has(exchange.statusCode) ? exchange.headers.location : undefined;
-    if (location === undefined || redirect === 'manual')
-      return toResponse(exchange, call.method, { url, redirected: hops > 0 });
+    if (location === undefined) return toResponse(exchange, call.method, { url, redirected: hops > 0 });
     exchange.discard();
     const target = String(location);
-    if (redirect === 'error')
+    if (init.redirect === 'error')
       throw refused(call, `${exchange.statusCode} redirect to ${target} (redirect is 'error')`);
     if (hops >= MAX_REDIRECTS) throw refused(call, `more than ${MAX_REDIRECTS} redirects`);
     let next: URL;
@@ -60,6 +79,7 @@ export async function sendFetch(
       );
     call = redirected(call, exchange, next, init.signal ?? undefined);
     url = next.href;
+    exchange = await destination.call(call);
   }
 }
 

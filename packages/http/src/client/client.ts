@@ -13,7 +13,7 @@ import {
   WeftError,
 } from '@weft/core';
 import { type HttpBody, HttpCall } from './call.ts';
-import { sendFetch } from './client-fetch.ts';
+import { respond } from './client-fetch.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
 import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
 import { checkHeader, checkTarget } from './request-headers.ts';
@@ -58,7 +58,8 @@ export function createClient(options: ClientOptions): WeftClient {
     async fetch(input, init) {
       const made = toCall(service, input, init, tls);
       const call = made instanceof HttpCall ? made : await made;
-      return sendFetch(destination, call, requestUrl(service, input), init ?? {});
+      const exchange = await destination.call(call);
+      return respond(destination, call, exchange, requestUrl(service, input), init ?? {});
     },
     describe: () => destination.describe(),
     async close() {
