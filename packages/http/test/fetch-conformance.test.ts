@@ -75,6 +75,7 @@ const CASES: Case[] = [
   { name: 'deflate is decoded', path: '/deflate' },
   { name: 'two codings are decoded in order', path: '/gzip-deflate' },
   { name: 'an unknown coding is left as sent', path: '/unknown-coding' },
+  { name: 'a corrupt coding fails the body read', path: '/bad-gzip' },
   { name: '103 Early Hints is skipped, the final response returned', path: '/early-hints' },
   { name: '102 Processing is skipped', path: '/processing' },
   { name: '204 has a null body', path: '/no-content' },

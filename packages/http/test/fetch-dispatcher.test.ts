@@ -183,6 +183,21 @@ describe('a connection reset after the head', () => {
     await assert.rejects(res.text(), isBodyFailure);
   });
 
+  test('a corrupt content coding also reaches createClient().fetch’s body read as a WeftError', async () => {
+    const s = await startServer((_req, res) => {
+      res.setHeader('content-encoding', 'gzip');
+      res.end('this is not gzip at all');
+    });
+    servers.push(s);
+    const client = createClient({ service: 'corrupt', endpoints: [s.endpoint] });
+    closers.push(client);
+    const res = await client.fetch('/');
+    await assert.rejects(
+      res.text(),
+      (err) => isWeftError(err, ErrorCode.RequestFailed) && /decoding/.test(err.message),
+    );
+  });
+
   test('reaches the dispatcher’s caller as a WeftError (fetch: TypeError “terminated” with it as cause)', async () => {
     const s = await resetting();
     const dispatcher = createDispatcher({

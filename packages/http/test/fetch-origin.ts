@@ -49,6 +49,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => unkn
     res.setHeader('content-encoding', 'deflate, gzip');
     res.end(gzipSync(deflateSync(TEXT)));
   },
+  '/bad-gzip': (_req, res) => {
+    res.setHeader('content-encoding', 'gzip');
+    res.end('this is not gzip at all');
+  },
   '/unknown-coding': (_req, res) => {
     res.setHeader('content-encoding', 'x-weft');
     res.end('left as sent');

@@ -88,7 +88,36 @@ function decode(raw: ReadableStream<Uint8Array>, header: string, exchange: HttpE
   }
   let stream: ReadableStream = raw;
   for (const d of decoders) stream = stream.pipeThrough(Duplex.toWeb(d) as ReadableWritablePair);
-  return stream;
+  return typed(stream, exchange);
+}
+
+/** The decoded body, whose failures (a corrupt coding) are `WeftError`s like the connection's. */
+function typed(decoded: ReadableStream<Uint8Array>, exchange: HttpExchange): ReadableStream<Uint8Array> {
+  const reader = decoded.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) c.close();
+          else c.enqueue(value);
+        } catch (err) {
+          const error =
+            err instanceof WeftError
+              ? err
+              : new WeftError(
+                  ErrorCode.RequestFailed,
+                  `decoding the response body from ${exchange.endpoint} failed: ${(err as Error).message}`,
+                  { cause: err },
+                );
+          exchange.abort(error);
+          c.error(error);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 // Lenient flushing, as browsers and curl decode: a body cut short still yields what it holds.
