@@ -60,6 +60,21 @@ describe('an invalid request is the caller’s error', () => {
       const ep = (d as { endpoints: { key?: string; ejected?: boolean; failures?: number }[] }).endpoints[0]!;
       assert.notEqual(ep.ejected, true, 'the endpoint is not ejected');
     }
+    // Other requests undici refuses to send, through undici.request.
+    const refused = [
+      { headers: { 'content-length': 'ten' } },
+      { headers: { 'transfer-encoding': 'chunked' } },
+      { headers: { 'bad name': 'x' } },
+      { method: 'BAD METHOD' },
+      { method: 'POST', body: { not: 'a body' } },
+    ];
+    // Each as often as the expect header above: one that reached the pool would wedge it.
+    for (const opts of refused)
+      for (let i = 0; i < 20; i++)
+        await assert.rejects(request('http://checked/', { ...opts, dispatcher } as never), (err) =>
+          isWeftError(err, ErrorCode.InvalidOption),
+        );
+    assert.equal(s.requests.length, 0, 'none sent');
     const ok = await undiciFetch('http://checked/after', { dispatcher });
     assert.equal(ok.status, 200);
     assert.equal((await client.fetch('/after')).status, 200);

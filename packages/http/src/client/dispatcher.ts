@@ -19,7 +19,7 @@ import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange, RawHeaders, Sink } from './exchange.ts';
 import { type ClientOptions, resolverFromOptions, stackFromOptions } from './options.ts';
-import { requestHeaders } from './request-headers.ts';
+import { checkBody, requestHeaders } from './request-headers.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
 
@@ -185,6 +185,7 @@ export class WeftDispatcher extends Dispatcher {
     let headers: Record<string, string>;
     try {
       headers = requestHeaders(dest.name, opts.headers, authority, method, opts.path);
+      checkBody(dest.name, opts.body);
     } catch (error) {
       // A request undici would refuse to send: the caller's error, never the endpoint's.
       handler.onResponseError?.(controller, error as Error);

@@ -76,15 +76,8 @@ function add(out: Record<string, string>, destination: string, name: unknown, va
   if (INVALID_VALUE.test(text))
     throw invalid(destination, new errors.InvalidArgumentError(`invalid ${key} header`));
   const lower = key.toLowerCase();
-  if (REFUSED.has(lower))
-    throw invalid(destination, new errors.InvalidArgumentError(`invalid ${lower} header`));
-  if (lower === 'expect')
-    throw invalid(destination, new errors.NotSupportedError('expect header not supported'));
-  if (lower === 'connection') {
-    for (const token of text.split(','))
-      if (!TOKEN.test(token.trim()))
-        throw invalid(destination, new errors.InvalidArgumentError('invalid connection header'));
-  } else if (MESH_NAMES.has(lower) || lower.startsWith('weft-')) key = lower;
+  checkHeader(destination, lower, text);
+  if (MESH_NAMES.has(lower) || lower.startsWith('weft-')) key = lower;
   out[key] = out[key] === undefined ? text : `${out[key]}, ${text}`;
   return lower === 'host' ? 1 : 0;
 }
@@ -103,8 +96,33 @@ export function checkHeader(destination: string, lower: string, value: string): 
     throw invalid(destination, new errors.InvalidArgumentError(`invalid ${lower} header`));
   if (lower === 'expect')
     throw invalid(destination, new errors.NotSupportedError('expect header not supported'));
+  if (lower === 'content-length' && !/^\d+$/.test(value))
+    throw invalid(destination, new errors.InvalidArgumentError('invalid content-length header'));
   if (lower === 'connection')
     for (const token of value.split(','))
       if (!TOKEN.test(token.trim()))
         throw invalid(destination, new errors.InvalidArgumentError('invalid connection header'));
+}
+
+/** Throws when undici would refuse the body's type (it takes bytes, strings, Blobs, FormData, streams and iterables). */
+export function checkBody(destination: string, body: unknown): void {
+  if (body === undefined || body === null || typeof body === 'string') return;
+  if (typeof body === 'object') {
+    if (
+      ArrayBuffer.isView(body) ||
+      body instanceof ArrayBuffer ||
+      body instanceof Blob ||
+      body instanceof FormData
+    )
+      return;
+    if (Symbol.asyncIterator in body || Symbol.iterator in body) return;
+    // undici's own FormData (a class of its own when undici is not Node's bundled copy).
+    if (typeof (body as { append?: unknown }).append === 'function') return;
+  }
+  throw invalid(
+    destination,
+    new errors.InvalidArgumentError(
+      'body must be a string, a Buffer, a Readable stream, an iterable, or an async iterable',
+    ),
+  );
 }
