@@ -17,12 +17,13 @@ import {
   status as Status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { currentContext, Header } from '@weft/core';
+import { Call, currentContext, deadlineExceeded, Header } from '@weft/core';
 import {
   createGrpcClient,
   createGrpcServer,
   describeGrpcClient,
   type GrpcClientOptions,
+  statusFromError,
   WEFT_ERROR_KEY,
 } from '../src/index.ts';
 import {
@@ -233,12 +234,20 @@ describe('deadlines', () => {
     await weft.drain();
   });
 
+  test("the stack's deadline error names a gRPC method once", () => {
+    const path = '/grpc.testing.TestService/EmptyCall';
+    const status = statusFromError(deadlineExceeded(new Call('svc', path, path, {})));
+    assert.equal(status.details, `deadline exceeded calling svc ${path}`);
+  });
+
   test('the client timeoutMs applies when the call gives none', async () => {
     const slow = await scripted((_call, cb) => setTimeout(() => cb(null, {}), 400).unref());
     const c = client('timeout', [slow.server.endpoint], { timeoutMs: 100, circuitBreaker: false });
     await assert.rejects(unary(c, 'emptyCall', {}), (err: ServiceError) => {
       assert.equal(err.code, Status.DEADLINE_EXCEEDED);
       assert.deepEqual(err.metadata.get(WEFT_ERROR_KEY), ['WEFT_DEADLINE_EXCEEDED']);
+      // The method is named once (a gRPC method is its path).
+      assert.equal(err.details, 'deadline exceeded calling timeout /grpc.testing.TestService/EmptyCall');
       return true;
     });
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { after, describe, test } from 'node:test';
 import { createContext, ErrorCode, isWeftError, runWithContext } from '@weft/core';
-import { createClient } from '@weft/http';
+import { createClient, DEFAULT_BODY_REPLAY_LIMIT_BYTES } from '@weft/http';
 import { closedPort, delay, eventually, startServer, type TestServer } from './helpers.ts';
 
 const servers: TestServer[] = [];
@@ -74,9 +74,12 @@ describe('retries', () => {
     await client.close();
   });
 
-  test('a streamed body is never retried', async () => {
+  test('a streamed body past the replay limit is not retried once read; a small one is replayed whole', async () => {
+    const bodies: number[] = [];
     const failing = await server(async (req, res) => {
-      for await (const _ of req);
+      let n = 0;
+      for await (const c of req) n += (c as Buffer).length;
+      bodies.push(n);
       res.statusCode = 503;
       res.end();
     });
@@ -85,15 +88,21 @@ describe('retries', () => {
       endpoints: [failing.endpoint],
       circuitBreaker: false,
     });
-    const body = new ReadableStream({
-      start(c) {
-        c.enqueue(new TextEncoder().encode('streamed'));
-        c.close();
-      },
-    });
-    const res = await client.fetch('/', { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const stream = (bytes: number) =>
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array(bytes).fill(1));
+          c.close();
+        },
+      });
+    const big = DEFAULT_BODY_REPLAY_LIMIT_BYTES + 1;
+    const res = await client.fetch('/', { method: 'PUT', body: stream(big), duplex: 'half' } as RequestInit);
     assert.equal(res.status, 503);
-    assert.equal(failing.requests.length, 1);
+    assert.deepEqual(bodies, [big], 'read past the limit: not sent again');
+    bodies.length = 0;
+    const small = await client.fetch('/', { method: 'PUT', body: stream(8), duplex: 'half' } as RequestInit);
+    assert.equal(small.status, 503);
+    assert.deepEqual(bodies, [8, 8, 8], 'kept whole: replayed on every attempt');
     await client.close();
   });
 

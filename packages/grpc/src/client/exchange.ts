@@ -117,7 +117,12 @@ export class GrpcExchange extends SignalFollower implements RawListener {
       ) {
         // The call's own deadline, enforced by grpc-js's timer a moment before Weft's: the same
         // outcome as Weft's (a caller's deadline says nothing about the endpoint).
-        this.#reject(new WeftError(ErrorCode.DeadlineExceeded, `deadline exceeded calling ${this.endpoint}`));
+        this.#reject(
+          new WeftError(
+            ErrorCode.DeadlineExceeded,
+            `deadline exceeded calling ${this.#call.destination} ${this.#call.path}`,
+          ),
+        );
       } else this.#resolve(this);
     }
     this.#flushStatus();

@@ -23,11 +23,19 @@ const CODES: Record<string, Status> = {
   [ErrorCode.ResolutionFailed]: Status.UNAVAILABLE,
 };
 
+/**
+ * Core names a call by its method and its path; a gRPC method is its path, so the pair reads
+ * `/pkg.Service/Method /pkg.Service/Method`: said once here.
+ */
+function details(message: string): string {
+  return message.replace(/ (\/\S+) \1(?=$|[\s:,])/, ' $1');
+}
+
 export function statusFromError(error: unknown): StatusObject {
   const metadata = new Metadata();
   if (isWeftError(error)) {
     metadata.set(WEFT_ERROR_KEY, error.code);
-    return { code: CODES[error.code] ?? Status.UNKNOWN, details: error.message, metadata };
+    return { code: CODES[error.code] ?? Status.UNKNOWN, details: details(error.message), metadata };
   }
   return { code: Status.INTERNAL, details: (error as Error | undefined)?.message ?? String(error), metadata };
 }

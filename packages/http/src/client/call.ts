@@ -1,5 +1,6 @@
 import { Call } from '@weft/core';
 import type { Dispatcher } from 'undici';
+import { ReplayableBody } from './body.ts';
 
 /** The request body as undici sends it. */
 export type HttpBody = Dispatcher.DispatchOptions['body'];
@@ -7,6 +8,8 @@ export type HttpBody = Dispatcher.DispatchOptions['body'];
 /** An HTTP call: the protocol-neutral call plus its body. */
 export class HttpCall extends Call {
   body: HttpBody;
+  /** The body came as a stream: fetch never sends it twice for a redirect, even when it was kept. */
+  readonly streamed: boolean;
 
   constructor(
     destination: string,
@@ -17,12 +20,34 @@ export class HttpCall extends Call {
     signal: AbortSignal | undefined,
   ) {
     super(destination, method, path, headers, signal);
-    this.body = body;
-    this.replayable = isReplayable(body);
+    this.streamed = isStreamed(body);
+    if (this.streamed) {
+      // Replayable until it is first read, and again once it was sent whole (see body.ts).
+      this.body = new ReplayableBody(body as AsyncIterable<Uint8Array>, this) as unknown as HttpBody;
+    } else {
+      this.body = body;
+      this.replayable = isReplayable(body);
+    }
   }
 }
 
-/** Strings and byte arrays can be sent again; streams and iterables cannot. */
+/** Strings, byte arrays and Blobs can be sent again. */
 export function isReplayable(body: HttpBody): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof Uint8Array ||
+    body instanceof Blob
+  );
+}
+
+/** Streams and (async) iterables: sent by reading them, so they need {@link ReplayableBody}. */
+function isStreamed(body: HttpBody): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !(body instanceof Uint8Array) &&
+    (Symbol.asyncIterator in body || Symbol.iterator in body)
+  );
 }

@@ -13,8 +13,10 @@ import {
   WeftError,
 } from '@weft/core';
 import { type HttpBody, HttpCall } from './call.ts';
+import { respond } from './client-fetch.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
 import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
+import { checkHeader, checkTarget } from './request-headers.ts';
 
 /** `RequestInit` plus Weft's per-call settings. */
 export interface WeftRequestInit extends RequestInit {
@@ -52,13 +54,14 @@ export function createClient(options: ClientOptions): WeftClient {
     clock: options.clock,
     random: options.random,
   });
+  const tls = options.scheme === 'https';
   return {
     service,
     async fetch(input, init) {
-      const made = toCall(service, input, init);
+      const made = toCall(service, input, init, tls);
       const call = made instanceof HttpCall ? made : await made;
       const exchange = await destination.call(call);
-      return exchange.toResponse();
+      return respond(destination, call, exchange, requestUrl(service, input), init ?? {});
     },
     describe: () => destination.describe(),
     async close() {
@@ -75,11 +78,19 @@ export function toCall(
   service: string,
   input: string | URL,
   init: WeftRequestInit = {},
+  tls = false,
 ): HttpCall | Promise<HttpCall> {
   const path = toPath(input);
   const method = (init.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = {};
-  if (init.headers) for (const [name, value] of new Headers(init.headers)) headers[name] = value;
+  checkTarget(service, method, path);
+  if (init.headers)
+    for (const [name, value] of new Headers(init.headers)) {
+      // Refused here, before the stack, as the dispatcher does (see request-headers.ts).
+      checkHeader(service, name, value);
+      headers[name] = value;
+    }
+  fetchDefaults(headers, tls);
   const make = (body: HttpBody) => {
     const call = new HttpCall(service, method, path, headers, body, init.signal ?? undefined);
     if (init.timeoutMs !== undefined) call.timeoutMs = checkCallTimeout(init.timeoutMs);
@@ -99,6 +110,29 @@ function checkCallTimeout(ms: unknown): number {
       `invalid option timeoutMs: the per-call timeout must be a number of ms from 0 to 86400000, got ${String(ms)}`,
     );
   return ms;
+}
+
+/** The request's URL as `Response.url` reports it: a path is taken as `http://<service><path>`. */
+function requestUrl(service: string, input: string | URL): string {
+  if (typeof input === 'string' && input.startsWith('/')) return `http://${service}${input}`;
+  const url = new URL(input);
+  url.hash = '';
+  return url.href;
+}
+
+/**
+ * The request headers fetch adds when the caller did not set them (Fetch §4.1 main fetch, steps 12
+ * and 13; §4.5 HTTP-network-or-cache fetch, `Accept-Encoding` and `Sec-Fetch-Mode`), so a server
+ * sees the same request from `client.fetch` as from `fetch`. No default `User-Agent`: the two
+ * fetches themselves disagree on it (`undici`, `node`).
+ */
+function fetchDefaults(headers: Record<string, string>, tls: boolean): void {
+  if (headers.accept === undefined) headers.accept = '*/*';
+  if (headers['accept-language'] === undefined) headers['accept-language'] = '*';
+  headers['sec-fetch-mode'] = 'cors';
+  if (headers.range !== undefined) headers['accept-encoding'] = 'identity';
+  else if (headers['accept-encoding'] === undefined)
+    headers['accept-encoding'] = tls ? 'br, gzip, deflate, zstd' : 'gzip, deflate';
 }
 
 function toPath(input: string | URL): string {
@@ -127,7 +161,9 @@ function toBody(
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  if (body instanceof ReadableStream) return body as unknown as HttpBody;
+  // Streams and async iterables go out as they are read (fetch's `duplex: 'half'`); HttpCall keeps
+  // them replayable while nothing was read.
+  if (body instanceof ReadableStream || Symbol.asyncIterator in body) return body as unknown as HttpBody;
   // URLSearchParams, Blob, FormData: let the platform serialize them (and choose the content type).
   const request = new Request('http://weft.invalid/', { method: 'POST', body });
   const type = request.headers.get('content-type');

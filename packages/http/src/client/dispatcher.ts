@@ -20,9 +20,10 @@ import {
 import { Agent, Dispatcher } from 'undici';
 import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
-import type { HttpExchange } from './exchange.ts';
+import type { HttpExchange, RawHeaders, Sink } from './exchange.ts';
 import { type LegacyHandler, LegacyHandlerAdapter } from './legacy-handler.ts';
 import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
+import { checkBody, requestHeaders } from './request-headers.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
 
@@ -39,11 +40,22 @@ export interface DispatcherOptions {
   fallback?: Dispatcher | false;
 }
 
-/** Lets the caller's handler abort, pause and resume whichever attempt is current. */
-class ForwardController implements Dispatcher.DispatchController {
+/**
+ * The caller's side of a mesh request: lets its handler abort, pause and resume whichever attempt is
+ * current, carries the raw head and trailers (undici's fetch reads `controller.rawHeaders`, not the
+ * parsed object), and is the sink the final attempt's body streams into.
+ */
+class ForwardController implements Dispatcher.DispatchController, Sink {
   readonly #abort = new AbortController();
+  readonly #handler: Dispatcher.DispatchHandler;
   exchange: HttpExchange | undefined;
+  rawHeaders: RawHeaders = null;
+  rawTrailers: RawHeaders = null;
   #paused = false;
+
+  constructor(handler: Dispatcher.DispatchHandler) {
+    this.#handler = handler;
+  }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
@@ -68,34 +80,35 @@ class ForwardController implements Dispatcher.DispatchController {
     this.#paused = false;
     this.exchange?.resume();
   }
-}
 
-function lowerCaseHeaders(headers: Dispatcher.DispatchOptions['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!headers) return out;
-  const add = (name: unknown, value: unknown) => {
-    if (value === undefined || value === null) return;
-    const key = String(name).toLowerCase();
-    const text = Array.isArray(value) ? value.join(', ') : String(value);
-    out[key] = out[key] === undefined ? text : `${out[key]}, ${text}`;
-  };
-  if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0]))
-      for (const [n, v] of headers as unknown as [string, string][]) add(n, v);
-    else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1]);
-  } else if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [n, v] of headers as Iterable<[string, string]>) add(n, v);
-  } else {
-    for (const [n, v] of Object.entries(headers)) add(n, v);
+  /** The final attempt's head, then its body. */
+  forward(exchange: HttpExchange): void {
+    this.exchange = exchange;
+    if (this.#paused) exchange.pause();
+    const handler = this.#handler;
+    if (exchange.started) handler.onResponseStarted?.();
+    this.rawHeaders = exchange.rawHeaders;
+    handler.onResponseStart?.(this, exchange.statusCode, exchange.headers as never, exchange.statusMessage);
+    exchange.attach(this);
   }
-  delete out.host;
-  return out;
+  data(chunk: Buffer): void {
+    this.#handler.onResponseData?.(this, chunk);
+  }
+  end(trailers: Record<string, string | string[] | undefined>): void {
+    this.rawTrailers = this.exchange?.rawTrailers ?? null;
+    this.#handler.onResponseEnd?.(this, trailers as never);
+  }
+  error(err: Error): void {
+    this.#handler.onResponseError?.(this, err);
+  }
 }
 
 export class WeftDispatcher extends Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #destinations = new Map<string, HttpDestination | null>();
   readonly #fallback: Dispatcher | undefined;
+  /** Services reached over https. */
+  readonly #tls = new Set<string>();
   #closed = false;
 
   constructor(options: DispatcherOptions = {}) {
@@ -130,19 +143,31 @@ export class WeftDispatcher extends Dispatcher {
       random: options.random,
     });
     this.#destinations.set(host, dest);
+    if (options.scheme === 'https') this.#tls.add(host);
     return dest;
   }
 
   /** Hostnames by origin string, so a request does not parse its origin again. */
   readonly #hosts = new Map<string, string>();
 
+  /** The `Host` a plain fetch sends for an origin: its host and any explicit port. */
+  readonly #authorities = new Map<string, string>();
+
   #hostOf(origin: string): string {
     let host = this.#hosts.get(origin);
     if (host === undefined) {
-      host = new URL(origin).hostname;
-      if (this.#hosts.size < 10_000) this.#hosts.set(origin, host);
+      const url = new URL(origin);
+      host = url.hostname;
+      if (this.#hosts.size < 10_000) {
+        this.#hosts.set(origin, host);
+        this.#authorities.set(origin, url.host);
+      }
     }
     return host;
+  }
+
+  #authority(origin: string): string {
+    return this.#authorities.get(origin) ?? new URL(origin).host;
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -150,32 +175,34 @@ export class WeftDispatcher extends Dispatcher {
     // setGlobalDispatcher) hand a handler of the older API (onConnect/onHeaders/…): adapt it.
     if (typeof handler.onRequestStart !== 'function')
       handler = new LegacyHandlerAdapter(handler as unknown as LegacyHandler);
-    const host = opts.origin === undefined ? undefined : this.#hostOf(String(opts.origin));
+    const origin = opts.origin === undefined ? undefined : String(opts.origin);
+    const host = origin === undefined ? undefined : this.#hostOf(origin);
     const dest = host === undefined || this.#closed ? null : this.#destination(host);
     if (!dest) {
       if (this.#fallback) return this.#fallback.dispatch(opts, handler);
       const err = new WeftError(ErrorCode.NoEndpoints, `${host ?? '(no origin)'} is not a mesh service`);
-      handler.onResponseError?.(new ForwardController(), err);
+      handler.onResponseError?.(new ForwardController(handler), err);
       return false;
     }
-    const controller = new ForwardController();
+    const controller = new ForwardController(handler);
     handler.onRequestStart?.(controller, {});
     if (controller.aborted) return true;
     const method = (opts.method ?? 'GET').toUpperCase();
-    const call = new HttpCall(
-      dest.name,
-      method,
-      opts.path,
-      lowerCaseHeaders(opts.headers),
-      opts.body,
-      controller.signal,
-    );
+    // Over TLS the Host also names the server (SNI): the endpoint's address stands unless the
+    // caller sets a Host itself.
+    const authority = this.#tls.has(dest.name) ? undefined : this.#authority(origin!);
+    let headers: Record<string, string>;
+    try {
+      headers = requestHeaders(dest.name, opts.headers, authority, method, opts.path);
+      checkBody(dest.name, opts.body);
+    } catch (error) {
+      // A request undici would refuse to send: the caller's error, never the endpoint's.
+      handler.onResponseError?.(controller, error as Error);
+      return true;
+    }
+    const call = new HttpCall(dest.name, method, opts.path, headers, opts.body, controller.signal);
     dest.call(call).then(
-      (exchange) => {
-        controller.exchange = exchange;
-        if (controller.paused) exchange.pause();
-        exchange.forward(handler, controller);
-      },
+      (exchange) => controller.forward(exchange),
       (error: Error) => handler.onResponseError?.(controller, error),
     );
     return true;

@@ -10,9 +10,11 @@ import type { Dispatcher } from 'undici';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
+/** A head or trailers as undici received them. */
+export type RawHeaders = Controller['rawHeaders'];
 
 /** Where the body goes once a consumer attaches. */
-interface Sink {
+export interface Sink {
   data(chunk: Buffer): void;
   end(trailers: Headers): void;
   error(err: Error): void;
@@ -30,15 +32,24 @@ const CONNECT_CODES = new Set([
   'UND_ERR_DESTROYED',
 ]);
 
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+/** undici's codes for a request it refuses to send as given: the caller's error, not the endpoint's. */
+const INVALID_REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
+/** The sink of a body nobody reads: one for every exchange. */
+const DRAIN: Sink = { data() {}, end() {}, error() {} };
 
 export class HttpExchange extends SignalFollower implements Dispatcher.DispatchHandler {
   statusCode = 0;
   statusMessage = '';
   headers: Headers = {};
+  /** The head as undici received it (name/value buffers over HTTP/1.1), for handlers that read it. */
+  rawHeaders: RawHeaders = null;
+  /** The trailers as undici received them. */
+  rawTrailers: RawHeaders = null;
+  /** The parser saw the first byte of the response (undici's `onResponseStarted`). */
+  started = false;
   /** The endpoint that answered (`address:port`). */
   endpoint = '';
-  readonly #method: string;
   readonly #destination: string;
   #controller: Controller | undefined;
   #sink: Sink | undefined;
@@ -48,6 +59,8 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
   #sent = false;
   #head = false;
   #done = false;
+  /** What `abort()` was given: that error reaches the consumer as it is. */
+  #cancelledWith: Error | undefined;
   #onDone: (() => void)[] | undefined;
   #abortReason: Error | undefined;
   #resolve!: (e: HttpExchange) => void;
@@ -55,10 +68,9 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
   /** Resolves with this exchange when the head arrives; rejects with a typed error before that. */
   readonly head: Promise<HttpExchange>;
 
-  constructor(destination: string, method: string) {
+  constructor(destination: string) {
     super();
     this.#destination = destination;
-    this.#method = method;
     this.head = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -91,6 +103,10 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     this.#sent = true;
   }
 
+  onResponseStarted(): void {
+    this.started = true;
+  }
+
   onResponseStart(
     controller: Controller,
     statusCode: number,
@@ -100,10 +116,13 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     if (this.#abortReason) return;
     this.#controller = controller;
     this.#sent = true;
+    // An interim response (100, 102, 103 Early Hints): the final head is still to come.
+    if (statusCode < 200) return;
     this.#head = true;
     this.statusCode = statusCode;
     this.headers = headers;
     this.statusMessage = statusMessage ?? '';
+    this.rawHeaders = controller.rawHeaders ?? null;
     controller.pause();
     this.#resolve(this);
   }
@@ -117,8 +136,9 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     else this.#buffer = [chunk];
   }
 
-  onResponseEnd(_controller: Controller, trailers: Headers): void {
+  onResponseEnd(controller: Controller, trailers: Headers): void {
     this.#trailers = trailers;
+    this.rawTrailers = (controller as Controller | null)?.rawTrailers ?? null;
     if (this.#sink) this.#sink.end(trailers);
     this.#finish();
   }
@@ -131,8 +151,10 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
       this.#reject(this.#classify(err));
       return;
     }
-    this.#error = err;
-    if (this.#sink) this.#sink.error(err);
+    // After the head the error belongs to the body: typed, unless it is the reason it was cancelled.
+    const error = err === this.#cancelledWith || err instanceof WeftError ? err : this.#bodyError(err);
+    this.#error = error;
+    if (this.#sink) this.#sink.error(error);
     this.#finish();
   }
 
@@ -145,12 +167,13 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
 
   /** Throws the body away without breaking the connection (used when the attempt is retried). */
   discard(): void {
-    this.#attach({ data() {}, end() {}, error() {} });
+    this.attach(DRAIN);
   }
 
   /** Cancels the body: the connection is aborted. */
   abort(reason: Error): void {
     if (this.#done) return;
+    this.#cancelledWith = reason;
     this.#controller?.abort(reason);
   }
 
@@ -162,54 +185,8 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     this.#controller?.resume();
   }
 
-  /** The response as a WHATWG `Response` whose body streams from the connection with backpressure. */
-  toResponse(): Response {
-    const headers = new Headers();
-    for (const name in this.headers) {
-      const value = this.headers[name];
-      if (value === undefined) continue;
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else headers.append(name, value);
-    }
-    const status = this.statusCode;
-    if (NULL_BODY_STATUSES.has(status) || this.#method === 'HEAD') {
-      this.discard();
-      return new Response(null, { status, statusText: this.statusMessage, headers });
-    }
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start: (c) => {
-          this.#attach({
-            data: (chunk) => {
-              c.enqueue(chunk);
-              if ((c.desiredSize ?? 0) <= 0) this.pause();
-            },
-            end: () => c.close(),
-            error: (err) => c.error(err),
-          });
-        },
-        pull: () => this.resume(),
-        cancel: (reason) =>
-          this.abort(
-            reason instanceof Error ? reason : new WeftError(ErrorCode.Cancelled, 'response body cancelled'),
-          ),
-      },
-      { highWaterMark: 1 },
-    );
-    return new Response(body, { status, statusText: this.statusMessage, headers });
-  }
-
-  /** Streams the rest of the response into another dispatch handler (the Weft dispatcher's caller). */
-  forward(handler: Dispatcher.DispatchHandler, controller: Controller): void {
-    handler.onResponseStart?.(controller, this.statusCode, this.headers as never, this.statusMessage);
-    this.#attach({
-      data: (chunk) => handler.onResponseData?.(controller, chunk),
-      end: (trailers) => handler.onResponseEnd?.(controller, trailers as never),
-      error: (err) => handler.onResponseError?.(controller, err),
-    });
-  }
-
-  #attach(sink: Sink): void {
+  /** Hands the body, buffered and still to come, to `sink`; the connection resumes. */
+  attach(sink: Sink): void {
     this.#sink = sink;
     const buffered = this.#buffer;
     this.#buffer = undefined;
@@ -233,6 +210,15 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     if (err instanceof WeftError) return err;
     const code = (err as { code?: string }).code ?? '';
     const target = `${this.#destination} (${this.endpoint})`;
+    if (INVALID_REQUEST_CODES.has(code)) {
+      return new WeftError(
+        ErrorCode.InvalidOption,
+        `invalid request to ${this.#destination}: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
     if (!this.#sent || CONNECT_CODES.has(code)) {
       return new WeftError(ErrorCode.ConnectFailed, `could not send request to ${target}: ${err.message}`, {
         retryable: true,
@@ -242,5 +228,14 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     return new WeftError(ErrorCode.RequestFailed, `request to ${target} failed: ${err.message}`, {
       cause: err,
     });
+  }
+
+  /** A failure while the body streams (a reset connection, a truncated body). */
+  #bodyError(err: Error): WeftError {
+    return new WeftError(
+      ErrorCode.RequestFailed,
+      `response body from ${this.#destination} (${this.endpoint}) failed: ${err.message}`,
+      { cause: err },
+    );
   }
 }

@@ -89,7 +89,7 @@ export function createPool(endpoint: Endpoint, options: TransportOptions): Pool 
 /** Sends the attempt on the chosen endpoint's pool; resolves at the response head. */
 export const send: Service<HttpCall, HttpExchange> = (call) => {
   const ep = call.endpoint!;
-  const exchange = new HttpExchange(call.destination, call.method);
+  const exchange = new HttpExchange(call.destination);
   exchange.endpoint = ep.key;
   exchange.watch(call.attemptSignal);
   (ep.transport as Pool).dispatch(
