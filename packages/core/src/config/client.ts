@@ -9,7 +9,7 @@ import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
 import { type Clock, type Random, sleep, systemClock } from '../time/clock.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
-import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
+import { readSnapshotCache, removeStaleCacheTemps, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
 import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protocol.ts';
 import type { SseMessage } from './sse.ts';
@@ -241,6 +241,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
 
   async function run(): Promise<void> {
     if (cacheFile) {
+      await removeStaleCacheTemps(cacheFile);
       const cached = await readSnapshotCache(cacheFile);
       if (cached && !loaded) {
         cachedRevision = cached.revision;
