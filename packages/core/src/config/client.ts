@@ -15,6 +15,7 @@ import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protoc
 import type { SseMessage } from './sse.ts';
 import { ConfigState } from './state.ts';
 import { readWatchStream } from './watch-stream.ts';
+import { parseWatchData } from './wire-check.ts';
 
 export interface ConfigClientOptions {
   /** Config service URLs (array or comma-separated). Defaults to `WEFT_CONTROL_PLANE`. */
@@ -206,7 +207,8 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
 
   /** Applies one stream message. The status turns `connected` before listeners hear of the data. */
   function onMessage(url: string, m: SseMessage): void {
-    const data = JSON.parse(m.data);
+    // Checked before anything changes: a malformed message ends the stream (then a reconnect).
+    const data = parseWatchData(m);
     const previous = status;
     if (previous.state !== 'connected')
       status = { state: 'connected', url, lastError: undefined, attempts: 0 };
