@@ -246,6 +246,6 @@ test('config cache files: a damaged or foreign file reads as no cache, never a t
       assert.ok(Number.isSafeInteger(snap.revision));
       assert.ok(Array.isArray(snap.documents) && Array.isArray(snap.instances));
     }),
-    fuzz(),
+    fuzz(1, true),
   );
 });
