@@ -52,6 +52,7 @@ export function scopeOf(record: TokenRecord): string | undefined {
 }
 
 const verified = new WeakMap<FastifyRequest, TokenRecord>();
+const kAccess = 'weftAccess';
 
 /** The token record that authenticated `req` (undefined on public routes). */
 export function tokenOf(req: FastifyRequest): TokenRecord | undefined {
@@ -71,16 +72,22 @@ function decide(record: TokenRecord, access: Access, params: unknown): string | 
 
 /** Installs the route check and the authentication hook. Call before any route is added. */
 export function installAuth(app: FastifyInstance, tokens: ReturnType<typeof tokenVerifier>): void {
+  // Each route carries its access in its config, looked up once here rather than per request.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods)
-      if (ROUTE_ACCESS[routeKey(method, route.url)] === undefined)
-        throw new Error(`route ${method} ${route.url} has no entry in ROUTE_ACCESS`);
+    let access: Access | undefined;
+    for (const method of methods) {
+      const found = ROUTE_ACCESS[routeKey(method, route.url)];
+      if (found === undefined || (access !== undefined && found !== access))
+        throw new Error(`route ${method} ${route.url} has no (single) entry in ROUTE_ACCESS`);
+      access = found;
+    }
+    route.config = { ...(route.config as object | undefined), [kAccess]: access };
   });
 
   app.addHook('onRequest', async (req) => {
-    const matched = req.routeOptions.url;
-    const access: Access = (matched && ROUTE_ACCESS[routeKey(req.method, matched)]) || 'admin';
+    // Unmatched requests (the not-found handler) carry no access: admin only.
+    const access = (req.routeOptions.config as { [kAccess]?: Access } | undefined)?.[kAccess] ?? 'admin';
     if (access === 'public') return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
