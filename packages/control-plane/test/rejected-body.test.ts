@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type InProcessService, startInProcess } from './inproc.ts';
+import { startService, tempDir } from './service.ts';
 
 const MiB = 1024 * 1024;
 const UPLOAD = 100 * MiB;
@@ -21,8 +23,12 @@ interface Upload {
  * connection takes it, until the server closes the connection or everything is sent (then waits
  * 1 s more for a close).
  */
-async function upload(svc: InProcessService, head: string, chunked = false): Promise<Upload> {
-  const before = svc.sockets.length;
+async function upload(
+  svc: Pick<InProcessService, 'port'> & { sockets?: Socket[] },
+  head: string,
+  chunked = false,
+): Promise<Upload> {
+  const before = svc.sockets?.length ?? 0;
   const socket: Socket = connect(svc.port, '127.0.0.1');
   await new Promise<void>((r) => socket.once('connect', () => r()));
   let response = '';
@@ -54,7 +60,7 @@ async function upload(svc: InProcessService, head: string, chunked = false): Pro
   }
   if (!closed && chunked) socket.write('0\r\n\r\n');
   await Promise.race([closedP, new Promise((r) => setTimeout(r, 1000))]);
-  const serverSocket = svc.sockets[before];
+  const serverSocket = svc.sockets?.[before];
   const result = {
     status: Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0),
     written,
@@ -124,4 +130,30 @@ describe('a rejected request does not read the body it rejected', () => {
     assert.match(response, /^HTTP\/1\.1 401/);
     assert.match(response, /HTTP\/1\.1 200/);
   });
+});
+
+test('the config service process: every upload answered 401, memory bounded by the connections, not the uploads', async () => {
+  const dir = tempDir();
+  const svc = await startService({ data: dir.path });
+  const rssMiB = () =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${svc.child.pid}/status`, 'utf8'))?.[1]) / 1024;
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = rssMiB();
+    assert.equal((await upload(svc, head(''))).status, 401);
+    const afterOne = rssMiB();
+    const ten = await Promise.all(Array.from({ length: 10 }, () => upload(svc, head(''))));
+    const afterTen = rssMiB();
+    console.log(
+      `rejected-uploads-process ${JSON.stringify({ rssMiB: { before: Math.round(before), afterOne: Math.round(afterOne), afterTenParallel: Math.round(afterTen) } })}`,
+    );
+    assert.ok(
+      ten.every((r) => r.status === 401 && r.closedByServer),
+      JSON.stringify(ten),
+    );
+    assert.ok(afterTen - before < 48, `RSS grew ${(afterTen - before).toFixed(0)} MiB`);
+  } finally {
+    await svc.stop();
+    dir.remove();
+  }
 });

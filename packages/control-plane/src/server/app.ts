@@ -9,6 +9,7 @@ import { installAuth } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
+import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
 import { watchRoutes } from './watch.ts';
 
@@ -95,12 +96,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   installAuth(app, tokens);
-  // A rejected request whose body has not arrived (a 401 before a 100 MiB upload, a 413) closes
-  // its connection instead of reading the rest of the body only to throw it away.
-  app.addHook('onSend', (req, reply, payload, done) => {
-    if (reply.statusCode >= 400 && !req.raw.complete) reply.header('connection', 'close');
-    done(null, payload);
-  });
+  closeAfterRejection(app);
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
