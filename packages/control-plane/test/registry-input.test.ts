@@ -88,6 +88,7 @@ describe('the registry refuses malformed registrations and names, storing nothin
       ['[fe80::1]', 'fe80::1'],
       ['users-1.internal', 'users-1.internal'],
       ['Users-2.Example.COM.', 'Users-2.Example.COM.'],
+      ['shop_web_1', 'shop_web_1'],
     ];
     for (const [address, stored] of ok) {
       const r = await call(svc.url, 'POST', '/v1/services/hosts/instances', {

@@ -6,7 +6,7 @@
  * lowercase letters, digits and `-`, each starting and ending with a letter or digit, 253
  * characters at most. So `a..b`, `.a`, `a-.b` and `A` are refused. Hosts (registered addresses,
  * resolver answers) are an IPv4 address, an IPv6 address (bare or in brackets) or a DNS host name
- * (any case); never a URL, a `host:port`, whitespace or control characters.
+ * (any case, `_` allowed); never a URL, a `host:port`, whitespace or control characters.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { invalidOption } from '../errors/errors.ts';
@@ -15,7 +15,9 @@ import { invalidOption } from '../errors/errors.ts';
 export const MAX_NAME_LENGTH = 253;
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+// Host labels also take `_`: not RFC 1123, but common in container names (`shop_web_1`), and
+// resolvers and URL parsers accept it.
+const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
 const show = (value: unknown): string => {
   if (typeof value !== 'string') return value === null ? 'null' : typeof value;
