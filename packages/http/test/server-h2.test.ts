@@ -5,10 +5,11 @@
  * with them must not break an HTTP/2 response.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { currentContext, Header } from '@weft/core';
+import { currentContext, Header, isWeftError } from '@weft/core';
 import { createClient } from '@weft/http';
 import { weft } from '@weft/http/fastify';
 import Fastify from 'fastify';
@@ -150,4 +151,61 @@ test('drain on HTTP/2: in-flight requests finish, new ones are refused as retrya
     session.destroy();
     await s.app.close().catch(() => {});
   }
+});
+
+describe('the server half on HTTP/2 over TLS (ALPN), called with the HTTPS client options', () => {
+  const fixture = (name: string) => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), 'utf8');
+  const cert = fixture('server.crt'); // self-signed for 127.0.0.1
+  let app: { close(): PromiseLike<unknown> };
+  let port = 0;
+  before(async () => {
+    const server = Fastify({ http2: true, https: { key: fixture('server.key'), cert, allowHTTP1: true } });
+    await server.register(weft, { drainSignals: false });
+    server.get('/version', async (request) => ({
+      version: request.raw.httpVersion,
+      deadline: currentContext()?.deadline !== undefined,
+    }));
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    port = (server.server.address() as AddressInfo).port;
+    app = server;
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  test("scheme 'https' with protocol 'h2' speaks HTTP/2; 'http1' on the same server speaks HTTP/1.1", async () => {
+    for (const [protocol, version] of [
+      ['h2', '2.0'],
+      ['http1', '1.1'],
+    ] as const) {
+      const client = createClient({
+        service: `tls-${protocol}`,
+        endpoints: [`127.0.0.1:${port}`],
+        scheme: 'https',
+        protocol,
+        tls: { ca: cert },
+      });
+      try {
+        const res = await client.fetch('/version', { headers: { [Header.deadline]: '3000' } });
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), { version, deadline: true });
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  test('a certificate the client does not trust fails the call with a WeftError', async () => {
+    const client = createClient({
+      service: 'tls-untrusted',
+      endpoints: [`127.0.0.1:${port}`],
+      scheme: 'https',
+      protocol: 'h2',
+    });
+    try {
+      await assert.rejects(client.fetch('/version'), (error: unknown) => isWeftError(error));
+    } finally {
+      await client.close();
+    }
+  });
 });
