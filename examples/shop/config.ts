@@ -56,27 +56,33 @@ export async function api(
   return text ? JSON.parse(text) : undefined;
 }
 
+/** The demo's services; each gets its own token, scoped to it (it registers only itself). */
+export const SHOP_SERVICES = ['catalog', 'inventory', 'frontend', 'loadgen'] as const;
+
 /**
- * Writes the first policies (one revision) and makes a `service` token for the demo's processes.
- * Returns the token and the revision of the policies.
+ * Writes the first policies (one revision) and makes a `service` token for each of the demo's
+ * services. Returns the tokens by service and the revision of the policies.
  */
 export async function seed(
   url: string,
   adminToken: string,
-): Promise<{ serviceToken: string; revision: number }> {
+): Promise<{ serviceTokens: Record<(typeof SHOP_SERVICES)[number], string>; revision: number }> {
   const documents = Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({
     kind: 'DestinationPolicy',
     name,
     spec,
   }));
   const applied = (await api(url, adminToken, 'POST', '/v1/apply', { documents })) as { revision: number };
-  const created = (await api(url, adminToken, 'POST', '/v1/tokens', {
-    name: 'shop-services',
-    role: 'service',
-  })) as {
-    token: string;
-  };
-  return { serviceToken: created.token, revision: applied.revision };
+  const serviceTokens = {} as Record<(typeof SHOP_SERVICES)[number], string>;
+  for (const service of SHOP_SERVICES) {
+    const created = (await api(url, adminToken, 'POST', '/v1/tokens', {
+      name: `shop-${service}`,
+      role: 'service',
+      service,
+    })) as { token: string };
+    serviceTokens[service] = created.token;
+  }
+  return { serviceTokens, revision: applied.revision };
 }
 
 /** The `weft` CLI, run from its TypeScript sources on this Node. */

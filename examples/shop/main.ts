@@ -151,24 +151,33 @@ try {
   const configUrl = `http://127.0.0.1:${config.port}`;
   started++;
   board.configUp = true;
-  const { serviceToken, revision: firstRevision } = await unlessStopped(seed(configUrl, adminToken));
-  const env = { WEFT_CONTROL_PLANE: configUrl, WEFT_TOKEN: serviceToken };
+  const { serviceTokens, revision: firstRevision } = await unlessStopped(seed(configUrl, adminToken));
+  /** Each process gets the token of its own service (`catalog-2` → `catalog`). */
+  const env = (service: keyof typeof serviceTokens) => ({
+    WEFT_CONTROL_PLANE: configUrl,
+    WEFT_TOKEN: serviceTokens[service],
+  });
 
   progress('catalog ×3, inventory ×2');
   await unlessStopped(
     Promise.all(
       SERVICES.map(([name, script, extra]) =>
-        launcher.start(name, script, { ...env, ...extra }).then((r) => {
-          started++;
-          progress(`${name} on :${r.port}`);
-        }),
+        launcher
+          .start(name, script, {
+            ...env(name.split('-')[0] as keyof typeof serviceTokens),
+            ...extra,
+          })
+          .then((r) => {
+            started++;
+            progress(`${name} on :${r.port}`);
+          }),
       ),
     ),
   );
-  await unlessStopped(launcher.start('frontend', 'frontend.ts', env));
+  await unlessStopped(launcher.start('frontend', 'frontend.ts', env('frontend')));
   started++;
   progress('frontend');
-  await unlessStopped(launcher.start('loadgen', 'loadgen.ts', env));
+  await unlessStopped(launcher.start('loadgen', 'loadgen.ts', env('loadgen')));
   started++;
   board.progress = undefined;
   readyIn = (performance.now() - startedAt) / 1000;

@@ -260,21 +260,39 @@ export async function endpoints(request: Api, o: Output, service: string): Promi
   );
 }
 
-export async function tokenCreate(request: Api, o: Output, name: string, role: string): Promise<void> {
-  const { body } = await request('POST', '/v1/tokens', { name, role });
-  const r = body as { id: string; token: string };
+export async function tokenCreate(
+  request: Api,
+  o: Output,
+  name: string,
+  role: string,
+  service?: string,
+): Promise<void> {
+  const { body } = await request('POST', '/v1/tokens', { name, role, ...(service ? { service } : {}) });
+  const r = body as { id: string; token: string; service?: string };
   out(
     o,
     body,
-    () => `${r.token}\n(token ${r.id} for "${name}", role ${role}: shown once, stored only hashed)`,
+    () =>
+      `${r.token}\n(token ${r.id} for "${name}", role ${role}${r.service ? `, acts for service ${r.service}` : ''}: shown once, stored only hashed)`,
   );
 }
 
 export async function tokenList(request: Api, o: Output): Promise<void> {
   const { body } = await request('GET', '/v1/tokens');
-  const r = body as { tokens: { id: string; name: string; role: string; createdAt: string }[] };
+  const r = body as {
+    tokens: { id: string; name: string; role: string; service?: string; createdAt: string }[];
+  };
   out(o, body, () =>
-    table([['ID', 'NAME', 'ROLE', 'CREATED'], ...r.tokens.map((t) => [t.id, t.name, t.role, t.createdAt])]),
+    table([
+      ['ID', 'NAME', 'ROLE', 'SERVICE', 'CREATED'],
+      ...r.tokens.map((t) => [
+        t.id,
+        t.name,
+        t.role,
+        t.role === 'service' ? (t.service ?? t.name) : '-',
+        t.createdAt,
+      ]),
+    ]),
   );
 }
 

@@ -173,9 +173,13 @@ export function buildProgram(io: CliIo = processIo): Command {
     .command('create <name>')
     .description('create a token; it is printed once')
     .addOption(new Option('--role <role>', 'what it may do').choices(['service', 'admin']).default('service'))
+    .option(
+      '--service <service>',
+      'the one service a service token may register, renew and deregister (default: <name>)',
+    )
     .action(async (name, opts) => {
       const { request, o } = client();
-      await cmd.tokenCreate(request, o, name, opts.role);
+      await cmd.tokenCreate(request, o, name, opts.role, opts.service);
     });
   token
     .command('list')

@@ -264,6 +264,30 @@ spec:
     assert.doesNotMatch(wrong.stderr, /reach/);
   });
 
+  test('tokens: --service scopes a service token; the list shows each scope', async () => {
+    const created = await cli(['token', 'create', 'ci-billing', '--service', 'billing']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /role service, acts for service billing/);
+    const token = created.stdout.split('\n')[0]!;
+    const register = (service: string) =>
+      fetch(`${svc.url}/v1/services/${service}/instances`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ address: '127.0.0.1', port: 9100, ttlMs: 60_000 }),
+      });
+    assert.equal((await register('billing')).status, 201);
+    assert.equal((await register('users')).status, 403);
+    const listed = await cli(['token', 'list']);
+    assert.match(listed.stdout, /ci-billing\s+service\s+billing/);
+    assert.match(listed.stdout, /admin\s+admin\s+-/);
+    const bad = await cli(['token', 'create', 'x', '--service', 'a..b']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /service: must not have an empty label/);
+    const adminScoped = await cli(['token', 'create', 'y', '--role', 'admin', '--service', 'billing']);
+    assert.equal(adminScoped.code, 1);
+    assert.match(adminScoped.stderr, /service: admin tokens are not scoped/);
+  });
+
   test('usage errors and an unreachable service give clear messages', async () => {
     const kind = await cli(['get', 'widgets']);
     assert.equal(kind.code, 2);

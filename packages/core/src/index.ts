@@ -30,6 +30,7 @@ export type { Balancer, P2cEwmaOptions } from './balancer/strategies.ts';
 export { balancerFor, p2cEwma, p2cLeastLoaded, roundRobin, weighted } from './balancer/strategies.ts';
 export type { BreakerParams } from './breaker/breaker-filter.ts';
 export { BREAKER_DEFAULTS, breakerModule } from './breaker/breaker-filter.ts';
+export { hostIssue, serviceNameIssue, validateHost, validateServiceName } from './config/names.ts';
 export type { WeftContext } from './context/context.ts';
 export { createContext, currentContext, runWithContext } from './context/context.ts';
 export { contextModule } from './context/context-filter.ts';

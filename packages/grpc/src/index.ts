@@ -19,6 +19,8 @@ export { GRPC_CLIENT_DEFAULTS } from './client/options.ts';
 export { statusFromError, WEFT_ERROR_KEY } from './client/status.ts';
 export { streamTelemetryModule } from './client/telemetry.ts';
 export type { TransportOptions } from './client/transport.ts';
+export type { GrpcHealthChecker, GrpcHealthCheckOptions } from './health/check.ts';
+export { GRPC_HEALTH_DEFAULTS, grpcHealthCheck } from './health/check.ts';
 export type { HealthService, ServingStatus } from './health/health.ts';
 export { healthClientConstructor, healthService, healthServiceDefinition } from './health/health.ts';
 export { loadProto, PROTO_LOADER_OPTIONS, protoDir } from './proto.ts';

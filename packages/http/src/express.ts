@@ -18,7 +18,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { admission, checkKnownKeys, type DrainResult, ServerContext, type ServingState } from '@weft/core';
 import { checkServerRegistration, type ServerRegistrationOptions } from '@weft/discovery';
 import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
-import type { Reply } from './server/replies.ts';
+import { type Reply, replyHeaders } from './server/replies.ts';
 import { ServerRuntime } from './server/runtime.ts';
 
 export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
@@ -88,7 +88,7 @@ export function weft(options: ServerOptions = {}): WeftMiddleware {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  res.writeHead(reply.status, reply.headers);
+  res.writeHead(reply.status, replyHeaders(reply, res.req?.httpVersionMajor));
   res.end(res.req?.method === 'HEAD' ? undefined : reply.body);
 }
 

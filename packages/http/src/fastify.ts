@@ -19,6 +19,7 @@ import { type Admission, admission, type DrainResult, ServerContext, type Servin
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
+import { replyHeaders } from './server/replies.ts';
 import { ServerRuntime } from './server/runtime.ts';
 
 export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
@@ -75,7 +76,7 @@ const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) =>
       (request as WithContext)[kContext] = result;
       runtime.run(result, next);
     } else {
-      reply.code(result.status).headers(result.headers).send(result.body);
+      reply.code(result.status).headers(replyHeaders(result, request.raw.httpVersionMajor)).send(result.body);
     }
   });
 

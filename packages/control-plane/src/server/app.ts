@@ -5,10 +5,12 @@
 import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Store, StoreLimitError } from '../store/store.ts';
+import { installAuth } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
-import { issueToken, type Role, tokenVerifier } from './tokens.ts';
+import { closeAfterRejection } from './reject-body.ts';
+import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
 import { watchRoutes } from './watch.ts';
 
 export interface AppOptions {
@@ -23,6 +25,12 @@ export interface AppOptions {
   maxResume?: number;
   /** Socket buffer in bytes beyond which a slow watcher is cut off. Defaults to 4194304 (4 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * How long a verified token is trusted without reading the store again, and how often open watch
+   * streams re-read their token (a token revoked on another replica ends its streams within this).
+   * Defaults to 5000.
+   */
+  tokenCacheMs?: number;
   /** How often expired leases are removed, in ms. Defaults to 1000. */
   reapIntervalMs?: number;
   /** Wall clock in ms, for leases. Defaults to `Date.now`. */
@@ -35,20 +43,13 @@ export const APP_DEFAULTS = {
   maxResume: 1000,
   maxBufferedBytes: 4 * 1024 * 1024,
   reapIntervalMs: 1000,
+  tokenCacheMs: 5000,
 } as const;
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw invalidOption(name, `must be an integer ≥ 1, got ${value}`);
   return value;
-}
-
-/** What a role may do: admins everything, services read, watch and manage registry instances. */
-function allowed(role: Role, method: string, url: string): boolean {
-  if (role === 'admin') return true;
-  if (url.startsWith('/v1/tokens')) return false;
-  if (method === 'GET' || method === 'HEAD') return true;
-  return url.startsWith('/v1/services/');
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -62,6 +63,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   );
   const reapIntervalMs = positiveInt('reapIntervalMs', options.reapIntervalMs ?? APP_DEFAULTS.reapIntervalMs);
   const now = options.now ?? Date.now;
+  const tokenRecheckMs = positiveInt('tokenCacheMs', options.tokenCacheMs ?? APP_DEFAULTS.tokenCacheMs);
 
   const app = Fastify({
     bodyLimit,
@@ -69,7 +71,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     forceCloseConnections: true,
     return503OnClosing: true,
   });
-  const tokens = tokenVerifier(store);
+  const tokens = tokenVerifier(store, tokenRecheckMs);
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send(error.toJSON());
@@ -93,27 +95,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.code(404).send(notFound(`no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz') return;
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const record = await tokens.verify(token);
-    if (!record) throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
-    if (!allowed(record.role, req.method, req.url))
-      throw new HttpError(403, 'forbidden', `token "${record.name}" (role ${record.role}) may not do this`);
-  });
+  installAuth(app, tokens);
+  closeAfterRejection(app);
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
 
   app.post('/v1/tokens', async (req, reply) => {
-    const body = (req.body ?? {}) as { name?: unknown; role?: unknown };
-    const issues: string[] = [];
-    if (typeof body.name !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(body.name))
-      issues.push('name: expected 1–63 letters, digits, ".", "_" or "-"');
-    if (body.role !== 'admin' && body.role !== 'service') issues.push('role: expected "admin" or "service"');
-    if (issues.length) throw invalid(issues, 'invalid token request');
-    const issued = issueToken(body.name as string, body.role as Role);
+    const request = checkTokenRequest(req.body);
+    if (!request.ok) throw invalid(request.issues, 'invalid token request');
+    const issued = issueToken(request.name, request.role, request.service);
     await store.putToken(issued.record);
     reply.code(201);
     const { hash: _h, ...record } = issued.record;
@@ -131,12 +122,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new HttpError(409, 'conflict', 'this is the last admin token: create another admin token first');
     await store.deleteToken(id);
     tokens.forget(id);
+    watches.revoke(id);
     return { deleted: id };
   });
 
   documentRoutes(app, store);
   registryRoutes(app, store, { now });
-  const endWatches = watchRoutes(app, store, { heartbeatMs, maxResume, maxBufferedBytes });
+  const watches = watchRoutes(app, store, {
+    heartbeatMs,
+    maxResume,
+    maxBufferedBytes,
+    tokenRecheckMs,
+    forgetToken: tokens.forget,
+  });
 
   const startedAt = now();
   let reaping = false;
@@ -153,7 +151,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook('preClose', async () => {
     clearInterval(reaper);
-    endWatches();
+    watches.end();
   });
   return app;
 }

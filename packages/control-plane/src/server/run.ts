@@ -17,7 +17,7 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   port?: number;
   /** Interface to listen on. Defaults to `127.0.0.1`. */
   host?: string;
-  /** Directory of the SQLite file (`weft.db`). Defaults to `./weft-data`. */
+  /** Directory of the SQLite file (`weft.db`), created 0700 (the file 0600). Defaults to `./weft-data`. */
   data?: string;
   /** etcd endpoints; when set, etcd is the store instead of SQLite. Defaults to none. */
   etcd?: readonly string[];

@@ -4,6 +4,7 @@
  * id lets the server find the record without scanning; comparison is constant-time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { serviceNameIssue } from '@weft/core/config';
 import type { Store, TokenRecord } from '../store/store.ts';
 
 export type Role = TokenRecord['role'];
@@ -18,13 +19,60 @@ const TOKEN_PATTERN = /^weft_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
-/** Makes a new random token with its record. */
-export function issueToken(name: string, role: Role): IssuedToken {
+/** Makes a new random token with its record; `service` scopes a service token. */
+export function issueToken(name: string, role: Role, service?: string): IssuedToken {
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   return {
-    record: { id, name, role, hash: hash(secret), createdAt: new Date().toISOString() },
+    record: {
+      id,
+      name,
+      role,
+      ...(service === undefined ? {} : { service }),
+      hash: hash(secret),
+      createdAt: new Date().toISOString(),
+    },
     token: `weft_${id}_${secret}`,
+  };
+}
+
+/** A checked `POST /v1/tokens` body, or the `field: reason` issues of a bad one. */
+export type TokenRequest =
+  | { readonly ok: true; readonly name: string; readonly role: Role; readonly service?: string }
+  | { readonly ok: false; readonly issues: string[] };
+
+/**
+ * Checks a token request `{ name, role, service? }`. A `service` token is scoped to `service`,
+ * which defaults to its `name` (when that is a valid service name); an admin token takes no scope.
+ */
+export function checkTokenRequest(input: unknown): TokenRequest {
+  const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const issues: string[] = [];
+  for (const key of Object.keys(body))
+    if (key !== 'name' && key !== 'role' && key !== 'service') issues.push(`${key}: unknown field`);
+  const { name, role } = body;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(name))
+    issues.push('name: expected 1–63 letters, digits, ".", "_" or "-"');
+  if (role !== 'admin' && role !== 'service') issues.push('role: expected "admin" or "service"');
+  let service: string | undefined;
+  if (role === 'admin' && body.service !== undefined)
+    issues.push('service: admin tokens are not scoped to a service');
+  if (role === 'service') {
+    service = body.service === undefined && typeof name === 'string' ? name : (body.service as string);
+    const issue = serviceNameIssue(service);
+    if (issue)
+      issues.push(
+        body.service === undefined
+          ? `service: required for a service token whose name is not a service name (name ${issue})`
+          : `service: ${issue}`,
+      );
+  }
+  if (issues.length) return { ok: false, issues };
+  return {
+    ok: true,
+    name: name as string,
+    role: role as Role,
+    ...(service === undefined ? {} : { service }),
   };
 }
 

@@ -4,6 +4,9 @@
  * the revisions it missed, or a fresh snapshot when they are no longer kept, when it is more than
  * `maxResume` revisions behind, or when the id belongs to another store. A watcher whose socket
  * buffer grows past `maxBufferedBytes` (it reads too slowly) is disconnected; it resumes the same way.
+ * A stream whose token is revoked is ended: at once on the replica that revoked it ({@link
+ * WatchControl.revoke}), and within `tokenRecheckMs` on the others, which re-read the tokens of their
+ * open streams from the shared store.
  */
 import type { ServerResponse } from 'node:http';
 import {
@@ -16,6 +19,7 @@ import {
 } from '@weft/core/config';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
+import { tokenOf } from './auth.ts';
 
 export interface WatchOptions {
   /** Interval of `: ping` comments that keep idle streams alive and let clients detect dead ones. */
@@ -24,10 +28,22 @@ export interface WatchOptions {
   maxResume: number;
   /** Socket buffer size beyond which a slow watcher is disconnected. */
   maxBufferedBytes: number;
+  /** How often the tokens of open streams are re-read from the store (revoked: stream ended). */
+  tokenRecheckMs: number;
+  /** Drops a revoked token from the verifier's cache, so that the watcher cannot reconnect. */
+  forgetToken: (id: string) => void;
+}
+
+/** Ends streams: all of them (shutdown), or those of one revoked token. */
+export interface WatchControl {
+  end(): void;
+  revoke(tokenId: string): void;
 }
 
 interface Watcher {
   readonly res: ServerResponse;
+  /** The token that opened the stream. */
+  readonly tokenId: string | undefined;
   readonly services: ReadonlySet<string> | undefined;
   sent: number;
   pending: LogEntry[] | undefined;
@@ -40,9 +56,37 @@ function keepChange(c: Change, services: ReadonlySet<string> | undefined): boole
   return true;
 }
 
-/** Serves `/v1/watch`; returns a function that ends every stream (for shutdown). */
-export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOptions): () => void {
+/** Serves `/v1/watch`; returns the means to end streams. */
+export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOptions): WatchControl {
   const watchers = new Set<Watcher>();
+
+  const revoke = (tokenId: string) => {
+    for (const w of watchers) {
+      if (w.tokenId !== tokenId) continue;
+      watchers.delete(w);
+      w.res.end();
+    }
+  };
+
+  let rechecking = false;
+  const recheck = setInterval(() => {
+    if (rechecking || watchers.size === 0) return;
+    rechecking = true;
+    const ids = new Set<string>();
+    for (const w of watchers) if (w.tokenId) ids.add(w.tokenId);
+    Promise.all(
+      [...ids].map(async (id) => {
+        if (await store.getToken(id)) return;
+        options.forgetToken(id);
+        revoke(id);
+      }),
+    )
+      .catch((error) => app.log.error({ err: error }, 'watch token recheck failed'))
+      .finally(() => {
+        rechecking = false;
+      });
+  }, options.tokenRecheckMs);
+  recheck.unref();
 
   /** Writes one event; `data` is already JSON. A watcher that stopped reading is cut off. */
   const write = (w: Watcher, event: string, revision: number, data: string) => {
@@ -103,7 +147,7 @@ export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOp
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const w: Watcher = { res, services, sent: -1, pending: [] };
+    const w: Watcher = { res, tokenId: tokenOf(req)?.id, services, sent: -1, pending: [] };
     watchers.add(w);
     res.on('close', () => watchers.delete(w));
     try {
@@ -131,10 +175,14 @@ export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOp
     }
   });
 
-  return () => {
-    clearInterval(ping);
-    unsubscribe();
-    for (const w of watchers) w.res.end();
-    watchers.clear();
+  return {
+    revoke,
+    end() {
+      clearInterval(ping);
+      clearInterval(recheck);
+      unsubscribe();
+      for (const w of watchers) w.res.end();
+      watchers.clear();
+    },
   };
 }

@@ -7,10 +7,9 @@
  * held in exclusive locking mode: one config service process per file.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { invalidOption } from '@weft/core';
 import type { DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+import { preparePrivateFile } from './private-file.ts';
 import {
   type CommitResult,
   type Expectation,
@@ -53,7 +52,8 @@ CREATE TABLE IF NOT EXISTS instances (
 CREATE TABLE IF NOT EXISTS log (
   revision INTEGER PRIMARY KEY, documents INTEGER NOT NULL, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL);
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL,
+  service TEXT);
 `;
 
 interface DocRow {
@@ -84,7 +84,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   if (!Number.isInteger(watchHistory) || watchHistory < 1)
     throw invalidOption('watchHistory', 'must be an integer ≥ 1');
   const isoNow = options.isoNow ?? (() => new Date().toISOString());
-  mkdirSync(dirname(options.file), { recursive: true });
+  preparePrivateFile(options.file);
   const db = new DatabaseSync(options.file);
   try {
     // EXCLUSIVE: this process keeps the file locked, so a second config service on the same data
@@ -92,6 +92,9 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     db.exec('PRAGMA busy_timeout = 2000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;');
     db.exec('PRAGMA synchronous = FULL;');
     db.exec(SCHEMA);
+    // Files made before tokens had a service scope lack the column.
+    const columns = db.prepare('PRAGMA table_info(tokens)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'service')) db.exec('ALTER TABLE tokens ADD COLUMN service TEXT');
   } catch (error) {
     db.close();
     if (/locked|busy/i.test((error as Error).message))
@@ -141,7 +144,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     tokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
     admins: db.prepare("SELECT count(*) AS n FROM tokens WHERE role = 'admin'"),
     putToken: db.prepare(
-      'INSERT OR REPLACE INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO tokens (id, name, role, hash, created_at, service) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     delToken: db.prepare('DELETE FROM tokens WHERE id = ?'),
   };
@@ -177,6 +180,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     role: r.role === 'admin' ? 'admin' : 'service',
     hash: String(r.hash),
     createdAt: String(r.created_at),
+    ...(typeof r.service === 'string' ? { service: r.service } : {}),
   });
 
   const store: Store = {
@@ -282,12 +286,12 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     async createFirstAdminToken(t) {
       return transaction(() => {
         if ((q.admins.get() as { n: number }).n > 0) return false;
-        q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt);
+        q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt, t.service ?? null);
         return true;
       });
     },
     async putToken(t) {
-      q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt);
+      q.putToken.run(t.id, t.name, t.role, t.hash, t.createdAt, t.service ?? null);
     },
     async getToken(tokenId) {
       const row = q.token.get(tokenId) as Record<string, unknown> | undefined;

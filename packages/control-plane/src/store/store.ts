@@ -47,6 +47,12 @@ export interface TokenRecord {
   readonly id: string;
   readonly name: string;
   readonly role: 'admin' | 'service';
+  /**
+   * The one service a `service` token acts for in the registry (and, later, for certificates).
+   * Records made before scopes have none and act for the service of their `name`; admin tokens
+   * are unscoped.
+   */
+  readonly service?: string;
   /** Hex SHA-256 of the secret part. */
   readonly hash: string;
   readonly createdAt: string;

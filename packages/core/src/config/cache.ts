@@ -1,11 +1,12 @@
 /**
  * The client's on-disk last-known-good snapshot. Written atomically (temp file in the same
  * directory, fsync, rename), so a crash mid-write leaves the previous cache intact; read back with
- * validation, so a damaged or foreign file is ignored rather than trusted.
+ * validation, so a damaged or foreign file is ignored rather than trusted. A temp file left by a
+ * process killed mid-write is removed when the next client starts ({@link removeStaleCacheTemps}).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Snapshot } from './protocol.ts';
 
 /** Format marker of cache files, bumped on incompatible changes. */
@@ -58,4 +59,49 @@ export async function readSnapshotCache(file: string): Promise<Snapshot | undefi
   } catch {
     return undefined;
   }
+}
+
+/** A temp file older than this is stale even when its writer's pid is alive (pid reuse, other hosts). */
+export const STALE_TEMP_MS = 60_000;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes `<file>.<pid>.<hex>.tmp` files of earlier writers: those whose process is gone, and any
+ * older than {@link STALE_TEMP_MS} (a write takes milliseconds). Returns the names removed. Never
+ * throws: a directory that cannot be read just leaves its temp files.
+ */
+export async function removeStaleCacheTemps(file: string, now = Date.now()): Promise<string[]> {
+  const dir = dirname(file);
+  const pattern = new RegExp(`^${escapeRegExp(basename(file))}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    try {
+      const old = now - (await stat(path)).mtimeMs > STALE_TEMP_MS;
+      if (!old && alive(Number(m[1]))) continue;
+      await unlink(path);
+      removed.push(name);
+    } catch {}
+  }
+  return removed;
 }

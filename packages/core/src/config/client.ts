@@ -10,12 +10,13 @@ import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/erro
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
-import { readSnapshotCache, writeSnapshotCache } from './cache.ts';
+import { readSnapshotCache, removeStaleCacheTemps, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
 import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protocol.ts';
 import type { SseMessage } from './sse.ts';
 import { ConfigState } from './state.ts';
 import { readWatchStream } from './watch-stream.ts';
+import { parseWatchData } from './wire-check.ts';
 
 export interface ConfigClientOptions {
   /** Config service URLs (array or comma-separated). Defaults to `WEFT_CONTROL_PLANE`. */
@@ -237,7 +238,8 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
 
   /** Applies one stream message. The status turns `connected` before listeners hear of the data. */
   function onMessage(url: string, m: SseMessage): void {
-    const data = JSON.parse(m.data);
+    // Checked before anything changes: a malformed message ends the stream (then a reconnect).
+    const data = parseWatchData(m);
     const previous = status;
     if (previous.state !== 'connected')
       status = { state: 'connected', url, lastError: undefined, attempts: 0 };
@@ -272,6 +274,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
 
   async function run(): Promise<void> {
     if (cacheFile) {
+      await removeStaleCacheTemps(cacheFile);
       const cached = await readSnapshotCache(cacheFile);
       if (cached && !loaded) {
         cachedRevision = cached.revision;

@@ -4,6 +4,7 @@
  * clients. New kinds (routes, authorization policies) are added to {@link DOCUMENT_KINDS}.
  */
 import { z } from 'zod';
+import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
 
 /** The spec schema of each document kind. */
@@ -19,8 +20,12 @@ export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
 }
 
-/** Lowercase DNS-style names: letters, digits, `-` and `.`, starting and ending alphanumeric. */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+/**
+ * Lowercase DNS names: dot-separated labels of letters, digits and `-`, each starting and ending
+ * alphanumeric (so no `a..b`), 253 characters at most. The same rule as {@link serviceNameIssue}.
+ */
+export const NAME_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** A config document as written by users. */
 export interface ConfigDocument<K extends DocumentKind = DocumentKind> {
@@ -42,10 +47,10 @@ export type ValidationResult =
   | { readonly ok: true; readonly document: ConfigDocument }
   | { readonly ok: false; readonly issues: readonly string[] };
 
-const Name = z
-  .string()
-  .max(253)
-  .regex(NAME_PATTERN, 'must be lowercase letters, digits, "-" or ".", starting and ending alphanumeric');
+const Name = z.string().superRefine((name, ctx) => {
+  const issue = serviceNameIssue(name);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
 
 const Revision = z.number().int().min(0);
 
@@ -73,8 +78,7 @@ export function documentKey(kind: string, name: string): string {
 
 /** Checks a document name, returning the reason it is invalid or undefined. */
 export function checkName(name: unknown): string | undefined {
-  const r = Name.safeParse(name);
-  return r.success ? undefined : (r.error.issues[0]?.message ?? 'invalid');
+  return serviceNameIssue(name);
 }
 
 /**

@@ -3,7 +3,13 @@ import '../runtime/node-check.ts';
 
 export type { BackoffOptions } from './backoff.ts';
 export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
-export { CACHE_FORMAT, readSnapshotCache, writeSnapshotCache } from './cache.ts';
+export {
+  CACHE_FORMAT,
+  readSnapshotCache,
+  removeStaleCacheTemps,
+  STALE_TEMP_MS,
+  writeSnapshotCache,
+} from './cache.ts';
 export type { ConfigClient, ConfigClientOptions, ConfigClientStatus } from './client.ts';
 export { CONFIG_CLIENT_DEFAULTS, createConfigClient } from './client.ts';
 export type {
@@ -21,6 +27,15 @@ export {
   NAME_PATTERN,
   validateDocument,
 } from './document.ts';
+export {
+  hostIssue,
+  MAX_NAME_LENGTH,
+  normalizeHost,
+  portIssue,
+  serviceNameIssue,
+  validateHost,
+  validateServiceName,
+} from './names.ts';
 export {
   BalancerKind,
   BalancerPolicy,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { DocumentKind, StoredDocument } from './document.ts';
+import { hostIssue, normalizeHost } from './names.ts';
 
 /** One registered instance of a service. */
 export interface Instance {
@@ -86,17 +87,32 @@ export const InstanceRegistration = z.strictObject({
     .max(253)
     .regex(/^[A-Za-z0-9._:[\]-]+$/, 'letters, digits and . _ : - [ ] only')
     .optional(),
-  address: z.string().min(1).max(253),
+  /**
+   * The host to dial: an IPv4 address, an IPv6 address (bare or in brackets; stored bare) or a DNS
+   * host name. Never a URL or `host:port`: the port is its own field.
+   */
+  address: z
+    .string()
+    .superRefine((host, ctx) => {
+      const issue = hostIssue(host);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue });
+    })
+    .transform(normalizeHost),
   port: z.number().int().min(1).max(65535),
-  /** Labels such as `version` and `zone`. Defaults to none. */
+  /** Labels such as `version` and `zone` (at most 64). Defaults to none. */
   labels: z
     .record(
       z
         .string()
+        .min(1)
         .max(63)
         .regex(/^[A-Za-z0-9._/-]+$/, 'label keys are letters, digits and . _ / -'),
-      z.string().max(253),
+      z
+        .string()
+        .max(253)
+        .regex(/^[^\p{Cc}]*$/u, 'label values must not contain control characters (such as CR or LF)'),
     )
+    .refine((labels) => Object.keys(labels).length <= 64, 'at most 64 labels')
     .optional(),
   weight: z.number().min(0).max(1_000_000).optional(),
   /** Lease length in ms. Defaults to 10000. */

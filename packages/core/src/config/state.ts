@@ -1,12 +1,15 @@
 /**
  * The client's view of the config service: documents and registry instances at one revision, with
  * O(1) lookups for the data plane. Specs are validated again on arrival (the client trusts no
- * input); an invalid one is skipped and reported, keeping the previous value.
+ * input); an invalid one is skipped and reported, keeping the previous value. A snapshot or entry
+ * of the wrong shape is refused whole before anything changes; a malformed instance, document or
+ * change inside one is skipped and reported.
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
 import type { Instance, LogEntry, Snapshot } from './protocol.ts';
+import { changeIssue, checkLogEntry, checkSnapshot, documentIssue, instanceIssue } from './wire-check.ts';
 
 const toEndpoint = (i: Instance): Endpoint => ({
   address: i.address,
@@ -59,22 +62,36 @@ export class ConfigState {
     };
   }
 
-  /** Replaces everything with `snap`. */
-  load(snap: Snapshot): void {
+  /** Replaces everything with `snap`; throws (changing nothing) when it is not a snapshot. */
+  load(input: Snapshot): void {
+    const snap = checkSnapshot(input);
     this.storeId = snap.storeId;
     this.revision = snap.revision;
     this.#documents.clear();
     this.#policies.clear();
     this.#instances.clear();
     this.#endpoints.clear();
-    for (const d of snap.documents) this.#put(d);
+    for (const d of snap.documents) {
+      const issue = documentIssue(d);
+      if (issue) this.#problem(`snapshot document skipped: ${issue}`);
+      else this.#put(d);
+    }
     for (const i of snap.instances) this.#register(i);
   }
 
-  /** Applies one revision; false when it is not newer than the current one. */
-  apply(entry: LogEntry): boolean {
+  /**
+   * Applies one revision; false when it is not newer than the current one. Throws (changing
+   * nothing) when it is not a log entry.
+   */
+  apply(input: LogEntry): boolean {
+    const entry = checkLogEntry(input);
     if (entry.revision <= this.revision) return false;
     for (const c of entry.changes) {
+      const issue = changeIssue(c);
+      if (issue) {
+        this.#problem(`revision ${entry.revision}: change skipped: ${issue}`);
+        continue;
+      }
       if (c.op === 'put') this.#put(c.document);
       else if (c.op === 'delete') {
         this.#documents.delete(`${c.kind}/${c.name}`);
@@ -108,6 +125,12 @@ export class ConfigState {
   }
 
   #register(i: Instance): void {
+    const issue = instanceIssue(i);
+    if (issue) {
+      const where = typeof i === 'object' && i !== null ? `${String(i.service)}/${String(i.id)}` : 'instance';
+      this.#problem(`${where}: skipped: ${issue}`);
+      return;
+    }
     let set = this.#instances.get(i.service);
     if (!set) {
       set = new Map();

@@ -15,6 +15,8 @@ export {
   fakeProtocol,
 } from './fake-client.ts';
 export { ManualResolver } from './manual-resolver.ts';
+export type { PropertyRuns } from './property-runs.ts';
+export { propertyRuns } from './property-runs.ts';
 export { seededRandom } from './random.ts';
 export type {
   AttemptRecord,

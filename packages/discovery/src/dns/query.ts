@@ -5,6 +5,7 @@
 import type { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Endpoint } from '@weft/core';
+import { hostIssue, portIssue } from '@weft/core/config';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'A+AAAA' | 'SRV';
 
@@ -36,8 +37,17 @@ async function addresses(dns: NodeDnsResolver, name: string, family: 4 | 6): Pro
   try {
     const records =
       family === 4 ? await dns.resolve4(name, { ttl: true }) : await dns.resolve6(name, { ttl: true });
-    if (records.length === 0) return { kind: 'negative' };
-    return { kind: 'bound', addresses: records.map((r) => ({ address: r.address, ttlMs: r.ttl * 1000 })) };
+    // Answers are checked like any input: an address that is not one, or a TTL that is not a
+    // number of seconds, is dropped or taken as 0 rather than handed to a connection pool.
+    const usable = records.filter((r) => hostIssue(r?.address) === undefined);
+    if (usable.length === 0) return { kind: 'negative' };
+    return {
+      kind: 'bound',
+      addresses: usable.map((r) => ({
+        address: r.address,
+        ttlMs: Number.isFinite(r.ttl) && r.ttl > 0 ? r.ttl * 1000 : 0,
+      })),
+    };
   } catch (err) {
     return classify(err);
   }
@@ -88,7 +98,15 @@ export async function lookup(dns: NodeDnsResolver, q: QueryOptions): Promise<Loo
     return classify(err);
   }
   // RFC 2782: a single record with target "." means the service is decidedly not available here.
-  records = records.filter((r) => r.name !== '' && r.name !== '.');
+  records = records.filter(
+    (r) =>
+      typeof r?.name === 'string' &&
+      r.name !== '' &&
+      r.name !== '.' &&
+      portIssue(r.port) === undefined &&
+      Number.isFinite(r.priority) &&
+      Number.isFinite(r.weight),
+  );
   if (records.length === 0) return { kind: 'negative' };
   // RFC 2782: clients use the lowest-numbered priority first; the others are backups.
   const best = Math.min(...records.map((r) => r.priority));
@@ -98,6 +116,7 @@ export async function lookup(dns: NodeDnsResolver, q: QueryOptions): Promise<Loo
   let ttlMs = q.srvRefreshMs;
   const results = await Promise.all(
     targets.map(async (t): Promise<[string, AddressLookup]> => {
+      if (hostIssue(t) !== undefined) return [t, { kind: 'negative' }];
       if (isIP(t) !== 0)
         return [t, { kind: 'bound', addresses: [{ address: t, ttlMs: Number.POSITIVE_INFINITY }] }];
       return [t, await hostAddresses(dns, t, 'A+AAAA')];

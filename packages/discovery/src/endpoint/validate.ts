@@ -4,6 +4,7 @@
  */
 import type { Endpoint } from '@weft/core';
 import { endpointKey } from '@weft/core';
+import { hostIssue, normalizeHost } from '@weft/core/config';
 
 /** A field that failed validation: `field` is its path (`endpoints[3].port`). */
 export class EndpointInputError extends Error {
@@ -29,17 +30,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function validateEndpoint(value: unknown, field: string): Endpoint {
   if (!isRecord(value)) throw new EndpointInputError(field, `must be an object (got ${describe(value)})`);
   const { address, port, labels, weight } = value;
-  if (typeof address !== 'string' || address.trim() === '' || address !== address.trim()) {
-    throw new EndpointInputError(
-      `${field}.address`,
-      `must be a non-empty host or IP (got ${describe(address)})`,
-    );
-  }
+  const hostProblem = hostIssue(address);
+  if (hostProblem) throw new EndpointInputError(`${field}.address`, hostProblem);
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new EndpointInputError(`${field}.port`, `must be an integer in 1..65535 (got ${describe(port)})`);
   }
   const out: { address: string; port: number; labels?: Record<string, string>; weight?: number } = {
-    address,
+    address: normalizeHost(address as string),
     port,
   };
   if (labels !== undefined) {

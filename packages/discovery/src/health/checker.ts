@@ -1,7 +1,7 @@
 /**
  * The strategy an active health check runs against one endpoint. HTTP is here
- * ({@link httpHealthCheck}); a gRPC checker (grpc.health.v1) belongs with the gRPC package and only
- * has to implement this interface.
+ * ({@link httpHealthCheck}); the gRPC one (`grpc.health.v1`) is `grpcHealthCheck` of `@weft/grpc`,
+ * which has this shape without depending on this package.
  */
 import type { Endpoint } from '@weft/core';
 

@@ -8,6 +8,7 @@
  * traffic while the old pods still answer.
  */
 import type { Endpoint } from '@weft/core';
+import { hostIssue } from '@weft/core/config';
 
 export interface EndpointSlice {
   readonly metadata: { readonly name: string; readonly resourceVersion?: string };
@@ -43,8 +44,11 @@ export interface SliceEndpoints {
 const NONE: SliceEndpoints = { ready: [], terminating: [], portFound: false };
 
 /** Finds the port number to use in a slice: by name, by number, or the only port. */
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function portOf(slice: EndpointSlice, wanted: string | number | undefined): number | undefined {
-  const ports = slice.ports ?? [];
+  const ports = (Array.isArray(slice.ports) ? slice.ports : []).filter(isRecord) as SlicePort[];
   let match: SlicePort | undefined;
   if (wanted === undefined) match = ports.length === 1 ? ports[0] : undefined;
   else if (typeof wanted === 'number') match = ports.find((p) => p.port === wanted);
@@ -53,19 +57,25 @@ function portOf(slice: EndpointSlice, wanted: string | number | undefined): numb
   return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
 }
 
-/** Converts one slice. Endpoints without an address are skipped; the first address is used, as the API allows. */
+/**
+ * Converts one slice. Endpoints without a usable address are skipped; the first address is used, as
+ * the API allows. The slice comes from the API server but is checked like any input: a field of
+ * the wrong type is treated as absent, never thrown over.
+ */
 export function sliceEndpoints(slice: EndpointSlice, wanted: string | number | undefined): SliceEndpoints {
+  if (!isRecord(slice)) return NONE;
   const port = portOf(slice, wanted);
   if (port === undefined) return NONE;
   const ready: Endpoint[] = [];
   const terminating: Endpoint[] = [];
-  for (const e of slice.endpoints ?? []) {
-    const address = e.addresses?.[0];
-    if (typeof address !== 'string' || address === '') continue;
-    const c = e.conditions ?? {};
+  for (const e of Array.isArray(slice.endpoints) ? slice.endpoints : []) {
+    if (!isRecord(e)) continue;
+    const address = Array.isArray(e.addresses) ? e.addresses[0] : undefined;
+    if (typeof address !== 'string' || hostIssue(address) !== undefined) continue;
+    const c = isRecord(e.conditions) ? e.conditions : {};
     const labels: Record<string, string> = {};
-    if (e.zone) labels.zone = e.zone;
-    if (e.nodeName) labels.node = e.nodeName;
+    if (typeof e.zone === 'string' && e.zone) labels.zone = e.zone;
+    if (typeof e.nodeName === 'string' && e.nodeName) labels.node = e.nodeName;
     const endpoint: Endpoint = { address, port, labels };
     if (c.ready !== false) ready.push(endpoint);
     else if (c.terminating === true && c.serving === true) terminating.push(endpoint);

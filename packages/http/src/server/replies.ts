@@ -7,20 +7,28 @@ import { Header, type RejectReason } from '@weft/core';
 export interface Reply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The same headers without the connection-specific ones, which HTTP/2 forbids (RFC 9113 §8.2.2). */
+  readonly h2Headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
 
 function json(status: number, headers: Record<string, string>, body: unknown): Reply {
   const text = JSON.stringify(body);
-  return {
-    status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(Buffer.byteLength(text)),
-      ...headers,
-    },
-    body: text,
+  const all: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
   };
+  const { connection: _c, ...h2Headers } = all;
+  return { status, headers: all, h2Headers, body: text };
+}
+
+/** The headers of `reply` for a request of HTTP major version `httpVersionMajor`. */
+export function replyHeaders(
+  reply: Reply,
+  httpVersionMajor: number | undefined,
+): Readonly<Record<string, string>> {
+  return httpVersionMajor === 2 ? reply.h2Headers : reply.headers;
 }
 
 /** Why the server refused a request before its handler ran (`weft.reason` on the metric). */

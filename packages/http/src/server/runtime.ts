@@ -216,7 +216,9 @@ function writeHeadWithMarkers(this: TrackedResponse, statusCode: number, ...rest
   const state = this[kState];
   if (state && !this.headersSent) {
     if (statusCode >= 500 && state.ctx.downstreamExhausted) this.setHeader(Header.noRetry, '1');
-    if (!state.runtime.drainState.ready) this.setHeader('connection', 'close');
+    // HTTP/1.1 only: HTTP/2 forbids the header (the session's GOAWAY at close does its work there).
+    if (!state.runtime.drainState.ready && this.req?.httpVersionMajor !== 2)
+      this.setHeader('connection', 'close');
   }
   const write = state?.writeHead ?? Object.getPrototypeOf(this).writeHead;
   return write.call(this, statusCode, ...rest);
