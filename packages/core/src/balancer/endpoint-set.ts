@@ -17,7 +17,7 @@
 
 import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
 import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
-import { abortError } from '../errors/errors.ts';
+import { abortError, ErrorCode, WeftError } from '../errors/errors.ts';
 import {
   OutlierDetector,
   type OutlierHost,
@@ -170,8 +170,51 @@ export class EndpointSet<T = unknown> {
       ep.probing = true;
       this.#rebuild();
     }
-    if (ep && ep.transport === undefined) ep.transport = this.#connect(ep.endpoint);
+    if (ep && ep.transport === undefined) this.#connectTo(ep);
     return ep;
+  }
+
+  /**
+   * Picks for a retry, avoiding `failed` (the endpoint of the attempt that failed): two random
+   * others, the one with the lower peak-EWMA load. Undefined when there is no other.
+   */
+  pickOther(failed: EndpointState<T>): EndpointState<T> | undefined {
+    const list = this.#available;
+    const n = list.length;
+    const at = list.indexOf(failed);
+    const others = at < 0 ? n : n - 1;
+    if (others < 1) return undefined;
+    const nth = (k: number) => list[at < 0 || k < at ? k : k + 1]!;
+    const now = this.#clock.now();
+    let ep = nth(Math.floor(this.#random() * others));
+    if (others > 1) {
+      const b = nth(Math.floor(this.#random() * others));
+      if (b.ewmaLoad(now, this.#decayMs) < ep.ewmaLoad(now, this.#decayMs)) ep = b;
+    }
+    if (ep.health === 'probing' && !this.#panic) {
+      ep.probing = true;
+      this.#rebuild();
+    }
+    if (ep.transport === undefined) this.#connectTo(ep);
+    return ep;
+  }
+
+  /**
+   * Makes the endpoint's connection handle. A handle that cannot be made (a malformed address the
+   * protocol refuses) is an endpoint failure like a refused connection: its attempts fail with a
+   * typed error, and outlier detection ejects it.
+   */
+  #connectTo(ep: EndpointState<T>): void {
+    try {
+      ep.transport = this.#connect(ep.endpoint);
+      ep.connectError = undefined;
+    } catch (error) {
+      ep.connectError = new WeftError(
+        ErrorCode.ConnectFailed,
+        `cannot connect to ${this.destination} (${ep.key}): ${(error as Error)?.message ?? String(error)}`,
+        { retryable: true, cause: error },
+      );
+    }
   }
 
   #pickZoned(now: number): EndpointState | undefined {
@@ -183,16 +226,22 @@ export class EndpointSet<T = unknown> {
     return local.ewmaLoad(now, decay) > this.#spillover * remote.ewmaLoad(now, decay) ? remote : local;
   }
 
-  /** Records one completed request: latency feeds the balancer, the outcome feeds outlier detection. */
-  record(ep: EndpointState<T>, latencyMs: number, ok: boolean): void {
+  /**
+   * Records one completed request: latency feeds the balancer, the outcome feeds outlier detection.
+   * `refused` says the request never reached the endpoint (it refused the connection, or could not
+   * be connected to at all).
+   */
+  record(ep: EndpointState<T>, latencyMs: number, ok: boolean, refused = false): void {
     ep.completed++;
     const now = this.#clock.now();
-    if (ok) ep.observe(latencyMs, now, this.#decayMs);
+    if (ok) ep.observeSuccess(latencyMs, now, this.#decayMs);
     else {
       // A failure counts as at least twice the current estimate: an endpoint that fails fast
-      // (refusing, shedding) must look worse, not better, than one that answers.
+      // (refusing, shedding) must look worse, not better, than one that answers; one that refused
+      // costs more than any endpoint that answers, with or without history.
       ep.failures++;
       ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
+      if (refused) ep.refused(now);
     }
     if (!ep.removed) this.#outlier.record(ep, ok);
   }
@@ -277,6 +326,8 @@ export class EndpointSet<T = unknown> {
   }
 
   #healthChanged(ep: EndpointState, reason: string): void {
+    // A readmission probe starts from a clean estimate, so the balancer does send it.
+    if (ep.health === 'probing') ep.resetForProbe();
     this.#onHealthChanged?.(ep as EndpointState<T>, reason);
     if (diagnostics.health.hasSubscribers)
       diagnostics.health.publish({

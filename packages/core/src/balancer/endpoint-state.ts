@@ -1,9 +1,10 @@
 /**
- * The balancer's live view of one endpoint: load (outstanding requests), a peak-EWMA latency
- * estimate, health, and the protocol's connection handle. One object per endpoint, kept across
- * resolver updates and config changes so history is never lost.
+ * The balancer's live view of one endpoint: load (outstanding requests and their age), a peak-EWMA
+ * latency estimate, health, and the protocol's connection handle. One object per endpoint, kept
+ * across resolver updates and config changes so history is never lost.
  */
 import { type Endpoint, endpointKey } from '../endpoint/endpoint.ts';
+import type { WeftError } from '../errors/errors.ts';
 
 export type Health = 'healthy' | 'ejected' | 'probing';
 
@@ -13,6 +14,14 @@ export type Health = 'healthy' | 'ejected' | 'probing';
  * `PeakEwma` penalty).
  */
 export const NO_HISTORY_PENALTY = 1e9;
+
+/**
+ * Cost added to an endpoint whose last attempt could not connect (refused, unreachable, a bad
+ * address) and that has not answered since: above {@link NO_HISTORY_PENALTY}, so it costs more than
+ * any endpoint that answers, with or without history. It lasts one decay time constant, or until
+ * the endpoint answers, or until a readmission probe.
+ */
+export const REFUSED_PENALTY = 1e12;
 
 export class EndpointState<T = unknown> {
   readonly key: string;
@@ -29,6 +38,8 @@ export class EndpointState<T = unknown> {
   removed = false;
   /** The protocol's connection handle (an undici Pool, a gRPC channel), created lazily. */
   transport: T | undefined;
+  /** Why the handle could not be made (a malformed address): each attempt fails with it. */
+  connectError: WeftError | undefined;
 
   // Outlier-detection bookkeeping, owned by OutlierDetector.
   consecutiveFailures = 0;
@@ -38,18 +49,36 @@ export class EndpointState<T = unknown> {
   lastEjectedAt = Number.NEGATIVE_INFINITY;
   ejectionTimer: unknown;
 
-  // Peak-EWMA state.
+  // Peak-EWMA state: every outcome (failures with a penalty), and successes alone.
   #cost = 0;
   #stamp: number;
+  #okCost = 0;
+  #okStamp: number;
+  /** Sum of the start times of the outstanding requests, for their mean age. */
+  #startSum = 0;
+  #refusedAt = Number.NEGATIVE_INFINITY;
 
   constructor(endpoint: Endpoint, now: number) {
     this.key = endpointKey(endpoint);
     this.endpoint = endpoint;
     this.#stamp = now;
+    this.#okStamp = now;
   }
 
   get weight(): number {
     return this.endpoint.weight ?? 1;
+  }
+
+  /** A request to this endpoint starts at `now`. */
+  begin(now: number): void {
+    this.outstanding++;
+    this.#startSum += now;
+  }
+
+  /** The request begun at `start` is over (whatever its outcome). */
+  end(start: number): void {
+    this.outstanding--;
+    this.#startSum = this.outstanding > 0 ? this.#startSum - start : 0;
   }
 
   /**
@@ -68,16 +97,68 @@ export class EndpointState<T = unknown> {
     }
   }
 
+  /** Records a successful request's latency: into the estimate, and into the success-only estimate. */
+  observeSuccess(latencyMs: number, now: number, decayMs: number): void {
+    this.observe(latencyMs, now, decayMs);
+    this.#refusedAt = Number.NEGATIVE_INFINITY;
+    const elapsed = now > this.#okStamp ? now - this.#okStamp : 0;
+    this.#okStamp = now;
+    if (latencyMs > this.#okCost) this.#okCost = latencyMs;
+    else {
+      const w = Math.exp(-elapsed / decayMs);
+      this.#okCost = this.#okCost * w + latencyMs * (1 - w);
+    }
+  }
+
+  /** The attempt could not connect: the endpoint costs more than any answering one for a while. */
+  refused(now: number): void {
+    this.#refusedAt = now;
+  }
+
+  /** Forgets the failure history (not the success-only estimate): a readmission probe starts clean. */
+  resetForProbe(): void {
+    this.#cost = 0;
+    this.#refusedAt = Number.NEGATIVE_INFINITY;
+  }
+
   /** The current latency estimate in ms, decayed to `now` (an idle slow endpoint grows attractive again). */
   latency(now: number, decayMs: number): number {
     this.observe(0, now, decayMs);
     return this.#cost;
   }
 
-  /** Peak-EWMA load: latency × (outstanding + 1), divided by the weight; a penalty when there is no history. */
+  /**
+   * The peak-EWMA estimate of successful requests alone, as of the last success (a hang or a run of
+   * failures does not move it); 0 when the endpoint has never answered.
+   */
+  get successLatency(): number {
+    return this.#okCost;
+  }
+
+  /** The mean age of the outstanding requests in ms (0 when none): a lower bound on the oldest one's. */
+  outstandingAge(now: number): number {
+    const n = this.outstanding;
+    return n > 0 ? now - this.#startSum / n : 0;
+  }
+
+  /**
+   * Peak-EWMA load: latency × (outstanding + 1), divided by the weight, where latency is the larger
+   * of the estimate and the outstanding requests' mean age — a hung endpoint's cost grows while it
+   * hangs, before any of its requests completes (Finagle's and Linkerd's peak EWMA count pending
+   * requests the same way). A penalty when there is no history; a larger one after a refusal.
+   */
   ewmaLoad(now: number, decayMs: number): number {
-    const cost = this.latency(now, decayMs);
-    if (cost === 0 && this.outstanding > 0) return NO_HISTORY_PENALTY + this.outstanding;
-    return (cost * (this.outstanding + 1)) / this.weight;
+    let cost = this.latency(now, decayMs);
+    const n = this.outstanding;
+    let load: number;
+    if (n > 0) {
+      if (cost === 0) load = NO_HISTORY_PENALTY + n;
+      else {
+        const age = now - this.#startSum / n;
+        if (age > cost) cost = age;
+        load = (cost * (n + 1)) / this.weight;
+      }
+    } else load = cost / this.weight;
+    return now - this.#refusedAt < decayMs ? REFUSED_PENALTY + load : load;
   }
 }

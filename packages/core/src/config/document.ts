@@ -19,8 +19,13 @@ export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
 }
 
-/** Lowercase DNS-style names: letters, digits, `-` and `.`, starting and ending alphanumeric. */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+/**
+ * Lowercase DNS-style names: dot-separated labels of letters, digits and `-`, each starting and
+ * ending alphanumeric (so no empty label, `a..b`, and no `a.-b`), at most 253 characters.
+ * The one rule for service and document names, in the clients and in the config service.
+ */
+export const NAME_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** A config document as written by users. */
 export interface ConfigDocument<K extends DocumentKind = DocumentKind> {
@@ -45,7 +50,10 @@ export type ValidationResult =
 const Name = z
   .string()
   .max(253)
-  .regex(NAME_PATTERN, 'must be lowercase letters, digits, "-" or ".", starting and ending alphanumeric');
+  .regex(
+    NAME_PATTERN,
+    'must be lowercase letters, digits, "-" or ".", each dot-separated label starting and ending alphanumeric',
+  );
 
 const Revision = z.number().int().min(0);
 

@@ -19,6 +19,7 @@ export {
   validateDocument,
 } from './document.ts';
 export {
+  AdaptivePerTryPolicy,
   BalancerKind,
   BalancerPolicy,
   CircuitBreakerPolicy,

@@ -83,12 +83,24 @@ export const OutlierPolicy = z.strictObject({
 });
 export type OutlierPolicy = z.infer<typeof OutlierPolicy>;
 
+export const AdaptivePerTryPolicy = z.strictObject({
+  /** Abandon and retry an attempt that waits far longer than its endpoint usually answers, when a retry is possible (idempotent, replayable, attempts and budget left) and no `perTryTimeoutMs` is set. Defaults to true. */
+  enabled: z.boolean().optional(),
+  /** The timeout as a multiple of the endpoint's success latency (peak EWMA of its answers). Defaults to 4. */
+  multiplier: z.number().min(1).max(1000).optional(),
+  /** The shortest adaptive timeout in ms. Defaults to 100. */
+  minMs: positiveMs(86_400_000).optional(),
+});
+export type AdaptivePerTryPolicy = z.infer<typeof AdaptivePerTryPolicy>;
+
 export const DestinationPolicy = z.strictObject({
   balancer: BalancerPolicy.optional(),
   /** Total time for a call, retries included, in ms. 0 means none. Defaults to 0 (only inherited deadlines). */
   timeoutMs: ms(86_400_000).optional(),
-  /** Time for one attempt in ms. 0 means none. Defaults to 0. */
+  /** Time for one attempt in ms. 0 means none: the adaptive per-try timeout applies. Defaults to 0. */
   perTryTimeoutMs: ms(86_400_000).optional(),
+  /** The default per-try policy: a timeout derived from each endpoint's own latency, for attempts that can be retried. */
+  adaptivePerTry: AdaptivePerTryPolicy.optional(),
   retry: RetryPolicy.optional(),
   circuitBreaker: CircuitBreakerPolicy.optional(),
   outlierDetection: OutlierPolicy.optional(),

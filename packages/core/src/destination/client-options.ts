@@ -3,7 +3,10 @@
  * destination policy set in code, the config service, the zone, injected time. The policy part is
  * validated with the same zod schema the config service uses, so an error names the field.
  */
+
+import { NAME_PATTERN } from '../config/document.ts';
 import {
+  type AdaptivePerTryPolicy,
   type BalancerKind,
   type BalancerPolicy,
   type CircuitBreakerPolicy,
@@ -26,8 +29,13 @@ export interface ClientPolicyOptions {
   balancer?: BalancerKind | BalancerPolicy;
   /** Total time per call in ms, retries included; 0 = only per-call and inherited deadlines. Defaults to 0. */
   timeoutMs?: number;
-  /** Time per attempt (to the response head) in ms; 0 = none. Defaults to 0. */
+  /** Time per attempt (to the response head) in ms; 0 = the adaptive per-try timeout. Defaults to 0. */
   perTryTimeoutMs?: number;
+  /**
+   * The per-try timeout derived from each endpoint's latency, for attempts that can be retried, or
+   * `false` for none. Defaults to 4 × the endpoint's success latency, at least 100 ms.
+   */
+  adaptivePerTry?: AdaptivePerTryPolicy | false;
   /** Retry settings, or `false` for none. Defaults to 3 attempts at most under a 20% + 10/s budget. */
   retry?: RetryPolicy | false;
   /** Circuit breaker settings, or `false` for none. Defaults to on, 50% errors over ≥ 20 calls. */
@@ -53,6 +61,7 @@ export function policyFromOptions(service: string, options: ClientPolicyOptions)
     balancer: typeof options.balancer === 'string' ? { kind: options.balancer } : options.balancer,
     timeoutMs: options.timeoutMs,
     perTryTimeoutMs: options.perTryTimeoutMs,
+    adaptivePerTry: options.adaptivePerTry === false ? { enabled: false } : options.adaptivePerTry,
     retry: options.retry === false ? { enabled: false } : options.retry,
     circuitBreaker: options.circuitBreaker === false ? { enabled: false } : options.circuitBreaker,
     outlierDetection: options.outlierDetection === false ? { enabled: false } : options.outlierDetection,
@@ -86,12 +95,15 @@ export function localZoneFromOptions(options: ClientPolicyOptions): string | und
   return options.localZone ?? process.env.WEFT_ZONE;
 }
 
-/** Checks a destination name: DNS-style (letters, digits, `.`, `-`). */
+/**
+ * Checks a destination name by the rule of config documents ({@link NAME_PATTERN}: dot-separated
+ * DNS labels), ignoring case as DNS does.
+ */
 export function checkServiceName(service: unknown): string {
-  if (typeof service !== 'string' || !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(service))
+  if (typeof service !== 'string' || !NAME_PATTERN.test(service.toLowerCase()))
     throw invalidOption(
       'service',
-      `${JSON.stringify(service)} must be a DNS-style name (letters, digits, '.', '-')`,
+      `${JSON.stringify(service)} must be a DNS-style name (dot-separated labels of letters, digits and '-', each starting and ending alphanumeric)`,
     );
   return service;
 }

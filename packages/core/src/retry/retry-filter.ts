@@ -84,8 +84,11 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
       return async (call) => {
         budget.deposit();
         let delay: IBackoff<unknown> | undefined;
+        const retriable = call.idempotent && call.replayable;
         for (let attempt = 1; ; attempt++) {
           call.attempt = attempt;
+          // Read by the adaptive per-try timeout: only an attempt that can be retried is cut short.
+          call.canRetry = retriable && attempt < params.maxAttempts && budget.balance() >= 1;
           let response: Awaited<ReturnType<typeof next>> | undefined;
           let error: unknown;
           let failed = false;

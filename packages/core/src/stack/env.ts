@@ -39,6 +39,11 @@ export interface ProtocolAdapter<Res = unknown> {
    * set for Weft's own errors.
    */
   upstreamExhausted?(response: Res): boolean;
+  /**
+   * True when a response that is not a success says the request never left this process (gRPC's
+   * UNAVAILABLE before any connection): the endpoint is charged as refusing. Optional.
+   */
+  notSent?(response: Res): boolean;
 }
 
 export interface StackEnv<Req extends Call = Call, Res = unknown> {

@@ -59,6 +59,7 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
     const channel = ep.transport as Channel;
     const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
     const exchange = new GrpcExchange(raw, ep.key, call, now);
+    call.inflight = exchange;
     raw.start(attemptMetadata(call), exchange);
     if (call.outbound) call.outbound.attach(raw);
     else {
@@ -78,4 +79,5 @@ export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
   onBodyDone: (response, done) => response.onDone(done),
   status: (response) => response.status?.code ?? 0,
   upstreamExhausted: (response) => (response.status?.metadata.get(Header.noRetry).length ?? 0) > 0,
+  notSent: (response) => response.notSent,
 };

@@ -51,6 +51,7 @@ export const send: Service<HttpCall, HttpExchange> = (call) => {
   const ep = call.endpoint!;
   const exchange = new HttpExchange(call.destination, call.method);
   exchange.endpoint = ep.key;
+  call.inflight = exchange;
   exchange.watch(call.attemptSignal);
   (ep.transport as Pool).dispatch(
     {
