@@ -28,7 +28,15 @@ export { EndpointSet } from './balancer/endpoint-set.ts';
 export type { Health } from './balancer/endpoint-state.ts';
 export { EndpointState, NO_HISTORY_PENALTY, REFUSED_PENALTY } from './balancer/endpoint-state.ts';
 export type { Balancer, P2cEwmaOptions } from './balancer/strategies.ts';
-export { balancerFor, p2cEwma, p2cLeastLoaded, roundRobin, weighted } from './balancer/strategies.ts';
+export {
+  balancerFor,
+  p2cEwma,
+  p2cLeastLoaded,
+  roundRobin,
+  TIE_ABSOLUTE_MS,
+  TIE_RELATIVE,
+  weighted,
+} from './balancer/strategies.ts';
 export type { BreakerParams } from './breaker/breaker-filter.ts';
 export { BREAKER_DEFAULTS, breakerModule } from './breaker/breaker-filter.ts';
 export type { WeftContext } from './context/context.ts';
@@ -56,7 +64,7 @@ export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endp
 export { endpointKey, parseEndpoint, StaticResolver, usableEndpoints } from './endpoint/endpoint.ts';
 export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/errors.ts';
 export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
-export type { OutlierHost, OutlierOptions } from './health/outlier.ts';
+export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
 export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';

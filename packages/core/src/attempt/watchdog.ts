@@ -73,6 +73,11 @@ export class AttemptWatchdog {
     this.#calls.clear();
   }
 
+  /** The timeout for an endpoint whose success latency is `usual` ms. */
+  limitFor(usual: number): number {
+    return Math.max(this.minMs, this.multiplier * usual);
+  }
+
   #interval(): number {
     return Math.max(5, this.minMs / 4);
   }
@@ -90,7 +95,7 @@ export class AttemptWatchdog {
         base = peers;
         if (base === 0) continue;
       }
-      const limit = Math.max(this.minMs, this.multiplier * base);
+      const limit = this.limitFor(base);
       if (now - call.attemptStart < limit) continue;
       this.#calls.delete(call);
       call.inflight?.abortAttempt(attemptTimeout(call, limit));

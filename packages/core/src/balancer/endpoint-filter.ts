@@ -8,6 +8,8 @@
  * expired while the endpoint had not answered for more than twice its usual latency (or had never
  * answered): a hung endpoint is charged for the hang, while a caller's deadline that was simply too
  * short for a healthy endpoint is not. A readmission probe that ends by deadline is a failed probe.
+ * A timeout (per-try or deadline) after at least the adaptive per-try timeout, while the endpoint
+ * answered nothing else since the attempt was sent, is `unanswered`: outlier detection ejects it.
  * A caller's cancellation says nothing of the endpoint and is not counted.
  */
 import {
@@ -16,8 +18,14 @@ import {
   AttemptWatchdog,
 } from '../attempt/watchdog.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
-import { OUTLIER_DEFAULTS, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
+import {
+  type FailureKind,
+  OUTLIER_DEFAULTS,
+  type OutlierOptions,
+  resolveOutlierOptions,
+} from '../health/outlier.ts';
 import type { Module } from '../stack/stack.ts';
+import type { EndpointState } from './endpoint-state.ts';
 
 export type EndpointParams = Required<OutlierOptions> & {
   /** The per-try timeout derived from each endpoint's latency, when no fixed one is set. */
@@ -28,7 +36,7 @@ export type EndpointParams = Required<OutlierOptions> & {
 export const DEADLINE_BLAME_FACTOR = 2;
 
 /** How an attempt counts for its endpoint. */
-const Result = { Success: 0, Failure: 1, Refused: 2, NotCounted: 3 } as const;
+const Result = { Success: 0, Failure: 1, Refused: 2, Unanswered: 3, NotCounted: 4 } as const;
 type Result = (typeof Result)[keyof typeof Result];
 
 export function endpointModule(
@@ -81,21 +89,28 @@ export function endpointModule(
             result = notSent?.(response) ? Result.Refused : Result.Failure;
           return response;
         } catch (error) {
-          result = blame(error, ep.health === 'probing', clock.now() - start, ep.successLatency);
+          result = blame(error, ep, clock.now() - start, start, watchdog);
           throw error;
         } finally {
           if (watched) watchdog.unwatch(call);
           ep.end(start);
           if (result === Result.NotCounted) endpoints.release(ep);
-          else
-            endpoints.record(ep, clock.now() - start, result === Result.Success, result === Result.Refused);
+          else endpoints.record(ep, clock.now() - start, result === Result.Success, KIND[result]);
         }
       };
     },
   };
 }
 
-function blame(error: unknown, probe: boolean, elapsed: number, usual: number): Result {
+const KIND: Record<Result, FailureKind> = ['failure', 'failure', 'refused', 'unanswered', 'failure'];
+
+function blame(
+  error: unknown,
+  ep: EndpointState,
+  elapsed: number,
+  start: number,
+  watchdog: AttemptWatchdog,
+): Result {
   if (!isWeftError(error)) return Result.Failure;
   switch (error.code) {
     case ErrorCode.ConnectFailed:
@@ -103,7 +118,15 @@ function blame(error: unknown, probe: boolean, elapsed: number, usual: number): 
     case ErrorCode.Cancelled:
       return Result.NotCounted;
     case ErrorCode.DeadlineExceeded:
-      return probe || elapsed > DEADLINE_BLAME_FACTOR * usual ? Result.Failure : Result.NotCounted;
+    case ErrorCode.AttemptTimeout: {
+      const usual = ep.successLatency;
+      // Silent since the attempt was sent, for at least the adaptive per-try timeout: it hangs.
+      if (ep.lastAnswerAt < start && elapsed >= watchdog.limitFor(usual)) return Result.Unanswered;
+      if (error.code === ErrorCode.AttemptTimeout) return Result.Failure;
+      return ep.health === 'probing' || elapsed > DEADLINE_BLAME_FACTOR * usual
+        ? Result.Failure
+        : Result.NotCounted;
+    }
     default:
       return Result.Failure;
   }

@@ -19,6 +19,7 @@ import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts'
 import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
 import { abortError, ErrorCode, WeftError } from '../errors/errors.ts';
 import {
+  type FailureKind,
   OutlierDetector,
   type OutlierHost,
   type OutlierOptions,
@@ -228,10 +229,11 @@ export class EndpointSet<T = unknown> {
 
   /**
    * Records one completed request: latency feeds the balancer, the outcome feeds outlier detection.
-   * `refused` says the request never reached the endpoint (it refused the connection, or could not
-   * be connected to at all).
+   * `kind` says how a failure failed: `refused` when the request never reached the endpoint (it
+   * refused the connection, or could not be connected to at all), `unanswered` when it timed out
+   * while the endpoint answered nothing else.
    */
-  record(ep: EndpointState<T>, latencyMs: number, ok: boolean, refused = false): void {
+  record(ep: EndpointState<T>, latencyMs: number, ok: boolean, kind: FailureKind = 'failure'): void {
     ep.completed++;
     const now = this.#clock.now();
     if (ok) ep.observeSuccess(latencyMs, now, this.#decayMs);
@@ -241,9 +243,10 @@ export class EndpointSet<T = unknown> {
       // costs more than any endpoint that answers, with or without history.
       ep.failures++;
       ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
-      if (refused) ep.refused(now);
+      if (kind === 'refused') ep.refused(now);
     }
-    if (!ep.removed) this.#outlier.record(ep, ok);
+    if (kind !== 'unanswered') ep.lastAnswerAt = now;
+    if (!ep.removed) this.#outlier.record(ep, ok, kind);
   }
 
   /**

@@ -40,6 +40,8 @@ export class EndpointState<T = unknown> {
   transport: T | undefined;
   /** Why the handle could not be made (a malformed address): each attempt fails with it. */
   connectError: WeftError | undefined;
+  /** When the endpoint last answered anything (a response or a transport error), on the clock. */
+  lastAnswerAt = Number.NEGATIVE_INFINITY;
 
   // Outlier-detection bookkeeping, owned by OutlierDetector.
   consecutiveFailures = 0;

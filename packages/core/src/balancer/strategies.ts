@@ -2,7 +2,8 @@
  * Balancing strategies: each picks one endpoint from the available set in O(1).
  *
  * - `p2cEwma` (default): power of two choices (Mitzenmacher, 2001) over peak-EWMA load — Finagle's
- *   and Linkerd's default. Two random endpoints, the cheaper one wins: latency-aware without herding.
+ *   and Linkerd's default. Two random endpoints, the cheaper one wins: latency-aware without herding;
+ *   loads within the estimate's noise are a tie, and ties spread.
  * - `p2cLeastLoaded`: the same with outstanding requests as the load.
  * - `roundRobin`: each in turn.
  * - `weighted`: random in proportion to `weight`, by Vose's alias method (O(1) per pick after an
@@ -25,10 +26,24 @@ export interface P2cEwmaOptions {
 }
 
 /**
- * Power of two choices under a load function: two distinct random endpoints, the lighter one wins.
+ * Loads closer than this (in ms of peak-EWMA load) are a tie: sub-millisecond differences are the
+ * noise of timing on an event loop, and a single early sample (one connection's setup) would
+ * otherwise decide every pick for tens of seconds, the other estimate moving only with time.
+ */
+export const TIE_ABSOLUTE_MS = 1;
+/** Loads within this fraction of each other are a tie too (the noise of a latency estimate). */
+export const TIE_RELATIVE = 0.1;
+
+/**
+ * Power of two choices under a load function: two distinct random endpoints, the lighter one wins;
+ * within `tie` of each other, the first drawn (itself a uniform choice), so equals share the load.
  * O(1) per pick, and no herding onto one "best" endpoint as a full scan would cause.
  */
-function powerOfTwoChoices(kind: string, load: (ep: EndpointState, now: number) => number): Balancer {
+function powerOfTwoChoices(
+  kind: string,
+  load: (ep: EndpointState, now: number) => number,
+  tie: (a: number, b: number) => boolean = () => false,
+): Balancer {
   return {
     kind,
     rebuild() {},
@@ -40,14 +55,21 @@ function powerOfTwoChoices(kind: string, load: (ep: EndpointState, now: number) 
       if (j >= i) j++;
       const a = available[i]!;
       const b = available[j]!;
-      return load(a, now) <= load(b, now) ? a : b;
+      const la = load(a, now);
+      const lb = load(b, now);
+      return la <= lb || tie(la, lb) ? a : b;
     },
   };
 }
 
 export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
   const decayMs = options.decayMs ?? 10_000;
-  return powerOfTwoChoices('p2c-ewma', (ep, now) => ep.ewmaLoad(now, decayMs));
+  return powerOfTwoChoices('p2c-ewma', (ep, now) => ep.ewmaLoad(now, decayMs), isTie);
+}
+
+/** True when the larger load `a` is within the noise of the smaller `b`. */
+function isTie(a: number, b: number): boolean {
+  return a - b <= TIE_ABSOLUTE_MS || a - b <= TIE_RELATIVE * b;
 }
 
 export function p2cLeastLoaded(): Balancer {
