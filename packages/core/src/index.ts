@@ -60,6 +60,7 @@ export {
 } from './destination/client-options.ts';
 export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
 export { Destination, describeDestinations } from './destination/destination.ts';
+export { addressProblem, isUsableEndpoint, portProblem } from './endpoint/address.ts';
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';
 export { endpointKey, parseEndpoint, StaticResolver, usableEndpoints } from './endpoint/endpoint.ts';
 export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/errors.ts';

@@ -59,6 +59,8 @@ export class EndpointState<T = unknown> {
   /** Sum of the start times of the outstanding requests, for their mean age. */
   #startSum = 0;
   #refusedAt = Number.NEGATIVE_INFINITY;
+  /** Successes seen, counted up to 2: the first one is only a placeholder (see `observeSuccess`). */
+  #answered = 0;
 
   constructor(endpoint: Endpoint, now: number) {
     this.key = endpointKey(endpoint);
@@ -99,10 +101,23 @@ export class EndpointState<T = unknown> {
     }
   }
 
-  /** Records a successful request's latency: into the estimate, and into the success-only estimate. */
+  /**
+   * Records a successful request's latency: into the estimate, and into the success-only estimate.
+   * An endpoint's first answer also paid for its connection (TCP, TLS, HTTP/2 settings; the
+   * process's own warm-up when it is the first call at all): it is a placeholder, which the second
+   * answer replaces instead of meeting the peak rule. Otherwise one slow first answer would keep an
+   * endpoint out of sequential traffic until time decays it.
+   */
   observeSuccess(latencyMs: number, now: number, decayMs: number): void {
-    this.observe(latencyMs, now, decayMs);
     this.#refusedAt = Number.NEGATIVE_INFINITY;
+    if (this.#answered === 1) {
+      this.#answered = 2;
+      this.#cost = this.#okCost = latencyMs;
+      this.#stamp = this.#okStamp = now;
+      return;
+    }
+    if (this.#answered === 0) this.#answered = 1;
+    this.observe(latencyMs, now, decayMs);
     const elapsed = now > this.#okStamp ? now - this.#okStamp : 0;
     this.#okStamp = now;
     if (latencyMs > this.#okCost) this.#okCost = latencyMs;
@@ -147,7 +162,8 @@ export class EndpointState<T = unknown> {
    * Peak-EWMA load: latency × (outstanding + 1), divided by the weight, where latency is the larger
    * of the estimate and the outstanding requests' mean age — a hung endpoint's cost grows while it
    * hangs, before any of its requests completes (Finagle's and Linkerd's peak EWMA count pending
-   * requests the same way). A penalty when there is no history; a larger one after a refusal.
+   * requests the same way). A penalty when there is no history; a larger one after a refusal. An
+   * idle endpoint with only its first answer (a placeholder) costs nothing, so it gets the next call.
    */
   ewmaLoad(now: number, decayMs: number): number {
     let cost = this.latency(now, decayMs);
@@ -160,7 +176,7 @@ export class EndpointState<T = unknown> {
         if (age > cost) cost = age;
         load = (cost * (n + 1)) / this.weight;
       }
-    } else load = cost / this.weight;
+    } else load = this.#answered === 1 ? 0 : cost / this.weight;
     return now - this.#refusedAt < decayMs ? REFUSED_PENALTY + load : load;
   }
 }

@@ -15,6 +15,7 @@ import {
   type OutlierPolicy,
   type RetryPolicy,
 } from '../config/policy.ts';
+import { addressProblem, portProblem } from '../endpoint/address.ts';
 import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock, Random } from '../time/clock.ts';
@@ -77,8 +78,9 @@ export function staticEndpoints(endpoints: readonly (string | Endpoint)[]): Stat
     endpoints.map((e, i) => {
       try {
         const ep = parseEndpoint(e);
-        if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535)
-          throw new Error(`port ${ep.port} out of range`);
+        const problem = addressProblem(ep.address);
+        if (problem !== undefined) throw new Error(`address ${problem}`);
+        if (portProblem(ep.port) !== undefined) throw new Error(`port ${ep.port} out of range`);
         return ep;
       } catch (error) {
         throw invalidOption(

@@ -3,7 +3,7 @@
  * (`endpoints[3].port`) so that a bad file or option can be fixed without guessing.
  */
 import type { Endpoint } from '@weft/core';
-import { endpointKey } from '@weft/core';
+import { addressProblem, endpointKey, portProblem } from '@weft/core';
 
 /** A field that failed validation: `field` is its path (`endpoints[3].port`). */
 export class EndpointInputError extends Error {
@@ -25,17 +25,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Validates one endpoint and returns a clean copy (only known fields). */
+/**
+ * Validates one endpoint and returns a clean copy (only known fields). The address must be an IP
+ * address or a host name (core's `addressProblem`): no `host:port`, URL or control characters.
+ */
 export function validateEndpoint(value: unknown, field: string): Endpoint {
   if (!isRecord(value)) throw new EndpointInputError(field, `must be an object (got ${describe(value)})`);
-  const { address, port, labels, weight } = value;
-  if (typeof address !== 'string' || address.trim() === '' || address !== address.trim()) {
-    throw new EndpointInputError(
-      `${field}.address`,
-      `must be a non-empty host or IP (got ${describe(address)})`,
-    );
+  const { address, port, labels, weight } = value as {
+    address: string;
+    port: number;
+    labels: unknown;
+    weight: unknown;
+  };
+  const addressIssue = addressProblem(address);
+  if (addressIssue !== undefined) {
+    throw new EndpointInputError(`${field}.address`, `${addressIssue} (got ${describe(address)})`);
   }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (portProblem(port) !== undefined) {
     throw new EndpointInputError(`${field}.port`, `must be an integer in 1..65535 (got ${describe(port)})`);
   }
   const out: { address: string; port: number; labels?: Record<string, string>; weight?: number } = {

@@ -8,6 +8,7 @@
  * traffic while the old pods still answer.
  */
 import type { Endpoint } from '@weft/core';
+import { addressProblem } from '@weft/core';
 
 export interface EndpointSlice {
   readonly metadata: { readonly name: string; readonly resourceVersion?: string };
@@ -53,7 +54,10 @@ function portOf(slice: EndpointSlice, wanted: string | number | undefined): numb
   return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
 }
 
-/** Converts one slice. Endpoints without an address are skipped; the first address is used, as the API allows. */
+/**
+ * Converts one slice. Endpoints without a usable address are skipped; the first address is used,
+ * as the API allows.
+ */
 export function sliceEndpoints(slice: EndpointSlice, wanted: string | number | undefined): SliceEndpoints {
   const port = portOf(slice, wanted);
   if (port === undefined) return NONE;
@@ -61,7 +65,8 @@ export function sliceEndpoints(slice: EndpointSlice, wanted: string | number | u
   const terminating: Endpoint[] = [];
   for (const e of slice.endpoints ?? []) {
     const address = e.addresses?.[0];
-    if (typeof address !== 'string' || address === '') continue;
+    // An address that cannot be connected to (empty, not an IP or host name) is skipped.
+    if (typeof address !== 'string' || addressProblem(address) !== undefined) continue;
     const c = e.conditions ?? {};
     const labels: Record<string, string> = {};
     if (e.zone) labels.zone = e.zone;
