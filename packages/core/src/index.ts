@@ -70,6 +70,8 @@ export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './heal
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
 export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
+export type { Pushback } from './retry/pushback.ts';
+export { applyPushback, MAX_PUSHBACK_MS, parseGrpcPushback, parseRetryAfter } from './retry/pushback.ts';
 export type { RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
 export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';

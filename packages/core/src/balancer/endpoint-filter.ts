@@ -36,7 +36,7 @@ export type EndpointParams = Required<OutlierOptions> & {
 export const DEADLINE_BLAME_FACTOR = 2;
 
 /** How an attempt counts for its endpoint. */
-const Result = { Success: 0, Failure: 1, Refused: 2, Unanswered: 3, NotCounted: 4 } as const;
+const Result = { Success: 0, Failure: 1, Refused: 2, Unanswered: 3, NotCounted: 4, Unusable: 5 } as const;
 type Result = (typeof Result)[keyof typeof Result];
 
 export function endpointModule(
@@ -79,6 +79,7 @@ export function endpointModule(
         let result: Result = Result.Success;
         try {
           if (ep.connectError !== undefined) {
+            result = Result.Unusable;
             throw new WeftError(ErrorCode.ConnectFailed, ep.connectError.message, {
               retryable: true,
               cause: ep.connectError,
@@ -89,7 +90,7 @@ export function endpointModule(
             result = notSent?.(response) ? Result.Refused : Result.Failure;
           return response;
         } catch (error) {
-          result = blame(error, ep, clock.now() - start, start, watchdog);
+          if (result !== Result.Unusable) result = blame(error, ep, clock.now() - start, start, watchdog);
           throw error;
         } finally {
           if (watched) watchdog.unwatch(call);
@@ -102,7 +103,14 @@ export function endpointModule(
   };
 }
 
-const KIND: Record<Result, FailureKind> = ['failure', 'failure', 'refused', 'unanswered', 'failure'];
+const KIND: Record<Result, FailureKind> = [
+  'failure',
+  'failure',
+  'refused',
+  'unanswered',
+  'failure',
+  'unusable',
+];
 
 function blame(
   error: unknown,

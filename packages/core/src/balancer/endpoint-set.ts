@@ -243,7 +243,7 @@ export class EndpointSet<T = unknown> {
       // costs more than any endpoint that answers, with or without history.
       ep.failures++;
       ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
-      if (kind === 'refused') ep.refused(now);
+      if (kind === 'refused' || kind === 'unusable') ep.refused(now);
     }
     if (kind !== 'unanswered') ep.lastAnswerAt = now;
     if (!ep.removed) this.#outlier.record(ep, ok, kind);

@@ -19,7 +19,8 @@ export const NO_HISTORY_PENALTY = 1e9;
  * Cost added to an endpoint whose last attempt could not connect (refused, unreachable, a bad
  * address) and that has not answered since: above {@link NO_HISTORY_PENALTY}, so it costs more than
  * any endpoint that answers, with or without history. It lasts one decay time constant, or until
- * the endpoint answers, or until a readmission probe.
+ * the endpoint answers, or until a readmission probe. An endpoint that pushed back (`Retry-After`)
+ * bears it until its pushback is over.
  */
 export const REFUSED_PENALTY = 1e12;
 
@@ -59,6 +60,7 @@ export class EndpointState<T = unknown> {
   /** Sum of the start times of the outstanding requests, for their mean age. */
   #startSum = 0;
   #refusedAt = Number.NEGATIVE_INFINITY;
+  #heldUntil = Number.NEGATIVE_INFINITY;
   /** Successes seen, counted up to 2: the first one is only a placeholder (see `observeSuccess`). */
   #answered = 0;
 
@@ -132,6 +134,16 @@ export class EndpointState<T = unknown> {
     this.#refusedAt = now;
   }
 
+  /** The endpoint pushed back (Retry-After): it costs more than any other until `until`. */
+  hold(until: number): void {
+    if (until > this.#heldUntil) this.#heldUntil = until;
+  }
+
+  /** True while a pushback holds the endpoint. */
+  held(now: number): boolean {
+    return now < this.#heldUntil;
+  }
+
   /** Forgets the failure history (not the success-only estimate): a readmission probe starts clean. */
   resetForProbe(): void {
     this.#cost = 0;
@@ -177,6 +189,6 @@ export class EndpointState<T = unknown> {
         load = (cost * (n + 1)) / this.weight;
       }
     } else load = this.#answered === 1 ? 0 : cost / this.weight;
-    return now - this.#refusedAt < decayMs ? REFUSED_PENALTY + load : load;
+    return now - this.#refusedAt < decayMs || now < this.#heldUntil ? REFUSED_PENALTY + load : load;
   }
 }

@@ -36,8 +36,12 @@ export interface OutlierOptions {
   ejectUnanswered?: boolean;
 }
 
-/** How a failed request failed, for outlier detection and the latency estimate. */
-export type FailureKind = 'failure' | 'refused' | 'unanswered';
+/**
+ * How a failed request failed, for outlier detection and the latency estimate: `refused` (the
+ * connection was refused), `unanswered` (timed out while the endpoint answered nothing else),
+ * `unusable` (no connection can be made to its address at all: ejected at once).
+ */
+export type FailureKind = 'failure' | 'refused' | 'unanswered' | 'unusable';
 
 export const OUTLIER_DEFAULTS: Required<OutlierOptions> = {
   enabled: true,
@@ -99,8 +103,12 @@ export class OutlierDetector {
     } else {
       ep.consecutiveFailures++;
       ep.windowFailures++;
-      if (kind === 'unanswered' && o.ejectUnanswered) {
-        this.#eject(ep, 'an attempt left unanswered', false);
+      if ((kind === 'unanswered' && o.ejectUnanswered) || kind === 'unusable') {
+        this.#eject(
+          ep,
+          kind === 'unusable' ? 'no connection can be made to it' : 'an attempt left unanswered',
+          false,
+        );
         return;
       }
       if (ep.consecutiveFailures >= o.consecutiveFailures) {

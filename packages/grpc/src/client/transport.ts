@@ -11,7 +11,7 @@ import {
   type Metadata,
 } from '@grpc/grpc-js';
 import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
-import { endpointKey, Header } from '@weft/core';
+import { endpointKey, Header, parseGrpcPushback } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import { GrpcExchange } from './exchange.ts';
 
@@ -80,4 +80,8 @@ export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
   status: (response) => response.status?.code ?? 0,
   upstreamExhausted: (response) => (response.status?.metadata.get(Header.noRetry).length ?? 0) > 0,
   notSent: (response) => response.notSent,
+  pushbackMs: (response) => {
+    const value = response.status?.metadata.get('grpc-retry-pushback-ms')[0];
+    return parseGrpcPushback(value === undefined ? undefined : String(value));
+  },
 };

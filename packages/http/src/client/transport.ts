@@ -3,7 +3,7 @@
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
 import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
-import { endpointKey, Header } from '@weft/core';
+import { endpointKey, Header, parseRetryAfter } from '@weft/core';
 import { Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { HttpExchange } from './exchange.ts';
@@ -72,4 +72,5 @@ export const httpProtocol: ProtocolAdapter<HttpExchange> = {
   onBodyDone: (response, done) => response.onDone(done),
   status: (response) => response.statusCode,
   upstreamExhausted: (response) => response.headers[Header.noRetry] !== undefined,
+  pushbackMs: (response) => parseRetryAfter(response.headers['retry-after'], Date.now()),
 };
