@@ -249,6 +249,14 @@ export class EndpointSet<T = unknown> {
     if (!ep.removed) this.#outlier.record(ep, ok, kind);
   }
 
+  /** A response's body broke off after its head: a failure of the endpoint, counted late. */
+  readonly #bodyFailure = (ep: EndpointState): void => {
+    ep.failures++;
+    const now = this.#clock.now();
+    ep.observe(2 * ep.latency(now, this.#decayMs), now, this.#decayMs);
+    if (!ep.removed) this.#outlier.recordBodyFailure(ep);
+  };
+
   /**
    * An attempt ended with no outcome worth counting (its caller cancelled, or its deadline passed):
    * if it was the readmission probe, the probe slot opens again so the endpoint is not lost.
@@ -308,6 +316,7 @@ export class EndpointSet<T = unknown> {
       if (ep) ep.endpoint = e;
       else {
         ep = new EndpointState<T>(e, now);
+        ep.onBodyFailure = this.#bodyFailure;
         this.#byKey.set(key, ep);
       }
       next.push(ep);

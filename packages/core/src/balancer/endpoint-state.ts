@@ -43,6 +43,10 @@ export class EndpointState<T = unknown> {
   connectError: WeftError | undefined;
   /** When the endpoint last answered anything (a response or a transport error), on the clock. */
   lastAnswerAt = Number.NEGATIVE_INFINITY;
+  /** Responses whose body broke off after the head, in a row (a body that ends resets it). */
+  bodyFailuresInARow = 0;
+  /** Set by the endpoint set: told when a response's body broke off after its head. */
+  onBodyFailure: ((ep: EndpointState) => void) | undefined;
 
   // Outlier-detection bookkeeping, owned by OutlierDetector.
   consecutiveFailures = 0;
@@ -73,6 +77,21 @@ export class EndpointState<T = unknown> {
 
   get weight(): number {
     return this.endpoint.weight ?? 1;
+  }
+
+  /**
+   * A response of this endpoint broke off after its head (its connection was reset mid-body): the
+   * attempt counted as a success at the head, so the transport reports the failure here. A caller
+   * that cancels the body is not a failure of the endpoint and is not reported.
+   */
+  bodyFailed(): void {
+    this.bodyFailuresInARow++;
+    this.onBodyFailure?.(this as EndpointState);
+  }
+
+  /** A response's body ended whole. */
+  bodyEnded(): void {
+    this.bodyFailuresInARow = 0;
   }
 
   /** A request to this endpoint starts at `now`. */

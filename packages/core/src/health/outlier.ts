@@ -124,6 +124,20 @@ export class OutlierDetector {
     }
   }
 
+  /**
+   * A response of `ep` broke off after its head. Its attempt already counted as a success, so these
+   * are counted on their own: `consecutiveFailures` of them in a row eject the endpoint.
+   */
+  recordBodyFailure(ep: EndpointState): void {
+    const o = this.options;
+    if (ep.health !== 'healthy' || !o.enabled) return;
+    ep.windowFailures++;
+    if (ep.bodyFailuresInARow >= o.consecutiveFailures) {
+      ep.bodyFailuresInARow = 0;
+      this.#eject(ep, `${o.consecutiveFailures} responses cut off in a row`, false);
+    }
+  }
+
   /** Cancels pending readmission timers. */
   close(): void {
     for (const ep of this.#host.all) this.#clock.clearTimeout(ep.ejectionTimer);

@@ -11,7 +11,7 @@ import {
   type Metadata,
 } from '@grpc/grpc-js';
 import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
-import { endpointKey, Header, parseGrpcPushback } from '@weft/core';
+import { addressProblem, endpointKey, Header, parseGrpcPushback, portProblem } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import { GrpcExchange } from './exchange.ts';
 
@@ -26,6 +26,11 @@ export interface TransportOptions {
 const WEFT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.enable_retries': 0 };
 
 export function createChannel(endpoint: Endpoint, options: TransportOptions): Channel {
+  // grpc-js would only fail each call later, as a name resolution failure: refuse it here, which
+  // makes the endpoint one no connection can be made to (ejected at once).
+  const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
+  if (problem !== undefined)
+    throw new TypeError(`endpoint ${JSON.stringify(endpointKey(endpoint))}: ${problem}`);
   return new Channel(endpointKey(endpoint), options.credentials ?? grpcCredentials.createInsecure(), {
     ...options.channelOptions,
     ...WEFT_CHANNEL_OPTIONS,
