@@ -9,7 +9,7 @@
  * answered): a hung endpoint is charged for the hang, while a caller's deadline that was simply too
  * short for a healthy endpoint is not. A readmission probe that ends by deadline is a failed probe.
  * A timeout (per-try or deadline) after at least the adaptive per-try timeout, while the endpoint
- * answered nothing else since the attempt was sent, is `unanswered`: outlier detection ejects it.
+ * answered no request sent since this one, is `unanswered`: outlier detection ejects it.
  * A caller's cancellation says nothing of the endpoint and is not counted.
  */
 import {
@@ -128,8 +128,9 @@ function blame(
     case ErrorCode.DeadlineExceeded:
     case ErrorCode.AttemptTimeout: {
       const usual = ep.successLatency;
-      // Silent since the attempt was sent, for at least the adaptive per-try timeout: it hangs.
-      if (ep.lastAnswerAt < start && elapsed >= watchdog.limitFor(usual)) return Result.Unanswered;
+      // Nothing sent since this attempt was answered, for at least the adaptive per-try timeout
+      // (answers to requests sent before it do not count): it hangs.
+      if (ep.lastAnsweredSentAt < start && elapsed >= watchdog.limitFor(usual)) return Result.Unanswered;
       if (error.code === ErrorCode.AttemptTimeout) return Result.Failure;
       return ep.health === 'probing' || elapsed > DEADLINE_BLAME_FACTOR * usual
         ? Result.Failure

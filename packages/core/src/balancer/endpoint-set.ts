@@ -231,7 +231,7 @@ export class EndpointSet<T = unknown> {
    * Records one completed request: latency feeds the balancer, the outcome feeds outlier detection.
    * `kind` says how a failure failed: `refused` when the request never reached the endpoint (it
    * refused the connection, or could not be connected to at all), `unanswered` when it timed out
-   * while the endpoint answered nothing else.
+   * while the endpoint answered no request sent after it.
    */
   record(ep: EndpointState<T>, latencyMs: number, ok: boolean, kind: FailureKind = 'failure'): void {
     ep.completed++;
@@ -245,7 +245,10 @@ export class EndpointSet<T = unknown> {
       ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
       if (kind === 'refused' || kind === 'unusable') ep.refused(now);
     }
-    if (kind !== 'unanswered') ep.lastAnswerAt = now;
+    // The latest-sent request that got an answer: a request sent after it that times out was left
+    // unanswered while nothing sent since was answered either.
+    if (kind !== 'unanswered' && now - latencyMs > ep.lastAnsweredSentAt)
+      ep.lastAnsweredSentAt = now - latencyMs;
     if (!ep.removed) this.#outlier.record(ep, ok, kind);
   }
 

@@ -41,8 +41,11 @@ export class EndpointState<T = unknown> {
   transport: T | undefined;
   /** Why the handle could not be made (a malformed address): each attempt fails with it. */
   connectError: WeftError | undefined;
-  /** When the endpoint last answered anything (a response or a transport error), on the clock. */
-  lastAnswerAt = Number.NEGATIVE_INFINITY;
+  /**
+   * When the latest-sent request that the endpoint answered (a response or a transport error) was
+   * sent, on the clock.
+   */
+  lastAnsweredSentAt = Number.NEGATIVE_INFINITY;
   /** Responses whose body broke off after the head, in a row (a body that ends resets it). */
   bodyFailuresInARow = 0;
   /** Set by the endpoint set: told when a response's body broke off after its head. */

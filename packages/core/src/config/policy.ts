@@ -80,7 +80,7 @@ export const OutlierPolicy = z.strictObject({
   maxEjectionMs: positiveMs(3_600_000).optional(),
   /** Most endpoints (0–100 %) ejected at once; at least one may always be. Defaults to 50. */
   maxEjectionPercent: percent.optional(),
-  /** Eject at once an endpoint that left an attempt unanswered (timed out after at least the adaptive per-try timeout while it answered nothing else): it hangs. Defaults to true. */
+  /** Eject at once an endpoint that left an attempt unanswered (timed out after at least the adaptive per-try timeout while it answered no request sent after it): it hangs. Defaults to true. */
   ejectUnanswered: z.boolean().optional(),
 });
 export type OutlierPolicy = z.infer<typeof OutlierPolicy>;

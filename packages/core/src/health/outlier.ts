@@ -29,7 +29,7 @@ export interface OutlierOptions {
   maxEjectionPercent?: number;
   /**
    * Eject at once an endpoint that left an attempt unanswered: the attempt timed out after at
-   * least the adaptive per-try timeout while the endpoint answered nothing else (it hangs). A hung
+   * least the adaptive per-try timeout while the endpoint answered no request sent after it (it hangs). A hung
    * endpoint gets almost no traffic once the balancer sees its calls' age, so waiting for
    * `consecutiveFailures` would take minutes. Defaults to true.
    */
@@ -38,7 +38,7 @@ export interface OutlierOptions {
 
 /**
  * How a failed request failed, for outlier detection and the latency estimate: `refused` (the
- * connection was refused), `unanswered` (timed out while the endpoint answered nothing else),
+ * connection was refused), `unanswered` (timed out while the endpoint answered no request sent after it),
  * `unusable` (no connection can be made to its address at all: ejected at once).
  */
 export type FailureKind = 'failure' | 'refused' | 'unanswered' | 'unusable';
