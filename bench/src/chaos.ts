@@ -75,6 +75,7 @@ for (const protocol of ['http', 'grpc'] as const) {
     if (only && !only.includes(fault)) continue;
     let merged: ChaosResult | undefined;
     const ejections: string[] = [];
+    const pinned: number[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
       const r = await runChaos({
         protocol,
@@ -87,6 +88,7 @@ for (const protocol of ['http', 'grpc'] as const) {
       });
       all.push(r);
       ejections.push(r.ejectedAfterMs === undefined ? '–' : `${r.ejectedAfterMs} ms`);
+      pinned.push(...r.pinnedMs);
       merged = merged
         ? {
             ...merged,
@@ -99,7 +101,7 @@ for (const protocol of ['http', 'grpc'] as const) {
     }
     const m = merged!;
     rows.push(
-      `| ${fault} | ${cell(m.idempotent)} | ${cell(m.nonIdempotent)} | ${deadlineCell(m.idempotent, m.nonIdempotent)} | ${m.executedTwice} | ${ejections.join(', ')} |`,
+      `| ${fault} | ${cell(m.idempotent)} | ${cell(m.nonIdempotent)} | ${deadlineCell(m.idempotent, m.nonIdempotent)} | ${m.executedTwice} | ${ejections.join(', ')} |${pinned.length ? ` pinned to the hung endpoint: ${pinned.join(', ')} ms` : ''}`,
     );
   }
   const [idem, non] = protocol === 'http' ? ['GET', 'POST'] : ['EmptyCall (idempotent)', 'UnaryCall'];

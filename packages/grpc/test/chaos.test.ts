@@ -42,6 +42,9 @@ function check(r: ChaosResult): void {
       `ended at the deadline: ${what}`,
     );
   }
+  for (const ms of r.pinnedMs)
+    assert.ok(ms >= DEADLINE - 20 && ms <= DEADLINE + 250, `a hung call ended at its deadline: ${what}`);
+  if (r.fault === 'hang') assert.equal(r.pinnedMs.length, 3);
   if (r.fault === 'hang' || r.fault === 'malformed')
     assert.ok(r.ejectedAfterMs !== undefined && r.ejectedAfterMs <= 1500, `left rotation: ${what}`);
 }

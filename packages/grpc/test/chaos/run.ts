@@ -54,6 +54,11 @@ export interface ChaosResult {
   executedTwice: number;
   /** Time from the fault until the faulted endpoint was first seen out of rotation, if it was. */
   ejectedAfterMs: number | undefined;
+  /**
+   * For `hang`: how long non-idempotent calls took that a second client, whose only endpoint is the
+   * hung one, sent after the fault (they cannot be retried: they must end at their deadline).
+   */
+  pinnedMs: number[];
 }
 
 const figures = (): MethodFigures => ({
@@ -106,6 +111,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     nonIdempotent: figures(),
     executedTwice: 0,
     ejectedAfterMs: undefined,
+    pinnedMs: [],
   };
   let next = 0;
   const one = async (idempotent: boolean) => {
@@ -168,6 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }, tickMs);
   });
   await Promise.all(calls);
+  if (o.fault === 'hang') result.pinnedMs = await pinned(o.protocol, faulted, o.deadlineMs);
 
   const seen = new Set<string>();
   for (const b of backends)
@@ -185,4 +192,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 /** Failures as a percentage of calls, to two decimals. */
 export function failurePercent(f: MethodFigures): number {
   return f.calls === 0 ? 0 : Math.round((10_000 * f.failures) / f.calls) / 100;
+}
+
+/** Three non-idempotent calls, one after the other, through a client that knows only `backend`. */
+async function pinned(protocol: 'http' | 'grpc', backend: Backend, deadlineMs: number): Promise<number[]> {
+  const endpoints = [backend.endpoint];
+  const out: number[] = [];
+  const http =
+    protocol === 'http'
+      ? createClient({ service: 'chaos-pinned', endpoints, timeoutMs: deadlineMs })
+      : undefined;
+  const grpc =
+    protocol === 'grpc'
+      ? createGrpcClient(TestServiceClient, 'chaos-pinned', { endpoints, timeoutMs: deadlineMs })
+      : undefined;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    try {
+      if (http) await (await http.fetch('/work', { method: 'POST', body: 'pinned' })).text();
+      else await unary(grpc!, 'unaryCall', {});
+    } catch {}
+    out.push(Math.round(performance.now() - start));
+  }
+  if (http) await http.close();
+  grpc?.close();
+  return out;
 }
