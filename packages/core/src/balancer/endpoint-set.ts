@@ -28,7 +28,8 @@ import {
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { type Balancer, balancerFor } from './strategies.ts';
+import { type Balancer, pickAvoiding } from './strategies.ts';
+import { ZoneSplit } from './zones.ts';
 
 export interface EndpointSetOptions<T> {
   destination: string;
@@ -62,13 +63,7 @@ export class EndpointSet<T = unknown> {
   #balancer: Balancer;
   #panicThreshold: number;
   #decayMs: number;
-  readonly #localZone: string | undefined;
-  #spillover: number;
-  /** Available endpoints in the local zone, and in the others; empty when not zone-aware. */
-  #local: EndpointState<T>[] = [];
-  #remote: EndpointState<T>[] = [];
-  #localBalancer: Balancer | undefined;
-  #remoteBalancer: Balancer | undefined;
+  readonly #zones: ZoneSplit | undefined;
   readonly #outlier: OutlierDetector;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -84,8 +79,9 @@ export class EndpointSet<T = unknown> {
     this.#balancer = options.balancer;
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#decayMs = options.decayMs ?? 10_000;
-    this.#localZone = options.localZone || undefined;
-    this.#spillover = options.zoneSpilloverFactor ?? 2;
+    this.#zones = options.localZone
+      ? new ZoneSplit(options.localZone, options.zoneSpilloverFactor ?? 2)
+      : undefined;
     this.#clock = options.clock;
     this.#random = options.random;
     this.#connect = options.connect;
@@ -137,7 +133,7 @@ export class EndpointSet<T = unknown> {
 
   /** The caller's zone, when zone-aware. */
   get localZone(): string | undefined {
-    return this.#localZone;
+    return this.#zones?.zone;
   }
 
   /** Applies new balancing settings; endpoint history and health are kept. */
@@ -147,11 +143,12 @@ export class EndpointSet<T = unknown> {
     panicThresholdPercent: number;
     zoneSpilloverFactor?: number;
   }): void {
-    if (settings.balancer !== this.#balancer) this.#localBalancer = this.#remoteBalancer = undefined;
+    if (settings.balancer !== this.#balancer) this.#zones?.reset();
     this.#balancer = settings.balancer;
     this.#decayMs = settings.decayMs;
     this.#panicThreshold = settings.panicThresholdPercent;
-    if (settings.zoneSpilloverFactor !== undefined) this.#spillover = settings.zoneSpilloverFactor;
+    if (settings.zoneSpilloverFactor !== undefined && this.#zones)
+      this.#zones.spillover = settings.zoneSpilloverFactor;
     this.#rebuild();
   }
 
@@ -164,7 +161,9 @@ export class EndpointSet<T = unknown> {
   pick(): EndpointState<T> | undefined {
     const now = this.#clock.now();
     const ep = (
-      this.#local.length > 0 ? this.#pickZoned(now) : this.#balancer.pick(this.#available, now, this.#random)
+      this.#zones?.active
+        ? this.#zones.pick(now, this.#random, this.#decayMs)
+        : this.#balancer.pick(this.#available, now, this.#random)
     ) as EndpointState<T> | undefined;
     if (ep?.health === 'probing' && !this.#panic) {
       // The single readmission probe: take it out of rotation until its result is in.
@@ -180,18 +179,10 @@ export class EndpointSet<T = unknown> {
    * others, the one with the lower peak-EWMA load. Undefined when there is no other.
    */
   pickOther(failed: EndpointState<T>): EndpointState<T> | undefined {
-    const list = this.#available;
-    const n = list.length;
-    const at = list.indexOf(failed);
-    const others = at < 0 ? n : n - 1;
-    if (others < 1) return undefined;
-    const nth = (k: number) => list[at < 0 || k < at ? k : k + 1]!;
-    const now = this.#clock.now();
-    let ep = nth(Math.floor(this.#random() * others));
-    if (others > 1) {
-      const b = nth(Math.floor(this.#random() * others));
-      if (b.ewmaLoad(now, this.#decayMs) < ep.ewmaLoad(now, this.#decayMs)) ep = b;
-    }
+    const ep = pickAvoiding(this.#available, failed, this.#clock.now(), this.#decayMs, this.#random) as
+      | EndpointState<T>
+      | undefined;
+    if (ep === undefined) return undefined;
     if (ep.health === 'probing' && !this.#panic) {
       ep.probing = true;
       this.#rebuild();
@@ -216,15 +207,6 @@ export class EndpointSet<T = unknown> {
         { retryable: true, cause: error },
       );
     }
-  }
-
-  #pickZoned(now: number): EndpointState | undefined {
-    const local = this.#localBalancer!.pick(this.#local, now, this.#random);
-    if (this.#remote.length === 0 || local === undefined) return local;
-    const remote = this.#remoteBalancer!.pick(this.#remote, now, this.#random);
-    if (remote === undefined) return local;
-    const decay = this.#decayMs;
-    return local.ewmaLoad(now, decay) > this.#spillover * remote.ewmaLoad(now, decay) ? remote : local;
   }
 
   /**
@@ -363,27 +345,12 @@ export class EndpointSet<T = unknown> {
     this.#panic = total > 0 && healthy.length * 100 < total * this.#panicThreshold;
     this.#available = this.#panic ? this.#all : healthy;
     this.#balancer.rebuild(this.#available);
-    this.#rebuildZones();
-  }
-
-  #rebuildZones(): void {
-    this.#local = [];
-    this.#remote = [];
-    const zone = this.#localZone;
-    if (zone === undefined) return;
-    let localTotal = 0;
-    for (const ep of this.#all) if (ep.endpoint.labels?.zone === zone) localTotal++;
-    const local: EndpointState<T>[] = [];
-    const remote: EndpointState<T>[] = [];
-    for (const ep of this.#available) (ep.endpoint.labels?.zone === zone ? local : remote).push(ep);
-    // Within the zone the panic threshold applies too: a zone with too few healthy endpoints is
-    // not preferred, and traffic spreads over every zone.
-    if (local.length === 0 || local.length * 100 < localTotal * this.#panicThreshold) return;
-    this.#localBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
-    this.#remoteBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
-    this.#local = local;
-    this.#remote = remote;
-    this.#localBalancer.rebuild(local);
-    this.#remoteBalancer.rebuild(remote);
+    this.#zones?.rebuild(
+      this.#all,
+      this.#available,
+      this.#panicThreshold,
+      this.#balancer.kind,
+      this.#decayMs,
+    );
   }
 }

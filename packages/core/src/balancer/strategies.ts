@@ -134,6 +134,28 @@ export function weighted(): Balancer {
   };
 }
 
+/**
+ * For a retry: two random endpoints of `list` other than `failed`, the one with the lower peak-EWMA
+ * load (whatever the strategy: a retry only needs to go elsewhere, sensibly). Undefined when there
+ * is no other.
+ */
+export function pickAvoiding(
+  list: readonly EndpointState[],
+  failed: EndpointState,
+  now: number,
+  decayMs: number,
+  random: Random,
+): EndpointState | undefined {
+  const at = list.indexOf(failed);
+  const others = at < 0 ? list.length : list.length - 1;
+  if (others < 1) return undefined;
+  const nth = (k: number) => list[at < 0 || k < at ? k : k + 1]!;
+  const a = nth(Math.floor(random() * others));
+  if (others === 1) return a;
+  const b = nth(Math.floor(random() * others));
+  return b.ewmaLoad(now, decayMs) < a.ewmaLoad(now, decayMs) ? b : a;
+}
+
 /** Builds the strategy a policy names. */
 export function balancerFor(kind: string, options: P2cEwmaOptions = {}): Balancer {
   switch (kind) {
