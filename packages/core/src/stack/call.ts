@@ -55,6 +55,12 @@ export class Call {
    * attempts and budget left). Set by the retry filter before each attempt.
    */
   canRetry = false;
+  /**
+   * False for calls whose response head may legitimately wait long (a stream whose first message
+   * waits for an event, a long poll): the adaptive per-try timeout leaves them alone. Defaults to
+   * true; gRPC streaming calls set it to false.
+   */
+  adaptivePerTry = true;
   /** When the current attempt reached its endpoint, on the stack's clock. */
   attemptStart = 0;
   /** The transport's handle on the attempt in flight, set by the transport. */
