@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Endpoint, ErrorCode, isWeftError, type ResolverState } from '@weft/core';
 import type { ConfigClient, ConfigClientStatus } from '@weft/core/config';
-import { parseEndpointFile, registryResolver, staticResolver } from '@weft/discovery';
+import { parseEndpointFile, registerInstance, registryResolver, staticResolver } from '@weft/discovery';
 import { sliceEndpoints } from '../src/kubernetes/slices.ts';
 
 /** Addresses seen in the fault campaign, and their cousins. */
@@ -38,6 +38,15 @@ describe('endpoint addresses', () => {
     }
     for (const address of ['10.0.0.1', '::1', 'svc.ns.svc.cluster.local', 'localhost', 'a_b.example'])
       assert.doesNotThrow(() => staticResolver([{ address, port: 80 }]), address);
+  });
+
+  test('an instance cannot register itself with a hostile address', () => {
+    for (const address of HOSTILE)
+      assert.throws(
+        () => registerInstance({ service: 'orders', address, port: 80, urls: 'http://127.0.0.1:1' }),
+        (e) => isWeftError(e, ErrorCode.InvalidOption) && /address/.test(e.message),
+        JSON.stringify(address),
+      );
   });
 
   test('an endpoint file with a hostile address is refused with the field named', () => {

@@ -4,7 +4,7 @@
  * expired or its data was replaced), full-jitter backoff and failover across URLs while the service
  * is unreachable, and graceful deregistration on close.
  */
-import { type Clock, invalidOption, type Random, sleep, systemClock } from '@weft/core';
+import { addressProblem, type Clock, invalidOption, type Random, sleep, systemClock } from '@weft/core';
 import { checkName, fullJitterBackoff } from '@weft/core/config';
 
 export interface RegisterInstanceOptions {
@@ -53,8 +53,9 @@ class HttpStatusError extends Error {
 export function registerInstance(options: RegisterInstanceOptions): InstanceRegistration {
   const nameIssue = checkName(options.service);
   if (nameIssue) throw invalidOption('service', nameIssue);
-  if (typeof options.address !== 'string' || options.address.length === 0 || options.address.length > 253)
-    throw invalidOption('address', 'a host name or IP address of 1–253 characters is required');
+  const addressIssue = addressProblem(options.address);
+  if (addressIssue !== undefined)
+    throw invalidOption('address', `${addressIssue} (got ${JSON.stringify(options.address)})`);
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
     throw invalidOption('port', 'must be an integer from 1 to 65535');
   const ttlMs = options.ttlMs ?? REGISTER_DEFAULTS.ttlMs;
