@@ -26,11 +26,12 @@ export interface P2cEwmaOptions {
 }
 
 /**
- * Loads closer than this (in ms of peak-EWMA load) are a tie: sub-millisecond differences are the
- * noise of timing on an event loop, and a single early sample (one connection's setup) would
- * otherwise decide every pick for tens of seconds, the other estimate moving only with time.
+ * Loads closer than this (in ms of peak-EWMA load) are a tie: differences of a fraction of a
+ * millisecond are the noise of timing on an event loop, and one noisy sample must not decide every
+ * pick for tens of seconds, the other estimate moving only with time. Small enough that the
+ * outstanding count still separates endpoints of a millisecond or more.
  */
-export const TIE_ABSOLUTE_MS = 1;
+export const TIE_ABSOLUTE_MS = 0.5;
 /** Loads within this fraction of each other are a tie too (the noise of a latency estimate). */
 export const TIE_RELATIVE = 0.1;
 
