@@ -24,7 +24,7 @@ export { BALANCE_DEFAULTS, balanceModule } from './balancer/balance-filter.ts';
 export type { EndpointParams } from './balancer/endpoint-filter.ts';
 export { DEADLINE_BLAME_FACTOR, endpointModule } from './balancer/endpoint-filter.ts';
 export type { EndpointSetOptions } from './balancer/endpoint-set.ts';
-export { EndpointSet } from './balancer/endpoint-set.ts';
+export { EndpointSet, PROBE_PREFERENCE_MS } from './balancer/endpoint-set.ts';
 export type { Health } from './balancer/endpoint-state.ts';
 export { EndpointState, NO_HISTORY_PENALTY, REFUSED_PENALTY } from './balancer/endpoint-state.ts';
 export type { Balancer, P2cEwmaOptions } from './balancer/strategies.ts';

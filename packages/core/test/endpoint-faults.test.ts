@@ -9,6 +9,7 @@ import {
   ErrorCode,
   isWeftError,
   NO_HISTORY_PENALTY,
+  PROBE_PREFERENCE_MS,
   REFUSED_PENALTY,
   WeftError,
 } from '@weft/core';
@@ -236,13 +237,40 @@ describe('deadlines and probes', () => {
     const ep = client.endpoints.all[0]!;
     await client.run().catch(() => {});
     assert.equal(ep.health, 'ejected');
-    await client.clock.advance(1200);
+    // Past the ejection, and past the time a probe waits for a call that could be retried (these
+    // calls cannot: retries are off).
+    await client.clock.advance(1200 + PROBE_PREFERENCE_MS);
     assert.equal(ep.health, 'probing');
     for (let i = 0; i < 4 && client.server.attempts('10.0.0.1:8080') < 2; i++)
       await client.run().catch(() => {});
     assert.equal(client.server.attempts('10.0.0.1:8080'), 2, 'the probe was sent');
     assert.equal(ep.health, 'ejected', 'ejected again, for longer');
     assert.equal(ep.ejections, 2);
+    client.close();
+  });
+});
+
+describe('readmission probes', () => {
+  test('a probe is left to a call that can be retried: a POST does not pay for probing a hung endpoint', async () => {
+    const client = fakeClient({
+      endpoints: 2,
+      fallback: { latencyMs: 2 },
+      policy: { timeoutMs: 1000, outlierDetection: { baseEjectionMs: 1000 } },
+    });
+    for (let i = 0; i < 10; i++) await client.run();
+    const hung = client.endpoints.all[0]!;
+    client.server.script(hung.key, { hang: true });
+    // GETs until the hang ejects it (the adaptive per-try timeout saves them).
+    for (let i = 0; i < 10 && hung.health === 'healthy'; i++) await client.run();
+    assert.equal(hung.health, 'ejected');
+    await client.clock.advance(1200);
+    assert.equal(hung.health, 'probing');
+    // POSTs while it is probing go to the healthy endpoint; the next GET is the probe.
+    for (let i = 0; i < 5; i++) assert.equal((await client.run({ method: 'POST' })).status, 200);
+    const before = client.server.attempts(hung.key);
+    assert.equal((await client.run()).status, 200, 'the probe (a GET) is retried elsewhere');
+    assert.equal(client.server.attempts(hung.key), before + 1, 'the GET was the probe');
+    assert.equal(hung.health, 'ejected', 'a failed probe');
     client.close();
   });
 });

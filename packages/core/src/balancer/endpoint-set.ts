@@ -54,6 +54,9 @@ export interface EndpointSetOptions<T> {
   onHealthChanged?(endpoint: EndpointState<T>, reason: string): void;
 }
 
+/** How long a readmission probe waits for an attempt that could be retried, in ms. */
+export const PROBE_PREFERENCE_MS = 1_000;
+
 export class EndpointSet<T = unknown> {
   readonly destination: string;
   readonly #byKey = new Map<string, EndpointState<T>>();
@@ -157,14 +160,28 @@ export class EndpointSet<T = unknown> {
     this.#outlier.options = options;
   }
 
-  /** Picks an endpoint for one attempt, or undefined when none is known. */
-  pick(): EndpointState<T> | undefined {
+  /**
+   * Picks an endpoint for one attempt, or undefined when none is known. `retryable` says whether the
+   * attempt could be retried if it failed: for the first {@link PROBE_PREFERENCE_MS} of a
+   * readmission, the probe is left to such an attempt, so that a probe of an endpoint still broken
+   * costs a retry rather than a failed call.
+   */
+  pick(retryable = true): EndpointState<T> | undefined {
     const now = this.#clock.now();
-    const ep = (
+    let ep = (
       this.#zones?.active
         ? this.#zones.pick(now, this.#random, this.#decayMs)
         : this.#balancer.pick(this.#available, now, this.#random)
     ) as EndpointState<T> | undefined;
+    if (
+      ep?.health === 'probing' &&
+      !retryable &&
+      !this.#panic &&
+      now - ep.probingSince < PROBE_PREFERENCE_MS
+    ) {
+      const other = pickAvoiding(this.#available, ep, now, this.#decayMs, this.#random);
+      if (other !== undefined && other.health === 'healthy') ep = other as EndpointState<T>;
+    }
     if (ep?.health === 'probing' && !this.#panic) {
       // The single readmission probe: take it out of rotation until its result is in.
       ep.probing = true;
@@ -324,7 +341,10 @@ export class EndpointSet<T = unknown> {
 
   #healthChanged(ep: EndpointState, reason: string): void {
     // A readmission probe starts from a clean estimate, so the balancer does send it.
-    if (ep.health === 'probing') ep.resetForProbe();
+    if (ep.health === 'probing') {
+      ep.resetForProbe();
+      ep.probingSince = this.#clock.now();
+    }
     this.#onHealthChanged?.(ep as EndpointState<T>, reason);
     if (diagnostics.health.hasSubscribers)
       diagnostics.health.publish({

@@ -35,6 +35,8 @@ export class EndpointState<T = unknown> {
   health: Health = 'healthy';
   /** True while the single readmission probe is in flight. */
   probing = false;
+  /** When the endpoint became `probing`, on the clock. */
+  probingSince = Number.NEGATIVE_INFINITY;
   /** Set once the resolver dropped it; the handle closes after in-flight requests finish. */
   removed = false;
   /** The protocol's connection handle (an undici Pool, a gRPC channel), created lazily. */
