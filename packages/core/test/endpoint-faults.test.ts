@@ -9,7 +9,6 @@ import {
   ErrorCode,
   isWeftError,
   NO_HISTORY_PENALTY,
-  PROBE_PREFERENCE_MS,
   REFUSED_PENALTY,
   WeftError,
 } from '@weft/core';
@@ -237,9 +236,7 @@ describe('deadlines and probes', () => {
     const ep = client.endpoints.all[0]!;
     await client.run().catch(() => {});
     assert.equal(ep.health, 'ejected');
-    // Past the ejection, and past the time a probe waits for a call that could be retried (these
-    // calls cannot: retries are off).
-    await client.clock.advance(1200 + PROBE_PREFERENCE_MS);
+    await client.clock.advance(1200);
     assert.equal(ep.health, 'probing');
     for (let i = 0; i < 4 && client.server.attempts('10.0.0.1:8080') < 2; i++)
       await client.run().catch(() => {});

@@ -66,14 +66,15 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
       /** The rare path: the resolver has not answered yet, or there is no endpoint. */
       const waitForEndpoints = async (call: Call) => {
         if (endpoints.resolverState.kind === 'pending') await endpoints.whenResolved(call.signal);
-        const ep = endpoints.pick(call.canRetry);
+        const ep = endpoints.pick(call.canRetry || !call.retried);
         if (ep === undefined) throw noEndpoints();
         call.endpoint = ep;
         return next(call);
       };
 
       return (call) => {
-        let ep = endpoints.pick(call.canRetry);
+        // With retries on, a readmission probe waits a moment for a call that could be retried.
+        let ep = endpoints.pick(call.canRetry || !call.retried);
         if (ep === undefined) return waitForEndpoints(call);
         if (call.attempt > 1 && ep === call.endpoint && endpoints.available.length > 1) {
           // A retry should not go back to the endpoint that just failed it.

@@ -89,6 +89,7 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
         budget.deposit();
         let delay: IBackoff<unknown> | undefined;
         const retriable = call.idempotent && call.replayable;
+        call.retried = true;
         for (let attempt = 1; ; attempt++) {
           call.attempt = attempt;
           // Read by the adaptive per-try timeout: only an attempt that can be retried is cut short.

@@ -55,6 +55,8 @@ export class Call {
    * attempts and budget left). Set by the retry filter before each attempt.
    */
   canRetry = false;
+  /** True when a retry filter handles this call (so some calls of the destination can be retried). */
+  retried = false;
   /**
    * False for calls whose response head may legitimately wait long (a stream whose first message
    * waits for an event, a long poll): the adaptive per-try timeout leaves them alone. Defaults to
