@@ -105,6 +105,7 @@ const SCHEMA_OF_FIELD: Record<string, string> = {
   budget: 'RetryBudgetPolicy',
   circuitBreaker: 'CircuitBreakerPolicy',
   outlierDetection: 'OutlierPolicy',
+  adaptivePerTry: 'AdaptivePerTryPolicy',
 };
 
 function policyRows(): string[] {

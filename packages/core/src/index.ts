@@ -20,21 +20,39 @@ export type { TokenBucket, TokenBucketOptions } from './admission/token-bucket.t
 export { tokenBucket } from './admission/token-bucket.ts';
 export type { AttemptParams } from './attempt/attempt-filter.ts';
 export { ATTEMPT_DEFAULTS, attemptModule } from './attempt/attempt-filter.ts';
+export type { AdaptivePerTryParams } from './attempt/watchdog.ts';
+export { ADAPTIVE_PER_TRY_DEFAULTS, AttemptWatchdog, attemptTimeout } from './attempt/watchdog.ts';
 export type { BalanceParams } from './balancer/balance-filter.ts';
-export { BALANCE_DEFAULTS, balanceModule, endpointModule } from './balancer/balance-filter.ts';
+export { BALANCE_DEFAULTS, balanceModule } from './balancer/balance-filter.ts';
+export type { EndpointParams } from './balancer/endpoint-filter.ts';
+export { DEADLINE_BLAME_FACTOR, endpointModule } from './balancer/endpoint-filter.ts';
 export type { EndpointSetOptions } from './balancer/endpoint-set.ts';
-export { EndpointSet } from './balancer/endpoint-set.ts';
+export { EndpointSet, PROBE_PREFERENCE_MS } from './balancer/endpoint-set.ts';
 export type { Health } from './balancer/endpoint-state.ts';
-export { EndpointState, NO_HISTORY_PENALTY } from './balancer/endpoint-state.ts';
+export { EndpointState, NO_HISTORY_PENALTY, REFUSED_PENALTY } from './balancer/endpoint-state.ts';
 export type { Balancer, P2cEwmaOptions } from './balancer/strategies.ts';
-export { balancerFor, p2cEwma, p2cLeastLoaded, roundRobin, weighted } from './balancer/strategies.ts';
+export {
+  balancerFor,
+  p2cEwma,
+  p2cLeastLoaded,
+  roundRobin,
+  TIE_ABSOLUTE_MS,
+  TIE_RELATIVE,
+  weighted,
+} from './balancer/strategies.ts';
 export type { BreakerParams } from './breaker/breaker-filter.ts';
 export { BREAKER_DEFAULTS, breakerModule } from './breaker/breaker-filter.ts';
 export { hostIssue, serviceNameIssue, validateHost, validateServiceName } from './config/names.ts';
 export type { WeftContext } from './context/context.ts';
 export { createContext, currentContext, runWithContext } from './context/context.ts';
 export { contextModule } from './context/context-filter.ts';
-export { Header, isValidTraceparent, MAX_WIRE_DEADLINE_MS, parseDeadlineHeader } from './context/wire.ts';
+export {
+  Header,
+  isValidTraceparent,
+  MAX_WIRE_DEADLINE_MS,
+  parseDeadlineHeader,
+  parseTraceparent,
+} from './context/wire.ts';
 export type { DeadlineParams } from './deadline/deadline-filter.ts';
 export { DEADLINE_DEFAULTS, deadlineExceeded, deadlineModule } from './deadline/deadline-filter.ts';
 export type { ClientPolicyOptions } from './destination/client-options.ts';
@@ -47,15 +65,18 @@ export {
 } from './destination/client-options.ts';
 export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
 export { Destination, describeDestinations } from './destination/destination.ts';
+export { addressProblem, isUsableEndpoint, portProblem } from './endpoint/address.ts';
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';
 export { endpointKey, parseEndpoint, StaticResolver, usableEndpoints } from './endpoint/endpoint.ts';
 export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/errors.ts';
 export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
-export type { OutlierHost, OutlierOptions } from './health/outlier.ts';
+export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
 export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
+export type { Pushback } from './retry/pushback.ts';
+export { applyPushback, MAX_PUSHBACK_MS, parseGrpcPushback, parseRetryAfter } from './retry/pushback.ts';
 export type { RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
 export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
@@ -82,6 +103,7 @@ export { ServerRuntimeBase } from './server/runtime-base.ts';
 export { onShutdownSignal } from './server/signals.ts';
 export type { ServerSpan } from './server/telemetry.ts';
 export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';
+export type { AttemptHandle } from './stack/call.ts';
 export { Call, isIdempotentMethod } from './stack/call.ts';
 export { defaultClientStack } from './stack/client-stack.ts';
 export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';

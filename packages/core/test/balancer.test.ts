@@ -8,6 +8,7 @@ import {
   p2cEwma,
   p2cLeastLoaded,
   roundRobin,
+  TIE_RELATIVE,
   weighted,
 } from '@weft/core';
 import { fakeClient, fakeEndpoints, seededRandom } from '@weft/core/testing';
@@ -57,8 +58,9 @@ describe('peak-EWMA endpoint state', () => {
       t += 10;
     }
     assert.ok(slowPickedAt !== undefined, 'the slow endpoint is tried again');
-    // It comes back once 100·e^(−t/τ) falls under 10 ms: t ≈ τ·ln 10 ≈ 23 s.
-    const expected = DECAY * Math.log(10);
+    // It comes back once 100·e^(−t/τ) is within the tie band of 10 ms (10% above it):
+    // t ≈ τ·ln(100/11) ≈ 22 s.
+    const expected = DECAY * Math.log(100 / (10 * (1 + TIE_RELATIVE)));
     assert.ok(
       Math.abs(slowPickedAt - expected) < 200,
       `came back at ${slowPickedAt} ms, expected ~${expected}`,

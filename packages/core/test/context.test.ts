@@ -9,6 +9,8 @@ import {
   isWeftError,
   MAX_WIRE_DEADLINE_MS,
   parseDeadlineHeader,
+  parseTraceparent,
+  readInbound,
   runWithContext,
 } from '@weft/core';
 import { fakeClient } from '@weft/core/testing';
@@ -121,7 +123,25 @@ describe('wire format', () => {
     assert.equal(isValidTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), true);
     assert.equal(isValidTraceparent('00-00000000000000000000000000000000-b7ad6b7169203331-01'), false);
     assert.equal(isValidTraceparent('00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01'), false);
-    assert.equal(isValidTraceparent('01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), false);
     assert.equal(isValidTraceparent('00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01'), false);
+    assert.equal(isValidTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x'), false);
+  });
+
+  test('a later traceparent version is read as version 00 (W3C versioning), extra fields ignored', () => {
+    const ids = '0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331';
+    assert.equal(parseTraceparent(`01-${ids}-01`), `00-${ids}-01`);
+    assert.equal(parseTraceparent(`cc-${ids}-09-what-the-future-will-be-like`), `00-${ids}-01`);
+    assert.equal(parseTraceparent(`02-${ids}-02`), `00-${ids}-00`, 'only the sampled flag is known');
+    assert.equal(parseTraceparent(`01-${ids}-01x`), undefined, 'a longer value needs a "-" after the flags');
+    assert.equal(parseTraceparent(`ff-${ids}-01`), undefined, 'version ff is invalid');
+    assert.equal(parseTraceparent(`01-${ids}-0`), undefined);
+    assert.equal(parseTraceparent(`01-00000000000000000000000000000000-b7ad6b7169203331-01`), undefined);
+    const dropped: string[] = [];
+    const inbound = readInbound({ traceparent: `01-${ids}-01-extra`, tracestate: 'a=1' }, (f) =>
+      dropped.push(f),
+    );
+    assert.deepEqual(dropped, []);
+    assert.equal(inbound.traceparent, `00-${ids}-01`, 'forwarded in the version this library writes');
+    assert.equal(inbound.tracestate, 'a=1', 'its tracestate is kept');
   });
 });

@@ -83,8 +83,11 @@ describe('deadline filter', () => {
     assert.equal(c.clock.now(), 250, 'exactly at the deadline');
     assert.equal(c.server.attempts(), 1);
     assert.equal(c.server.inFlight, 0, 'the attempt below saw the abort');
-    assert.equal(c.clock.pending, 0);
+    // The endpoint left the attempt unanswered: it is ejected, and only its readmission timer is left.
+    assert.equal(c.endpoints.all.filter((e) => e.health === 'ejected').length, 1);
+    assert.equal(c.clock.pending, 1);
     c.close();
+    assert.equal(c.clock.pending, 0);
   });
 
   test('the deadline covers retries and their backoff', async () => {

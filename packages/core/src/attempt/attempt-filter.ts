@@ -13,10 +13,11 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { Header } from '../context/wire.ts';
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { invalidOption, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 import { formatTraceparent, headerSetter } from '../telemetry/propagation.ts';
+import { attemptTimeout } from './watchdog.ts';
 
 export interface AttemptParams {
   /** Time for one attempt's response head in ms; 0 for none. Defaults to 0. */
@@ -147,16 +148,6 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
       };
     },
   };
-}
-
-function attemptTimeout(call: Call, ms: number): WeftError {
-  return new WeftError(
-    ErrorCode.AttemptTimeout,
-    `attempt ${call.attempt} to ${call.destination} timed out after ${ms} ms`,
-    {
-      retryable: true,
-    },
-  );
 }
 
 /** Writes the attempt span's context into the headers: the global propagator's, or W3C by hand when none is set. */

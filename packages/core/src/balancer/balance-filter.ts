@@ -1,10 +1,8 @@
 /**
- * Role `balance` picks the endpoint for each attempt; role `endpoint` accounts for it (outstanding
- * requests, latency into the peak-EWMA estimate, outcome into outlier detection).
+ * Role `balance` picks the endpoint for each attempt; role `endpoint` (endpoint-filter.ts) accounts
+ * for it. A retry avoids the endpoint that failed its previous attempt whenever there is another.
  */
 import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
-import { OUTLIER_DEFAULTS, type OutlierOptions, resolveOutlierOptions } from '../health/outlier.ts';
-import { isCallerCancellation } from '../retry/classifier.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
 import { balancerFor } from './strategies.ts';
@@ -68,59 +66,26 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
       /** The rare path: the resolver has not answered yet, or there is no endpoint. */
       const waitForEndpoints = async (call: Call) => {
         if (endpoints.resolverState.kind === 'pending') await endpoints.whenResolved(call.signal);
-        const ep = endpoints.pick();
+        const ep = endpoints.pick(call.canRetry || !call.retried);
         if (ep === undefined) throw noEndpoints();
         call.endpoint = ep;
         return next(call);
       };
 
       return (call) => {
-        let ep = endpoints.pick();
+        // With retries on, a readmission probe waits a moment for a call that could be retried.
+        let ep = endpoints.pick(call.canRetry || !call.retried);
         if (ep === undefined) return waitForEndpoints(call);
         if (call.attempt > 1 && ep === call.endpoint && endpoints.available.length > 1) {
-          // A retry should not go back to the endpoint that just failed it: draw once more.
-          const other = endpoints.pick();
-          if (other !== undefined && other !== ep) {
+          // A retry should not go back to the endpoint that just failed it.
+          const other = endpoints.pickOther(ep);
+          if (other !== undefined) {
             endpoints.release(ep);
             ep = other;
           }
         }
         call.endpoint = ep;
         return next(call);
-      };
-    },
-  };
-}
-
-export function endpointModule(params: OutlierOptions = {}): Module<Required<OutlierOptions>> {
-  return {
-    role: 'endpoint',
-    description: 'per-endpoint load and latency; outlier detection ejects failing endpoints',
-    params: { ...OUTLIER_DEFAULTS, ...params },
-    fromPolicy: (p) => p.outlierDetection,
-    make(params, next, env) {
-      const { endpoints, clock, classify } = env;
-      endpoints.configureOutlier(resolveOutlierOptions(params));
-      return async (call) => {
-        const ep = call.endpoint!;
-        ep.outstanding++;
-        const start = clock.now();
-        let ok = true;
-        let counted = true;
-        try {
-          const response = await next(call);
-          const outcome = classify(call, response, undefined);
-          ok = outcome === 'success';
-          return response;
-        } catch (error) {
-          ok = false;
-          counted = !isCallerCancellation(error);
-          throw error;
-        } finally {
-          ep.outstanding--;
-          if (counted) endpoints.record(ep, clock.now() - start, ok);
-          else endpoints.release(ep);
-        }
       };
     },
   };

@@ -17,8 +17,9 @@
 
 import type { Endpoint, Resolver, ResolverState } from '../endpoint/endpoint.ts';
 import { endpointKey, usableEndpoints } from '../endpoint/endpoint.ts';
-import { abortError } from '../errors/errors.ts';
+import { abortError, ErrorCode, WeftError } from '../errors/errors.ts';
 import {
+  type FailureKind,
   OutlierDetector,
   type OutlierHost,
   type OutlierOptions,
@@ -27,7 +28,8 @@ import {
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { type Balancer, balancerFor } from './strategies.ts';
+import { type Balancer, pickAvoiding } from './strategies.ts';
+import { ZoneSplit } from './zones.ts';
 
 export interface EndpointSetOptions<T> {
   destination: string;
@@ -52,6 +54,9 @@ export interface EndpointSetOptions<T> {
   onHealthChanged?(endpoint: EndpointState<T>, reason: string): void;
 }
 
+/** How long a readmission probe waits for an attempt that could be retried, in ms. */
+export const PROBE_PREFERENCE_MS = 1_000;
+
 export class EndpointSet<T = unknown> {
   readonly destination: string;
   readonly #byKey = new Map<string, EndpointState<T>>();
@@ -61,13 +66,7 @@ export class EndpointSet<T = unknown> {
   #balancer: Balancer;
   #panicThreshold: number;
   #decayMs: number;
-  readonly #localZone: string | undefined;
-  #spillover: number;
-  /** Available endpoints in the local zone, and in the others; empty when not zone-aware. */
-  #local: EndpointState<T>[] = [];
-  #remote: EndpointState<T>[] = [];
-  #localBalancer: Balancer | undefined;
-  #remoteBalancer: Balancer | undefined;
+  readonly #zones: ZoneSplit | undefined;
   readonly #outlier: OutlierDetector;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -83,8 +82,9 @@ export class EndpointSet<T = unknown> {
     this.#balancer = options.balancer;
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#decayMs = options.decayMs ?? 10_000;
-    this.#localZone = options.localZone || undefined;
-    this.#spillover = options.zoneSpilloverFactor ?? 2;
+    this.#zones = options.localZone
+      ? new ZoneSplit(options.localZone, options.zoneSpilloverFactor ?? 2)
+      : undefined;
     this.#clock = options.clock;
     this.#random = options.random;
     this.#connect = options.connect;
@@ -136,7 +136,7 @@ export class EndpointSet<T = unknown> {
 
   /** The caller's zone, when zone-aware. */
   get localZone(): string | undefined {
-    return this.#localZone;
+    return this.#zones?.zone;
   }
 
   /** Applies new balancing settings; endpoint history and health are kept. */
@@ -146,11 +146,12 @@ export class EndpointSet<T = unknown> {
     panicThresholdPercent: number;
     zoneSpilloverFactor?: number;
   }): void {
-    if (settings.balancer !== this.#balancer) this.#localBalancer = this.#remoteBalancer = undefined;
+    if (settings.balancer !== this.#balancer) this.#zones?.reset();
     this.#balancer = settings.balancer;
     this.#decayMs = settings.decayMs;
     this.#panicThreshold = settings.panicThresholdPercent;
-    if (settings.zoneSpilloverFactor !== undefined) this.#spillover = settings.zoneSpilloverFactor;
+    if (settings.zoneSpilloverFactor !== undefined && this.#zones)
+      this.#zones.spillover = settings.zoneSpilloverFactor;
     this.#rebuild();
   }
 
@@ -159,43 +160,104 @@ export class EndpointSet<T = unknown> {
     this.#outlier.options = options;
   }
 
-  /** Picks an endpoint for one attempt, or undefined when none is known. */
-  pick(): EndpointState<T> | undefined {
+  /**
+   * Picks an endpoint for one attempt, or undefined when none is known. `retryable` says whether the
+   * attempt could be retried if it failed: for the first {@link PROBE_PREFERENCE_MS} of a
+   * readmission, the probe is left to such an attempt, so that a probe of an endpoint still broken
+   * costs a retry rather than a failed call.
+   */
+  pick(retryable = true): EndpointState<T> | undefined {
     const now = this.#clock.now();
-    const ep = (
-      this.#local.length > 0 ? this.#pickZoned(now) : this.#balancer.pick(this.#available, now, this.#random)
+    let ep = (
+      this.#zones?.active
+        ? this.#zones.pick(now, this.#random, this.#decayMs)
+        : this.#balancer.pick(this.#available, now, this.#random)
     ) as EndpointState<T> | undefined;
+    if (
+      ep?.health === 'probing' &&
+      !retryable &&
+      !this.#panic &&
+      now - ep.probingSince < PROBE_PREFERENCE_MS
+    ) {
+      const other = pickAvoiding(this.#available, ep, now, this.#decayMs, this.#random);
+      if (other !== undefined && other.health === 'healthy') ep = other as EndpointState<T>;
+    }
     if (ep?.health === 'probing' && !this.#panic) {
       // The single readmission probe: take it out of rotation until its result is in.
       ep.probing = true;
       this.#rebuild();
     }
-    if (ep && ep.transport === undefined) ep.transport = this.#connect(ep.endpoint);
+    if (ep && ep.transport === undefined) this.#connectTo(ep);
     return ep;
   }
 
-  #pickZoned(now: number): EndpointState | undefined {
-    const local = this.#localBalancer!.pick(this.#local, now, this.#random);
-    if (this.#remote.length === 0 || local === undefined) return local;
-    const remote = this.#remoteBalancer!.pick(this.#remote, now, this.#random);
-    if (remote === undefined) return local;
-    const decay = this.#decayMs;
-    return local.ewmaLoad(now, decay) > this.#spillover * remote.ewmaLoad(now, decay) ? remote : local;
+  /**
+   * Picks for a retry, avoiding `failed` (the endpoint of the attempt that failed): two random
+   * others, the one with the lower peak-EWMA load. Undefined when there is no other.
+   */
+  pickOther(failed: EndpointState<T>): EndpointState<T> | undefined {
+    const ep = pickAvoiding(this.#available, failed, this.#clock.now(), this.#decayMs, this.#random) as
+      | EndpointState<T>
+      | undefined;
+    if (ep === undefined) return undefined;
+    if (ep.health === 'probing' && !this.#panic) {
+      ep.probing = true;
+      this.#rebuild();
+    }
+    if (ep.transport === undefined) this.#connectTo(ep);
+    return ep;
   }
 
-  /** Records one completed request: latency feeds the balancer, the outcome feeds outlier detection. */
-  record(ep: EndpointState<T>, latencyMs: number, ok: boolean): void {
+  /**
+   * Makes the endpoint's connection handle. A handle that cannot be made (a malformed address the
+   * protocol refuses) is an endpoint failure like a refused connection: its attempts fail with a
+   * typed error, and outlier detection ejects it.
+   */
+  #connectTo(ep: EndpointState<T>): void {
+    try {
+      ep.transport = this.#connect(ep.endpoint);
+      ep.connectError = undefined;
+    } catch (error) {
+      ep.connectError = new WeftError(
+        ErrorCode.ConnectFailed,
+        `cannot connect to ${this.destination} (${ep.key}): ${(error as Error)?.message ?? String(error)}`,
+        { retryable: true, cause: error },
+      );
+    }
+  }
+
+  /**
+   * Records one completed request: latency feeds the balancer, the outcome feeds outlier detection.
+   * `kind` says how a failure failed: `refused` when the request never reached the endpoint (it
+   * refused the connection, or could not be connected to at all), `unanswered` when it timed out
+   * while the endpoint answered no request sent after it.
+   */
+  record(ep: EndpointState<T>, latencyMs: number, ok: boolean, kind: FailureKind = 'failure'): void {
     ep.completed++;
     const now = this.#clock.now();
-    if (ok) ep.observe(latencyMs, now, this.#decayMs);
+    if (ok) ep.observeSuccess(latencyMs, now, this.#decayMs);
     else {
       // A failure counts as at least twice the current estimate: an endpoint that fails fast
-      // (refusing, shedding) must look worse, not better, than one that answers.
+      // (refusing, shedding) must look worse, not better, than one that answers; one that refused
+      // costs more than any endpoint that answers, with or without history.
       ep.failures++;
       ep.observe(Math.max(latencyMs, 2 * ep.latency(now, this.#decayMs)), now, this.#decayMs);
+      if (kind === 'refused' || kind === 'unusable') ep.refused(now);
     }
-    if (!ep.removed) this.#outlier.record(ep, ok);
+    // The latest-sent request that got an answer: a request sent after it that times out was left
+    // unanswered while nothing sent since was answered either.
+    if (kind !== 'unanswered' && now - latencyMs > ep.lastAnsweredSentAt)
+      ep.lastAnsweredSentAt = now - latencyMs;
+    if (!ep.removed) this.#outlier.record(ep, ok, kind);
   }
+
+  /** A response's body broke off after its head: a failure of the endpoint, counted late. */
+  readonly #bodyFailure = (ep: EndpointState): void => {
+    ep.failures++;
+    const now = this.#clock.now();
+    ep.observe(2 * ep.latency(now, this.#decayMs), now, this.#decayMs);
+    if (!ep.removed) this.#outlier.recordBodyFailure(ep);
+  };
 
   /**
    * An attempt ended with no outcome worth counting (its caller cancelled, or its deadline passed):
@@ -256,6 +318,7 @@ export class EndpointSet<T = unknown> {
       if (ep) ep.endpoint = e;
       else {
         ep = new EndpointState<T>(e, now);
+        ep.onBodyFailure = this.#bodyFailure;
         this.#byKey.set(key, ep);
       }
       next.push(ep);
@@ -277,6 +340,11 @@ export class EndpointSet<T = unknown> {
   }
 
   #healthChanged(ep: EndpointState, reason: string): void {
+    // A readmission probe starts from a clean estimate, so the balancer does send it.
+    if (ep.health === 'probing') {
+      ep.resetForProbe();
+      ep.probingSince = this.#clock.now();
+    }
     this.#onHealthChanged?.(ep as EndpointState<T>, reason);
     if (diagnostics.health.hasSubscribers)
       diagnostics.health.publish({
@@ -297,27 +365,12 @@ export class EndpointSet<T = unknown> {
     this.#panic = total > 0 && healthy.length * 100 < total * this.#panicThreshold;
     this.#available = this.#panic ? this.#all : healthy;
     this.#balancer.rebuild(this.#available);
-    this.#rebuildZones();
-  }
-
-  #rebuildZones(): void {
-    this.#local = [];
-    this.#remote = [];
-    const zone = this.#localZone;
-    if (zone === undefined) return;
-    let localTotal = 0;
-    for (const ep of this.#all) if (ep.endpoint.labels?.zone === zone) localTotal++;
-    const local: EndpointState<T>[] = [];
-    const remote: EndpointState<T>[] = [];
-    for (const ep of this.#available) (ep.endpoint.labels?.zone === zone ? local : remote).push(ep);
-    // Within the zone the panic threshold applies too: a zone with too few healthy endpoints is
-    // not preferred, and traffic spreads over every zone.
-    if (local.length === 0 || local.length * 100 < localTotal * this.#panicThreshold) return;
-    this.#localBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
-    this.#remoteBalancer ??= balancerFor(this.#balancer.kind, { decayMs: this.#decayMs });
-    this.#local = local;
-    this.#remote = remote;
-    this.#localBalancer.rebuild(local);
-    this.#remoteBalancer.rebuild(remote);
+    this.#zones?.rebuild(
+      this.#all,
+      this.#available,
+      this.#panicThreshold,
+      this.#balancer.kind,
+      this.#decayMs,
+    );
   }
 }

@@ -2,7 +2,8 @@
  * Balancing strategies: each picks one endpoint from the available set in O(1).
  *
  * - `p2cEwma` (default): power of two choices (Mitzenmacher, 2001) over peak-EWMA load — Finagle's
- *   and Linkerd's default. Two random endpoints, the cheaper one wins: latency-aware without herding.
+ *   and Linkerd's default. Two random endpoints, the cheaper one wins: latency-aware without herding;
+ *   loads within the estimate's noise are a tie, and ties spread.
  * - `p2cLeastLoaded`: the same with outstanding requests as the load.
  * - `roundRobin`: each in turn.
  * - `weighted`: random in proportion to `weight`, by Vose's alias method (O(1) per pick after an
@@ -25,10 +26,25 @@ export interface P2cEwmaOptions {
 }
 
 /**
- * Power of two choices under a load function: two distinct random endpoints, the lighter one wins.
+ * Loads closer than this (in ms of peak-EWMA load) are a tie: differences of a fraction of a
+ * millisecond are the noise of timing on an event loop, and one noisy sample must not decide every
+ * pick for tens of seconds, the other estimate moving only with time. Small enough that the
+ * outstanding count still separates endpoints of a millisecond or more.
+ */
+export const TIE_ABSOLUTE_MS = 0.5;
+/** Loads within this fraction of each other are a tie too (the noise of a latency estimate). */
+export const TIE_RELATIVE = 0.1;
+
+/**
+ * Power of two choices under a load function: two distinct random endpoints, the lighter one wins;
+ * within `tie` of each other, the first drawn (itself a uniform choice), so equals share the load.
  * O(1) per pick, and no herding onto one "best" endpoint as a full scan would cause.
  */
-function powerOfTwoChoices(kind: string, load: (ep: EndpointState, now: number) => number): Balancer {
+function powerOfTwoChoices(
+  kind: string,
+  load: (ep: EndpointState, now: number) => number,
+  tie: (a: number, b: number) => boolean = () => false,
+): Balancer {
   return {
     kind,
     rebuild() {},
@@ -40,14 +56,21 @@ function powerOfTwoChoices(kind: string, load: (ep: EndpointState, now: number) 
       if (j >= i) j++;
       const a = available[i]!;
       const b = available[j]!;
-      return load(a, now) <= load(b, now) ? a : b;
+      const la = load(a, now);
+      const lb = load(b, now);
+      return la <= lb || tie(la, lb) ? a : b;
     },
   };
 }
 
 export function p2cEwma(options: P2cEwmaOptions = {}): Balancer {
   const decayMs = options.decayMs ?? 10_000;
-  return powerOfTwoChoices('p2c-ewma', (ep, now) => ep.ewmaLoad(now, decayMs));
+  return powerOfTwoChoices('p2c-ewma', (ep, now) => ep.ewmaLoad(now, decayMs), isTie);
+}
+
+/** True when the larger load `a` is within the noise of the smaller `b`. */
+function isTie(a: number, b: number): boolean {
+  return a - b <= TIE_ABSOLUTE_MS || a - b <= TIE_RELATIVE * b;
 }
 
 export function p2cLeastLoaded(): Balancer {
@@ -110,6 +133,28 @@ export function weighted(): Balancer {
       return available[r - i < prob[i]! ? i : alias[i]!];
     },
   };
+}
+
+/**
+ * For a retry: two random endpoints of `list` other than `failed`, the one with the lower peak-EWMA
+ * load (whatever the strategy: a retry only needs to go elsewhere, sensibly). Undefined when there
+ * is no other.
+ */
+export function pickAvoiding(
+  list: readonly EndpointState[],
+  failed: EndpointState,
+  now: number,
+  decayMs: number,
+  random: Random,
+): EndpointState | undefined {
+  const at = list.indexOf(failed);
+  const others = at < 0 ? list.length : list.length - 1;
+  if (others < 1) return undefined;
+  const nth = (k: number) => list[at < 0 || k < at ? k : k + 1]!;
+  const a = nth(Math.floor(random() * others));
+  if (others === 1) return a;
+  const b = nth(Math.floor(random() * others));
+  return b.ewmaLoad(now, decayMs) < a.ewmaLoad(now, decayMs) ? b : a;
 }
 
 /** Builds the strategy a policy names. */

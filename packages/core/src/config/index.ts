@@ -37,6 +37,7 @@ export {
   validateServiceName,
 } from './names.ts';
 export {
+  AdaptivePerTryPolicy,
   BalancerKind,
   BalancerPolicy,
   CircuitBreakerPolicy,

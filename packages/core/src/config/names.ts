@@ -75,8 +75,13 @@ export function hostIssue(host: unknown): string | undefined {
     return isIPv6(host.slice(1, -1))
       ? undefined
       : `must be an IPv6 address inside brackets (got ${show(host)})`;
-  if (isIPv4(host) || isIPv6(host)) return undefined;
+  if (isIPv4(host)) return undefined;
+  if (isIPv6(host)) return host.includes('%') ? `must not carry an IPv6 zone (got ${show(host)})` : undefined;
   if (/^[0-9.]+$/.test(host)) return `is not a valid IPv4 address (got ${show(host)})`;
+  // A last label a URL parser reads as a number (decimal or hex) makes the whole name an IPv4
+  // address to it (`10.0.0.256`, `host.0x1`): such a name could never be dialled as written.
+  if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/i.test(host))
+    return `is neither an IPv4 address nor a host name (got ${show(host)})`;
   if (labelsProblem(host.endsWith('.') ? host.slice(0, -1) : host, HOST_LABEL) !== undefined)
     return `must be an IPv4 address, an IPv6 address or a host name, without scheme, port, path or spaces (got ${show(host)})`;
   return undefined;

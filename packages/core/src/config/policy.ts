@@ -80,8 +80,20 @@ export const OutlierPolicy = z.strictObject({
   maxEjectionMs: positiveMs(3_600_000).optional(),
   /** Most endpoints (0–100 %) ejected at once; at least one may always be. Defaults to 50. */
   maxEjectionPercent: percent.optional(),
+  /** Eject at once an endpoint that left an attempt unanswered (timed out after at least the adaptive per-try timeout while it answered no request sent after it): it hangs. Defaults to true. */
+  ejectUnanswered: z.boolean().optional(),
 });
 export type OutlierPolicy = z.infer<typeof OutlierPolicy>;
+
+export const AdaptivePerTryPolicy = z.strictObject({
+  /** Abandon and retry an attempt that waits far longer than its endpoint usually answers, when a retry is possible (idempotent, replayable, attempts and budget left) and no `perTryTimeoutMs` is set. Defaults to true. */
+  enabled: z.boolean().optional(),
+  /** The timeout as a multiple of the endpoint's success latency (peak EWMA of its answers). Defaults to 4. */
+  multiplier: z.number().min(1).max(1000).optional(),
+  /** The shortest adaptive timeout in ms. Defaults to 100. */
+  minMs: positiveMs(86_400_000).optional(),
+});
+export type AdaptivePerTryPolicy = z.infer<typeof AdaptivePerTryPolicy>;
 
 export const DestinationPolicy = z.strictObject({
   balancer: BalancerPolicy.optional(),
@@ -91,8 +103,10 @@ export const DestinationPolicy = z.strictObject({
    * holds a call forever; long-lived gRPC streams are exempt.
    */
   timeoutMs: ms(86_400_000).optional(),
-  /** Time for one attempt in ms. 0 means none. Defaults to 0. */
+  /** Time for one attempt in ms. 0 means none: the adaptive per-try timeout applies. Defaults to 0. */
   perTryTimeoutMs: ms(86_400_000).optional(),
+  /** The default per-try policy: a timeout derived from each endpoint's own latency, for attempts that can be retried. */
+  adaptivePerTry: AdaptivePerTryPolicy.optional(),
   retry: RetryPolicy.optional(),
   circuitBreaker: CircuitBreakerPolicy.optional(),
   outlierDetection: OutlierPolicy.optional(),

@@ -33,10 +33,29 @@ export function parseDeadlineHeader(value: string | string[] | undefined): numbe
   return ms > MAX_WIRE_DEADLINE_MS ? Number.NaN : ms;
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/;
+const ZEROS = /^0+$/;
 
-/** True when `value` is a well-formed W3C traceparent (version 00) with non-zero ids. */
-export function isValidTraceparent(value: string): boolean {
+/**
+ * Parses a W3C `traceparent` and returns it in version 00, or `undefined` when it is malformed.
+ * Version 00 must be exactly 55 characters. A later version is read as the Trace Context spec asks
+ * (§ versioning of traceparent): its first 55 characters in the version 00 layout, then nothing or
+ * a `-` before fields this version does not know (ignored); only the `sampled` flag is kept, and
+ * it is forwarded as version 00, the version this library writes. Version `ff` is invalid, and so
+ * are all-zero trace and parent ids.
+ */
+export function parseTraceparent(value: string): string | undefined {
   const m = TRACEPARENT.exec(value);
-  return m !== null && !/^0+$/.test(m[1]!) && !/^0+$/.test(m[2]!);
+  if (m === null) return undefined;
+  const [, version, traceId, parentId, flags] = m as unknown as [string, string, string, string, string];
+  if (ZEROS.test(traceId) || ZEROS.test(parentId)) return undefined;
+  if (version === '00') return value.length === 55 ? value : undefined;
+  if (version === 'ff' || (value.length > 55 && value[55] !== '-')) return undefined;
+  const sampled = (Number.parseInt(flags, 16) & 1) === 1 ? '01' : '00';
+  return `00-${traceId}-${parentId}-${sampled}`;
+}
+
+/** True when `value` is a well-formed W3C traceparent (version 00, or a later one read as version 00). */
+export function isValidTraceparent(value: string): boolean {
+  return parseTraceparent(value) !== undefined;
 }

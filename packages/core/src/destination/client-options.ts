@@ -3,7 +3,10 @@
  * destination policy set in code, the config service, the zone, injected time. The policy part is
  * validated with the same zod schema the config service uses, so an error names the field.
  */
+
+import { validateServiceName } from '../config/names.ts';
 import {
+  type AdaptivePerTryPolicy,
   type BalancerKind,
   type BalancerPolicy,
   type CircuitBreakerPolicy,
@@ -12,6 +15,7 @@ import {
   type OutlierPolicy,
   type RetryPolicy,
 } from '../config/policy.ts';
+import { addressProblem, portProblem } from '../endpoint/address.ts';
 import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock, Random } from '../time/clock.ts';
@@ -30,8 +34,13 @@ export interface ClientPolicyOptions {
    * Defaults to 15000 (Envoy's default route timeout); long-lived gRPC streams are exempt.
    */
   timeoutMs?: number;
-  /** Time per attempt (to the response head) in ms; 0 = none. Defaults to 0. */
+  /** Time per attempt (to the response head) in ms; 0 = the adaptive per-try timeout. Defaults to 0. */
   perTryTimeoutMs?: number;
+  /**
+   * The per-try timeout derived from each endpoint's latency, for attempts that can be retried, or
+   * `false` for none. Defaults to 4 × the endpoint's success latency, at least 100 ms.
+   */
+  adaptivePerTry?: AdaptivePerTryPolicy | false;
   /** Retry settings, or `false` for none. Defaults to 3 attempts at most under a 20% + 10/s budget. */
   retry?: RetryPolicy | false;
   /** Circuit breaker settings, or `false` for none. Defaults to on, 50% errors over ≥ 20 calls. */
@@ -58,6 +67,7 @@ export const CLIENT_POLICY_KEYS = {
   balancer: true,
   timeoutMs: true,
   perTryTimeoutMs: true,
+  adaptivePerTry: true,
   retry: true,
   circuitBreaker: true,
   outlierDetection: true,
@@ -73,6 +83,7 @@ export function policyFromOptions(service: string, options: ClientPolicyOptions)
     balancer: typeof options.balancer === 'string' ? { kind: options.balancer } : options.balancer,
     timeoutMs: options.timeoutMs,
     perTryTimeoutMs: options.perTryTimeoutMs,
+    adaptivePerTry: options.adaptivePerTry === false ? { enabled: false } : options.adaptivePerTry,
     retry: options.retry === false ? { enabled: false } : options.retry,
     circuitBreaker: options.circuitBreaker === false ? { enabled: false } : options.circuitBreaker,
     outlierDetection: options.outlierDetection === false ? { enabled: false } : options.outlierDetection,
@@ -96,8 +107,9 @@ export function staticEndpoints(endpoints: readonly (string | Endpoint)[]): Stat
             );
         }
         const ep = parseEndpoint(e);
-        if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535)
-          throw new Error(`port ${ep.port} out of range`);
+        const problem = addressProblem(ep.address);
+        if (problem !== undefined) throw new Error(`address ${problem}`);
+        if (portProblem(ep.port) !== undefined) throw new Error(`port ${ep.port} out of range`);
         return ep;
       } catch (error) {
         throw invalidOption(
@@ -114,12 +126,10 @@ export function localZoneFromOptions(options: ClientPolicyOptions): string | und
   return options.localZone ?? process.env.WEFT_ZONE;
 }
 
-/** Checks a destination name: DNS-style (letters, digits, `.`, `-`). */
+/**
+ * Checks a destination name by the one rule of service and document names (`serviceNameIssue`:
+ * lowercase dot-separated DNS labels), so a client accepts exactly the names the registry does.
+ */
 export function checkServiceName(service: unknown): string {
-  if (typeof service !== 'string' || !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(service))
-    throw invalidOption(
-      'service',
-      `${JSON.stringify(service)} must be a DNS-style name (letters, digits, '.', '-')`,
-    );
-  return service;
+  return validateServiceName(service, 'service');
 }

@@ -1,3 +1,5 @@
+import { invalidOption } from '../errors/errors.ts';
+
 /**
  * Endpoints and resolvers: where a destination's instances come from. A resolver is a watchable
  * source of endpoint sets for one service name; the balancer reacts to every update without
@@ -77,10 +79,18 @@ export class StaticResolver implements Resolver {
   }
 }
 
-/** Parses `host:port`, `[v6]:port` or a URL into an endpoint. */
+/**
+ * Parses `host:port`, `[v6]:port` or a URL into an endpoint. Throws `WEFT_INVALID_OPTION` naming
+ * the value when it is none of these.
+ */
 export function parseEndpoint(value: string | Endpoint): Endpoint {
   if (typeof value !== 'string') return value;
-  const url = new URL(value.includes('://') ? value : `http://${value}`);
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `http://${value}`);
+  } catch {
+    throw invalidOption('endpoint', `${JSON.stringify(value)} is not host:port or a URL`);
+  }
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return { address, port };

@@ -5,6 +5,7 @@
  * capped at `maxEjectionMs` (Envoy's outlier detection; Finagle's failure accrual). When the time is
  * up a single probe request is let through: success readmits it, failure ejects it again for longer.
  * Never more than `maxEjectionPercent` of the endpoints are ejected at once (at least one may be).
+ * An endpoint that leaves an attempt unanswered (it hangs) is ejected at once (`ejectUnanswered`).
  */
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import { invalidOption } from '../errors/errors.ts';
@@ -26,7 +27,21 @@ export interface OutlierOptions {
   maxEjectionMs?: number;
   /** Most endpoints ejected at once, in percent; at least one may always be. Defaults to 50. */
   maxEjectionPercent?: number;
+  /**
+   * Eject at once an endpoint that left an attempt unanswered: the attempt timed out after at
+   * least the adaptive per-try timeout while the endpoint answered no request sent after it (it hangs). A hung
+   * endpoint gets almost no traffic once the balancer sees its calls' age, so waiting for
+   * `consecutiveFailures` would take minutes. Defaults to true.
+   */
+  ejectUnanswered?: boolean;
 }
+
+/**
+ * How a failed request failed, for outlier detection and the latency estimate: `refused` (the
+ * connection was refused), `unanswered` (timed out while the endpoint answered no request sent after it),
+ * `unusable` (no connection can be made to its address at all: ejected at once).
+ */
+export type FailureKind = 'failure' | 'refused' | 'unanswered' | 'unusable';
 
 export const OUTLIER_DEFAULTS: Required<OutlierOptions> = {
   enabled: true,
@@ -36,6 +51,7 @@ export const OUTLIER_DEFAULTS: Required<OutlierOptions> = {
   baseEjectionMs: 5_000,
   maxEjectionMs: 300_000,
   maxEjectionPercent: 50,
+  ejectUnanswered: true,
 };
 
 export function resolveOutlierOptions(options: OutlierOptions = {}): Required<OutlierOptions> {
@@ -71,8 +87,8 @@ export class OutlierDetector {
     this.#random = random;
   }
 
-  /** Records the outcome of one request to `ep`. */
-  record(ep: EndpointState, ok: boolean): void {
+  /** Records the outcome of one request to `ep`; `kind` says how a failure failed. */
+  record(ep: EndpointState, ok: boolean, kind: FailureKind = 'failure'): void {
     const o = this.options;
     if (ep.health === 'probing') {
       ep.probing = false;
@@ -87,6 +103,14 @@ export class OutlierDetector {
     } else {
       ep.consecutiveFailures++;
       ep.windowFailures++;
+      if ((kind === 'unanswered' && o.ejectUnanswered) || kind === 'unusable') {
+        this.#eject(
+          ep,
+          kind === 'unusable' ? 'no connection can be made to it' : 'an attempt left unanswered',
+          false,
+        );
+        return;
+      }
       if (ep.consecutiveFailures >= o.consecutiveFailures) {
         this.#eject(ep, `${ep.consecutiveFailures} consecutive failures`, false);
         return;
@@ -97,6 +121,20 @@ export class OutlierDetector {
       ep.windowRequests = 0;
       ep.windowFailures = 0;
       if (rate < o.minSuccessRatePercent) this.#eject(ep, `success rate ${rate.toFixed(1)}%`, false);
+    }
+  }
+
+  /**
+   * A response of `ep` broke off after its head. Its attempt already counted as a success, so these
+   * are counted on their own: `consecutiveFailures` of them in a row eject the endpoint.
+   */
+  recordBodyFailure(ep: EndpointState): void {
+    const o = this.options;
+    if (ep.health !== 'healthy' || !o.enabled) return;
+    ep.windowFailures++;
+    if (ep.bodyFailuresInARow >= o.consecutiveFailures) {
+      ep.bodyFailuresInARow = 0;
+      this.#eject(ep, `${o.consecutiveFailures} responses cut off in a row`, false);
     }
   }
 

@@ -5,6 +5,9 @@
  * blog's "Exponential Backoff and Jitter": each delay uniform in [initial, 3 × previous], capped),
  * run by cockatiel's `ExponentialBackoff` on the stack's injected `random()`.
  *
+ * A retryable response's pushback (`Retry-After`, `grpc-retry-pushback-ms`) is honoured within the
+ * deadline (see pushback.ts).
+ *
  * When it gives up on a retryable failure it sets the retry marker on the inherited context, so the
  * server handling the parent request tells its own caller not to retry (no amplification across hops).
  */
@@ -16,6 +19,7 @@ import { diagnostics } from '../telemetry/diagnostics.ts';
 import { sleep } from '../time/clock.ts';
 import { definedOnly } from '../util/defined.ts';
 import { RETRY_BUDGET_DEFAULTS, type RetryBudgetOptions, retryBudget } from './budget.ts';
+import { applyPushback } from './pushback.ts';
 
 export interface RetryParams {
   /** Turns retries off when false. Defaults to true. */
@@ -58,7 +62,7 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
       if (params.backoffMaxMs < params.backoffInitialMs)
         throw invalidOption('retry.backoffMaxMs', 'must be ≥ retry.backoffInitialMs');
       if (!params.enabled) return next;
-      const { clock, classify, protocol, instruments, destination } = env;
+      const { clock, classify, protocol, instruments, destination, endpoints } = env;
       const key = `retry-budget:${params.budget.percent}:${params.budget.minRetriesPerSecond}:${params.budget.ttlMs}`;
       const budget = env.shared(key, () => retryBudget(params.budget, clock));
       const { random } = env;
@@ -84,8 +88,12 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
       return async (call) => {
         budget.deposit();
         let delay: IBackoff<unknown> | undefined;
+        const retriable = call.idempotent && call.replayable;
+        call.retried = true;
         for (let attempt = 1; ; attempt++) {
           call.attempt = attempt;
+          // Read by the adaptive per-try timeout: only an attempt that can be retried is cut short.
+          call.canRetry = retriable && attempt < params.maxAttempts && budget.balance() >= 1;
           let response: Awaited<ReturnType<typeof next>> | undefined;
           let error: unknown;
           let failed = false;
@@ -102,12 +110,20 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
           }
           // A retryable failure: may we try again?
           let reason: string | undefined;
+          let wait = 0;
           if (!call.replayable) reason = 'body cannot be replayed';
           else if (attempt >= params.maxAttempts) reason = `${attempt} attempts made`;
           else if (call.signal?.aborted) reason = 'call aborted';
           else {
             delay = delay ? delay.next(undefined) : backoff.next();
-            if (clock.now() + delay.duration >= call.deadline) reason = 'no time left before the deadline';
+            wait = delay.duration;
+            const now = clock.now();
+            const pushback = failed ? undefined : applyPushback(call, response!, protocol, endpoints, now);
+            if (pushback !== undefined && pushback < 0) reason = 'the server asked not to be retried';
+            else {
+              if (pushback !== undefined && pushback > wait) wait = pushback;
+              if (now + wait >= call.deadline) reason = 'no time left before the deadline';
+            }
           }
           if (reason !== undefined) {
             giveUp(call);
@@ -129,9 +145,9 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
           if (!failed) protocol.discard(response!);
           instruments.retries.add(1, attrs);
           if (diagnostics.retry.hasSubscribers) diagnostics.retry.publish({ destination, attempt, error });
-          if (delay!.duration > 0) {
+          if (wait > 0) {
             try {
-              await sleep(clock, delay!.duration, call.signal);
+              await sleep(clock, wait, call.signal);
             } catch (reason) {
               throw abortError(reason);
             }

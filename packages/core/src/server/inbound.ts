@@ -5,7 +5,7 @@
  */
 import type { Context as OtelContext } from '@opentelemetry/api';
 import type { WeftContext } from '../context/context.ts';
-import { isValidTraceparent, parseDeadlineHeader } from '../context/wire.ts';
+import { parseDeadlineHeader, parseTraceparent } from '../context/wire.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 
@@ -48,10 +48,12 @@ export function readInbound(values: InboundValues, onMalformed: (field: InboundF
     onMalformed('deadline');
     remainingMs = undefined;
   }
-  let traceparent = single(values.traceparent);
-  if (traceparent !== undefined && !(traceparent !== null && isValidTraceparent(traceparent))) {
-    onMalformed('traceparent');
-    traceparent = undefined;
+  const rawTraceparent = single(values.traceparent);
+  let traceparent: string | undefined;
+  if (rawTraceparent !== undefined) {
+    // A later version is read as version 00 (W3C), and forwarded as such.
+    traceparent = rawTraceparent === null ? undefined : parseTraceparent(rawTraceparent);
+    if (traceparent === undefined) onMalformed('traceparent');
   }
   let tracestate = single(values.tracestate);
   if (tracestate === null || (tracestate !== undefined && !checkLength(tracestate, MAX_TRACESTATE_LENGTH))) {

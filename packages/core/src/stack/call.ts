@@ -6,6 +6,13 @@
 import type { Context as OtelContext } from '@opentelemetry/api';
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import type { WeftContext } from '../context/context.ts';
+import type { WeftError } from '../errors/errors.ts';
+
+/** What a transport registers for the attempt in flight, so that it can be abandoned on its own. */
+export interface AttemptHandle {
+  /** Ends the attempt with `reason`: its response head, if still awaited, rejects with it. */
+  abortAttempt(reason: WeftError): void;
+}
 
 /** Methods that RFC 9110 §9.2.2 defines as idempotent. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -49,6 +56,23 @@ export class Call {
    * deadline call option) and inherited deadlines do.
    */
   longLived = false;
+  /**
+   * True when a failure of the current attempt could still be retried (idempotent, replayable,
+   * attempts and budget left). Set by the retry filter before each attempt.
+   */
+  canRetry = false;
+  /** True when a retry filter handles this call (so some calls of the destination can be retried). */
+  retried = false;
+  /**
+   * False for calls whose response head may legitimately wait long (a stream whose first message
+   * waits for an event, a long poll): the adaptive per-try timeout leaves them alone. Defaults to
+   * true; gRPC streaming calls set it to false.
+   */
+  adaptivePerTry = true;
+  /** When the current attempt reached its endpoint, on the stack's clock. */
+  attemptStart = 0;
+  /** The transport's handle on the attempt in flight, set by the transport. */
+  inflight: AttemptHandle | undefined;
 
   constructor(
     destination: string,

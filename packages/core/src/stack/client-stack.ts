@@ -4,7 +4,8 @@
  * mirroring, fault injection) will sit between `telemetry` and `deadline`.
  */
 import { attemptModule } from '../attempt/attempt-filter.ts';
-import { balanceModule, endpointModule } from '../balancer/balance-filter.ts';
+import { balanceModule } from '../balancer/balance-filter.ts';
+import { endpointModule } from '../balancer/endpoint-filter.ts';
 import { breakerModule } from '../breaker/breaker-filter.ts';
 import { contextModule } from '../context/context-filter.ts';
 import { deadlineModule } from '../deadline/deadline-filter.ts';

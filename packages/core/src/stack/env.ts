@@ -39,6 +39,16 @@ export interface ProtocolAdapter<Res = unknown> {
    * set for Weft's own errors.
    */
   upstreamExhausted?(response: Res): boolean;
+  /**
+   * True when a response that is not a success says the request never left this process (gRPC's
+   * UNAVAILABLE before any connection): the endpoint is charged as refusing. Optional.
+   */
+  notSent?(response: Res): boolean;
+  /**
+   * The server's pushback on a retryable response (HTTP `Retry-After`, gRPC
+   * `grpc-retry-pushback-ms`): ms to wait, `-1` for "do not retry", `undefined` for none. Optional.
+   */
+  pushbackMs?(response: Res): number | undefined;
 }
 
 export interface StackEnv<Req extends Call = Call, Res = unknown> {

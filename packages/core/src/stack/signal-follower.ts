@@ -5,8 +5,9 @@
  * is, a caller's abort as `WEFT_CANCELLED` (see `abortError`).
  */
 import { abortError, type WeftError } from '../errors/errors.ts';
+import type { AttemptHandle } from './call.ts';
 
-export abstract class SignalFollower {
+export abstract class SignalFollower implements AttemptHandle {
   #signal: AbortSignal | undefined;
 
   /** Follows `signal`: `onAbort` runs at once if it has already aborted, or when it does. */
@@ -20,6 +21,12 @@ export abstract class SignalFollower {
   /** The abort listener. */
   handleEvent(): void {
     this.onAbort(abortError(this.#signal?.reason));
+  }
+
+  /** Ends the attempt now with `reason`, as its signal would (the adaptive per-try timeout). */
+  abortAttempt(reason: WeftError): void {
+    this.unwatch();
+    this.onAbort(reason);
   }
 
   /** Stops following the signal (the attempt is over). */

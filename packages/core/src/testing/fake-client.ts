@@ -97,6 +97,8 @@ export interface FakeCallInit {
   replayable?: boolean;
   /** Overrides the method's idempotency. */
   idempotent?: boolean;
+  /** False to keep the adaptive per-try timeout off this call. Defaults to true. */
+  adaptivePerTry?: boolean;
 }
 
 export interface FakeClient {
@@ -209,6 +211,7 @@ export function fakeClient(options: FakeClientOptions = {}): FakeClient {
     if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
     if (init.replayable !== undefined) call.replayable = init.replayable;
     if (init.idempotent !== undefined) call.idempotent = init.idempotent;
+    if (init.adaptivePerTry !== undefined) call.adaptivePerTry = init.adaptivePerTry;
     return call;
   };
   const call = (init?: FakeCallInit | Call) => service(init instanceof Call ? init : makeCall(init));

@@ -216,7 +216,10 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
     inFlight++;
     return new Promise<FakeResponse>((resolve, reject) => {
       let timer: TimerHandle | undefined;
+      let settled = false;
       const onAbort = () => {
+        if (settled) return;
+        settled = true;
         clock.clearTimeout(timer);
         settle();
         reject(abortError(signal?.reason));
@@ -230,8 +233,19 @@ export function scriptedService(options: ScriptedServiceOptions): ScriptedServic
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
+      // The adaptive per-try timeout abandons the attempt through this handle.
+      call.inflight = {
+        abortAttempt(reason) {
+          if (settled) return;
+          settled = true;
+          clock.clearTimeout(timer);
+          settle();
+          reject(reason);
+        },
+      };
       if (step.hang) return;
       timer = clock.setTimeout(() => {
+        settled = true;
         settle();
         if (step.error !== undefined) {
           reject(typeof step.error === 'function' ? (step.error as (c: Call) => unknown)(call) : step.error);

@@ -5,6 +5,7 @@
 import type { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Endpoint } from '@weft/core';
+import { isUsableEndpoint } from '@weft/core';
 import { hostIssue, portIssue } from '@weft/core/config';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'A+AAAA' | 'SRV';
@@ -132,6 +133,8 @@ export async function lookup(dns: NodeDnsResolver, q: QueryOptions): Promise<Loo
   const endpoints: Endpoint[] = [];
   for (const r of chosen) {
     for (const a of resolved.get(r.name) ?? []) {
+      // A record naming port 0 (or a target that is no address) cannot be connected to: skipped.
+      if (!isUsableEndpoint({ address: a.address, port: r.port })) continue;
       // Weight 0 ("very small chance", RFC 2782) becomes 1, the smallest weight an endpoint carries.
       endpoints.push({
         address: a.address,

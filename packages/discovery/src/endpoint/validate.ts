@@ -26,7 +26,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Validates one endpoint and returns a clean copy (only known fields). */
+/**
+ * Validates one endpoint and returns a clean copy (only known fields). The address must be an IP
+ * address or a host name (core's `addressProblem`): no `host:port`, URL or control characters.
+ */
 export function validateEndpoint(value: unknown, field: string): Endpoint {
   if (!isRecord(value)) throw new EndpointInputError(field, `must be an object (got ${describe(value)})`);
   const { address, port, labels, weight } = value;

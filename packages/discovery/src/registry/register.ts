@@ -5,6 +5,7 @@
  * is unreachable, and graceful deregistration on close.
  */
 import {
+  addressProblem,
   type Clock,
   checkKnownKeys,
   invalidOption,
@@ -77,8 +78,9 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
   checkKnownKeys('registerInstance', options, REGISTER_KEYS);
   const nameIssue = checkName(options.service);
   if (nameIssue) throw invalidOption('service', nameIssue);
-  if (typeof options.address !== 'string' || options.address.length === 0 || options.address.length > 253)
-    throw invalidOption('address', 'a host name or IP address of 1–253 characters is required');
+  const addressIssue = addressProblem(options.address);
+  if (addressIssue !== undefined)
+    throw invalidOption('address', `${addressIssue} (got ${JSON.stringify(options.address)})`);
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
     throw invalidOption('port', 'must be an integer from 1 to 65535');
   const ttlMs = options.ttlMs ?? REGISTER_DEFAULTS.ttlMs;

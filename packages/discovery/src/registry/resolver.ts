@@ -8,6 +8,7 @@ import {
   type Endpoint,
   ErrorCode,
   invalidOption,
+  isUsableEndpoint,
   type KeySet,
   type Resolver,
   type ResolverListener,
@@ -71,6 +72,8 @@ class RegistryResolver implements Resolver {
   #state: ResolverState = { kind: 'pending' };
   #lastGood: readonly Endpoint[] = [];
   #loaded = false;
+  #lastInput: readonly Endpoint[] | undefined;
+  #lastOutput: readonly Endpoint[] | undefined;
 
   constructor(service: string, client: ConfigClient, owned: boolean) {
     this.#service = service;
@@ -106,7 +109,7 @@ class RegistryResolver implements Resolver {
     if (dataChanged) this.#loaded = true;
     const status = this.#client.status;
     if (!this.#loaded && status.state === 'connecting') return;
-    const endpoints = this.#client.endpoints(this.#service);
+    const endpoints = this.#usable(this.#client.endpoints(this.#service));
     if (endpoints) this.#lastGood = endpoints;
     let next: ResolverState;
     if (status.state === 'connected') next = endpoints ? { kind: 'bound', endpoints } : { kind: 'negative' };
@@ -138,6 +141,18 @@ class RegistryResolver implements Resolver {
     if (this.#same(next)) return;
     this.#state = next;
     for (const l of this.#listeners) l(next);
+  }
+
+  /**
+   * The registered endpoints a connection can be made to: an instance registered with a malformed
+   * address (`host:port` in the address, a URL, control characters) is left out, so one bad
+   * registration never reaches a client's pools. The same input gives the same array.
+   */
+  #usable(endpoints: readonly Endpoint[] | undefined): readonly Endpoint[] | undefined {
+    if (endpoints === undefined || endpoints === this.#lastInput) return endpoints && this.#lastOutput;
+    this.#lastInput = endpoints;
+    this.#lastOutput = endpoints.every(isUsableEndpoint) ? endpoints : endpoints.filter(isUsableEndpoint);
+    return this.#lastOutput;
   }
 
   #same(next: ResolverState): boolean {

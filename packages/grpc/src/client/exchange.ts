@@ -23,7 +23,7 @@ export interface ExchangeSink {
  */
 const DEADLINE_SLACK_MS = 20;
 
-const NOT_SENT = /^(?:[a-z_]+: )?No connection established/;
+const NOT_SENT = /^(?:[a-z_]+: )?(?:No connection established|Name resolution failed)/;
 
 export class GrpcExchange extends SignalFollower implements RawListener {
   /** The endpoint that answered (`address:port`). */
@@ -104,8 +104,8 @@ export class GrpcExchange extends SignalFollower implements RawListener {
   onReceiveStatus(status: StatusObject): void {
     this.status = status;
     const local = this.received === 0 && this.headers === undefined;
-    // grpc-js's picker fails a call it could not give to any connection with this wording (1.14):
-    // the request never left this process.
+    // grpc-js's picker fails a call it could not give to any connection, or whose target did not
+    // resolve, with this wording (1.14): the request never left this process.
     this.notSent = local && status.code === Status.UNAVAILABLE && NOT_SENT.test(status.details);
     this.#finish();
     if (!this.#headed) {

@@ -11,7 +11,7 @@ import {
   type Metadata,
 } from '@grpc/grpc-js';
 import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
-import { endpointKey, Header } from '@weft/core';
+import { addressProblem, endpointKey, Header, parseGrpcPushback, portProblem } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import { GrpcExchange } from './exchange.ts';
 
@@ -26,6 +26,11 @@ export interface TransportOptions {
 const WEFT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.enable_retries': 0 };
 
 export function createChannel(endpoint: Endpoint, options: TransportOptions): Channel {
+  // grpc-js would only fail each call later, as a name resolution failure: refuse it here, which
+  // makes the endpoint one no connection can be made to (ejected at once).
+  const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
+  if (problem !== undefined)
+    throw new TypeError(`endpoint ${JSON.stringify(endpointKey(endpoint))}: ${problem}`);
   return new Channel(endpointKey(endpoint), options.credentials ?? grpcCredentials.createInsecure(), {
     ...options.channelOptions,
     ...WEFT_CHANNEL_OPTIONS,
@@ -59,6 +64,7 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
     const channel = ep.transport as Channel;
     const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
     const exchange = new GrpcExchange(raw, ep.key, call, now);
+    call.inflight = exchange;
     raw.start(attemptMetadata(call), exchange);
     if (call.outbound) call.outbound.attach(raw);
     else {
@@ -78,4 +84,9 @@ export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
   onBodyDone: (response, done) => response.onDone(done),
   status: (response) => response.status?.code ?? 0,
   upstreamExhausted: (response) => (response.status?.metadata.get(Header.noRetry).length ?? 0) > 0,
+  notSent: (response) => response.notSent,
+  pushbackMs: (response) => {
+    const value = response.status?.metadata.get('grpc-retry-pushback-ms')[0];
+    return parseGrpcPushback(value === undefined ? undefined : String(value));
+  },
 };

@@ -2,9 +2,16 @@
  * The terminal service: sends an attempt to the endpoint the balancer chose, over that endpoint's
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
-import type { Endpoint, KeySet, ProtocolAdapter, Service } from '@weft/core';
-import { endpointKey, Header } from '@weft/core';
-import { Pool } from 'undici';
+import type { Endpoint, EndpointState, KeySet, ProtocolAdapter, Service } from '@weft/core';
+import {
+  addressProblem,
+  endpointKey,
+  Header,
+  isCallerCancellation,
+  parseRetryAfter,
+  portProblem,
+} from '@weft/core';
+import { type Dispatcher, Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { HttpExchange } from './exchange.ts';
 
@@ -66,6 +73,11 @@ export function retirePool(pool: Pool): void {
 const poolOrigins = new WeakMap<Pool, string>();
 
 export function createPool(endpoint: Endpoint, options: TransportOptions): Pool {
+  // The URL parser would silently drop CR/LF and read oddities as something else: refuse what is not
+  // an IP address or a host name, which makes the endpoint one no connection can be made to.
+  const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
+  if (problem !== undefined)
+    throw new TypeError(`endpoint ${JSON.stringify(endpointKey(endpoint))}: ${problem}`);
   const scheme = options.scheme ?? TRANSPORT_DEFAULTS.scheme;
   const protocol = options.protocol ?? TRANSPORT_DEFAULTS.protocol;
   // `useH2c` is read by the Pool itself, though undici's types only list it under the h2 options.
@@ -86,11 +98,38 @@ export function createPool(endpoint: Endpoint, options: TransportOptions): Pool 
   return pool;
 }
 
+/**
+ * An exchange that tells its endpoint how the body ended: a response cut off after its head (a
+ * reset mid-body) counts against the endpoint, which the attempt could not (it was a success at
+ * the head). The caller's own cancellation or deadline does not.
+ */
+class EndpointExchange extends HttpExchange {
+  readonly #ep: EndpointState;
+
+  constructor(destination: string, ep: EndpointState) {
+    super(destination);
+    this.#ep = ep;
+  }
+
+  override onResponseEnd(controller: Dispatcher.DispatchController, trailers: Headers): void {
+    this.#ep.bodyEnded();
+    super.onResponseEnd(controller, trailers);
+  }
+
+  override onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.statusCode !== 0 && !isCallerCancellation(err)) this.#ep.bodyFailed();
+    super.onResponseError(controller, err);
+  }
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
 /** Sends the attempt on the chosen endpoint's pool; resolves at the response head. */
 export const send: Service<HttpCall, HttpExchange> = (call) => {
   const ep = call.endpoint!;
-  const exchange = new HttpExchange(call.destination);
+  const exchange = new EndpointExchange(call.destination, ep);
   exchange.endpoint = ep.key;
+  call.inflight = exchange;
   exchange.watch(call.attemptSignal);
   (ep.transport as Pool).dispatch(
     {
@@ -111,4 +150,5 @@ export const httpProtocol: ProtocolAdapter<HttpExchange> = {
   onBodyDone: (response, done) => response.onDone(done),
   status: (response) => response.statusCode,
   upstreamExhausted: (response) => response.headers[Header.noRetry] !== undefined,
+  pushbackMs: (response) => parseRetryAfter(response.headers['retry-after'], Date.now()),
 };

@@ -1,0 +1,143 @@
+/**
+ * Role `endpoint` accounts for each attempt on the endpoint the balancer chose: outstanding requests
+ * and their age, latency into the peak-EWMA estimate, the outcome into outlier detection, and the
+ * adaptive per-try timeout (see `attempt/watchdog.ts`).
+ *
+ * What counts against the endpoint: a failed or retryable response, a transport error, a refused
+ * connection (which also makes it costlier than any endpoint that answers), and a deadline that
+ * expired while the endpoint had not answered for more than twice its usual latency (or had never
+ * answered): a hung endpoint is charged for the hang, while a caller's deadline that was simply too
+ * short for a healthy endpoint is not. A readmission probe that ends by deadline is a failed probe.
+ * A timeout (per-try or deadline) after at least the adaptive per-try timeout, while the endpoint
+ * answered no request sent since this one, is `unanswered`: outlier detection ejects it.
+ * A caller's cancellation says nothing of the endpoint and is not counted.
+ */
+import {
+  ADAPTIVE_PER_TRY_DEFAULTS,
+  type AdaptivePerTryParams,
+  AttemptWatchdog,
+} from '../attempt/watchdog.ts';
+import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
+import {
+  type FailureKind,
+  OUTLIER_DEFAULTS,
+  type OutlierOptions,
+  resolveOutlierOptions,
+} from '../health/outlier.ts';
+import type { Module } from '../stack/stack.ts';
+import type { EndpointState } from './endpoint-state.ts';
+
+export type EndpointParams = Required<OutlierOptions> & {
+  /** The per-try timeout derived from each endpoint's latency, when no fixed one is set. */
+  adaptivePerTry: AdaptivePerTryParams;
+};
+
+/** A deadline counts against an endpoint that had not answered for this many times its success latency. */
+export const DEADLINE_BLAME_FACTOR = 2;
+
+/** How an attempt counts for its endpoint. */
+const Result = { Success: 0, Failure: 1, Refused: 2, Unanswered: 3, NotCounted: 4, Unusable: 5 } as const;
+type Result = (typeof Result)[keyof typeof Result];
+
+export function endpointModule(
+  params: OutlierOptions & { adaptivePerTry?: Partial<AdaptivePerTryParams> } = {},
+): Module<EndpointParams> {
+  const { adaptivePerTry, ...outlier } = params;
+  return {
+    role: 'endpoint',
+    description: 'per-endpoint load and latency; outlier detection; adaptive per-try timeout',
+    params: {
+      ...OUTLIER_DEFAULTS,
+      ...outlier,
+      adaptivePerTry: { ...ADAPTIVE_PER_TRY_DEFAULTS, ...adaptivePerTry },
+    },
+    fromPolicy: (p) => ({ ...p.outlierDetection, adaptivePerTry: p.adaptivePerTry as AdaptivePerTryParams }),
+    make(params, next, env) {
+      const { adaptivePerTry: perTry, ...outlierParams } = params;
+      if (!(perTry.multiplier >= 1)) throw invalidOption('adaptivePerTry.multiplier', 'must be ≥ 1');
+      if (!(perTry.minMs >= 1)) throw invalidOption('adaptivePerTry.minMs', 'must be ≥ 1');
+      const { endpoints, clock, classify, protocol } = env;
+      endpoints.configureOutlier(resolveOutlierOptions(outlierParams));
+      // Shared: attempts in flight on the previous stack stay watched after a config change.
+      const watchdog = env.shared('adaptive-per-try', () => new AttemptWatchdog(clock, endpoints));
+      watchdog.multiplier = perTry.multiplier;
+      watchdog.minMs = perTry.minMs;
+      const adaptive = perTry.enabled;
+      const notSent = protocol.notSent;
+
+      return async (call) => {
+        const ep = call.endpoint!;
+        const start = clock.now();
+        ep.begin(start);
+        // Only an attempt that can be retried, and has no fixed per-try timeout of its own.
+        const watched =
+          adaptive && call.canRetry && call.adaptivePerTry && call.attemptSignal === call.signal;
+        if (watched) {
+          call.attemptStart = start;
+          call.inflight = undefined;
+          watchdog.watch(call);
+        }
+        let result: Result = Result.Success;
+        try {
+          if (ep.connectError !== undefined) {
+            result = Result.Unusable;
+            throw new WeftError(ErrorCode.ConnectFailed, ep.connectError.message, {
+              retryable: true,
+              cause: ep.connectError,
+            });
+          }
+          const response = await next(call);
+          if (classify(call, response, undefined) !== 'success')
+            result = notSent?.(response) ? Result.Refused : Result.Failure;
+          return response;
+        } catch (error) {
+          if (result !== Result.Unusable) result = blame(error, ep, clock.now() - start, start, watchdog);
+          throw error;
+        } finally {
+          if (watched) watchdog.unwatch(call);
+          ep.end(start);
+          if (result === Result.NotCounted) endpoints.release(ep);
+          else endpoints.record(ep, clock.now() - start, result === Result.Success, KIND[result]);
+        }
+      };
+    },
+  };
+}
+
+const KIND: Record<Result, FailureKind> = [
+  'failure',
+  'failure',
+  'refused',
+  'unanswered',
+  'failure',
+  'unusable',
+];
+
+function blame(
+  error: unknown,
+  ep: EndpointState,
+  elapsed: number,
+  start: number,
+  watchdog: AttemptWatchdog,
+): Result {
+  if (!isWeftError(error)) return Result.Failure;
+  switch (error.code) {
+    case ErrorCode.ConnectFailed:
+      return Result.Refused;
+    case ErrorCode.Cancelled:
+      return Result.NotCounted;
+    case ErrorCode.DeadlineExceeded:
+    case ErrorCode.AttemptTimeout: {
+      const usual = ep.successLatency;
+      // Nothing sent since this attempt was answered, for at least the adaptive per-try timeout
+      // (answers to requests sent before it do not count): it hangs.
+      if (ep.lastAnsweredSentAt < start && elapsed >= watchdog.limitFor(usual)) return Result.Unanswered;
+      if (error.code === ErrorCode.AttemptTimeout) return Result.Failure;
+      return ep.health === 'probing' || elapsed > DEADLINE_BLAME_FACTOR * usual
+        ? Result.Failure
+        : Result.NotCounted;
+    }
+    default:
+      return Result.Failure;
+  }
+}
