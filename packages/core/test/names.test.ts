@@ -34,5 +34,7 @@ test('service names and document names follow the same rule; a..b is refused', (
     const r = validateDocument({ kind: 'DestinationPolicy', name, spec: {} });
     assert.equal(r.ok, false, name);
   }
-  assert.equal(checkServiceName('Orders'), 'Orders', 'clients ignore case, as DNS does');
+  // One rule everywhere: the registry refuses `Orders`, so a client does too, rather than calling a
+  // service nothing can register under that name.
+  assert.throws(() => checkServiceName('Orders'), /must be lowercase/);
 });

@@ -167,6 +167,7 @@ export function serverSuite(kind: Kind): void {
       for (const r of shed) {
         assert.equal(r.headers[Header.rejected], '1');
         assert.equal(JSON.parse(r.text).reason, 'concurrency');
+        assert.equal(r.headers['retry-after'], undefined, 'a concurrency refusal is momentary');
       }
       assert.equal(peak, 2);
       assert.equal((await get(a, '/work')).status, 200, 'admitted again once permits returned');
@@ -176,9 +177,13 @@ export function serverSuite(kind: Kind): void {
       const a = await app({ rate: { ratePerSecond: 1, burst: 3 } }, [
         { method: 'GET', path: '/x', handler: () => ({ body: 'x' }) },
       ]);
-      const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push((await get(a, '/x')).status);
-      assert.deepEqual(statuses, [200, 200, 200, 503, 503]);
+      const replies = [];
+      for (let i = 0; i < 5; i++) replies.push(await get(a, '/x'));
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 200, 200, 503, 503],
+      );
+      assert.equal(replies[4]!.headers['retry-after'], '1', 'a rate refusal asks clients to hold off');
       assert.equal(a.runtime.shed.rate, 2);
 
       const b = await app({}, [

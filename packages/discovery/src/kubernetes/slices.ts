@@ -8,7 +8,7 @@
  * traffic while the old pods still answer.
  */
 import type { Endpoint } from '@weft/core';
-import { hostIssue } from '@weft/core/config';
+import { addressProblem } from '@weft/core';
 
 export interface EndpointSlice {
   readonly metadata: { readonly name: string; readonly resourceVersion?: string };
@@ -71,7 +71,8 @@ export function sliceEndpoints(slice: EndpointSlice, wanted: string | number | u
   for (const e of Array.isArray(slice.endpoints) ? slice.endpoints : []) {
     if (!isRecord(e)) continue;
     const address = Array.isArray(e.addresses) ? e.addresses[0] : undefined;
-    if (typeof address !== 'string' || hostIssue(address) !== undefined) continue;
+    // Endpoint addresses are bare IPs or names: anything else (a bracketed IPv6, a host:port) is skipped.
+    if (typeof address !== 'string' || addressProblem(address) !== undefined) continue;
     const c = isRecord(e.conditions) ? e.conditions : {};
     const labels: Record<string, string> = {};
     if (typeof e.zone === 'string' && e.zone) labels.zone = e.zone;

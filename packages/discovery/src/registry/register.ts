@@ -5,7 +5,6 @@
  * is unreachable, and graceful deregistration on close.
  */
 import {
-  addressProblem,
   type Clock,
   checkKnownKeys,
   invalidOption,
@@ -14,7 +13,7 @@ import {
   sleep,
   systemClock,
 } from '@weft/core';
-import { checkName, fullJitterBackoff } from '@weft/core/config';
+import { checkName, fullJitterBackoff, validateHost } from '@weft/core/config';
 
 export interface RegisterInstanceOptions {
   service: string;
@@ -78,9 +77,8 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
   checkKnownKeys('registerInstance', options, REGISTER_KEYS);
   const nameIssue = checkName(options.service);
   if (nameIssue) throw invalidOption('service', nameIssue);
-  const addressIssue = addressProblem(options.address);
-  if (addressIssue !== undefined)
-    throw invalidOption('address', `${addressIssue} (got ${JSON.stringify(options.address)})`);
+  // The registry's own rule: an IP address (IPv6 bare or bracketed, stored bare) or a host name.
+  const address = validateHost(options.address, 'address');
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
     throw invalidOption('port', 'must be an integer from 1 to 65535');
   const ttlMs = options.ttlMs ?? REGISTER_DEFAULTS.ttlMs;
@@ -99,14 +97,11 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
     random: options.random,
   });
   const id =
-    options.id ??
-    (options.address.includes(':')
-      ? `[${options.address}]:${options.port}`
-      : `${options.address}:${options.port}`);
+    options.id ?? (address.includes(':') ? `[${address}]:${options.port}` : `${address}:${options.port}`);
   const base = `/v1/services/${encodeURIComponent(options.service)}/instances`;
   const body = {
     id,
-    address: options.address,
+    address: address,
     port: options.port,
     labels: options.labels ?? {},
     ...(options.weight === undefined ? {} : { weight: options.weight }),

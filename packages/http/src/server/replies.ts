@@ -37,13 +37,19 @@ export type ShedReason = RejectReason | 'draining' | 'deadline';
 const rejected = (reason: string, extra: Record<string, string> = {}) =>
   json(
     503,
-    { [Header.rejected]: '1', 'retry-after': '1', ...extra },
+    { [Header.rejected]: '1', ...extra },
     { error: 'WEFT_REJECTED', reason, message: 'request not processed; safe to retry on another endpoint' },
   );
 
+/**
+ * Only a rate-limit refusal carries `Retry-After`: the bucket refills over seconds, so every client
+ * (Weft's honours it) should hold off this instance. A concurrency refusal is momentary — a slot
+ * frees as soon as any request ends — and a draining instance is going away: a `Retry-After` there
+ * would make a client with no other endpoint wait a whole second for nothing.
+ */
 export const REJECTIONS: Readonly<Record<ShedReason, Reply>> = {
   concurrency: rejected('concurrency'),
-  rate: rejected('rate'),
+  rate: rejected('rate', { 'retry-after': '1' }),
   // Closing the connection moves the client's keep-alive pool off this instance.
   draining: rejected('draining', { connection: 'close' }),
   // The caller has given up already: answering quickly frees the connection; retrying is pointless.
