@@ -1,5 +1,5 @@
 /**
- * A bounded soak (20 s) of the HTTP → gRPC → HTTP chain: no call fails, and while the load stays
+ * A bounded soak (60 s, as the issue that asked for it set for CI) of the HTTP → gRPC → HTTP chain: no call fails, and while the load stays
  * the same, nothing grows — heap after GC, file descriptors, timers and sockets. The bench runs the
  * same chain for ten minutes (`npm run bench:soak -w @weft/bench`), figures in docs/reliability.md.
  */
@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import { runSoak } from './soak/chain.ts';
 
 test('HTTP → gRPC → HTTP under steady load: 0 errors, heap, fds and timers flat', async () => {
-  const samples = await runSoak({ seconds: 20, ratePerSecond: 100, sampleEveryMs: 4000 });
+  const samples = await runSoak({ seconds: 60, ratePerSecond: 100, sampleEveryMs: 10_000 });
   const during = samples.slice(0, -1);
   const first = during[0]!;
   const last = during.at(-1)!;
   const what = JSON.stringify(samples);
-  assert.ok(last.calls >= 1500, `load was sent: ${what}`);
+  assert.ok(last.calls >= 4500, `load was sent: ${what}`);
   assert.equal(samples.at(-1)!.errors, 0, what);
   assert.ok(last.heapMiB <= first.heapMiB + 15, `heap after GC flat: ${what}`);
   if (first.fds >= 0) assert.ok(last.fds <= first.fds + 10, `fds flat: ${what}`);
