@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { StaticResolver, WeftError } from '@weft/core';
 import { createClient } from '@weft/http';
-import { closedPort, startServer, type TestServer } from './helpers.ts';
+import { closedPort, serversClosedAfter } from './helpers.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function server(handler: Parameters<typeof startServer>[0]) {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serversClosedAfter(after);
 
 describe('endpoint faults (real servers)', () => {
   test('one closed and one live endpoint, 100 fresh clients: the second call never fails', async () => {

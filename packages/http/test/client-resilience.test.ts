@@ -3,17 +3,9 @@ import { channel } from 'node:diagnostics_channel';
 import { after, describe, test } from 'node:test';
 import { createContext, ErrorCode, isWeftError, runWithContext } from '@weft/core';
 import { createClient, DEFAULT_BODY_REPLAY_LIMIT_BYTES } from '@weft/http';
-import { closedPort, delay, eventually, startServer, type TestServer } from './helpers.ts';
+import { closedPort, delay, eventually, serversClosedAfter } from './helpers.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function server(handler: Parameters<typeof startServer>[0]) {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serversClosedAfter(after);
 
 describe('retries', () => {
   test('a refused connection is retried on another endpoint, even for POST', async () => {

@@ -63,3 +63,16 @@ export async function eventually(check: () => void | Promise<void>, ms = 5_000):
     }
   }
 }
+
+/** Starts servers for one test file and closes them all when the file is done (`after` of node:test). */
+export function serversClosedAfter(after: (fn: () => Promise<void>) => void) {
+  const servers: TestServer[] = [];
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  return async (handler: Parameters<typeof startServer>[0]): Promise<TestServer> => {
+    const s = await startServer(handler);
+    servers.push(s);
+    return s;
+  };
+}
