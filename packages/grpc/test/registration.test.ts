@@ -30,8 +30,8 @@ async function until(check: () => Promise<boolean>, ms = 5000): Promise<void> {
 }
 
 describe('gRPC server registration', () => {
-  test('drains on SIGTERM by default, like HTTP servers', () => {
-    assert.deepEqual(GRPC_SERVER_DEFAULTS.drainSignals, ['SIGTERM']);
+  test('drains on SIGTERM and SIGINT by default, like HTTP servers', () => {
+    assert.deepEqual(GRPC_SERVER_DEFAULTS.drainSignals, ['SIGTERM', 'SIGINT']);
   });
 
   test('registered after listen; withdrawn when the drain starts, while it still answers', async () => {

@@ -1,11 +1,13 @@
 /**
  * Child process for server-signal.test.ts: one app (Express or Fastify, from argv) with the Weft
- * middleware and its default drain signal (SIGTERM). Prints its port, then serves until drained.
+ * middleware and the default drain signals (SIGTERM and SIGINT; the test apps turn them off otherwise). Prints its port, then serves until
+ * drained.
  */
+import { SERVER_DEFAULTS } from '@weft/http';
 import { type Kind, startApp } from './server-apps.ts';
 
 const kind = (process.argv[2] ?? 'express') as Kind;
-const app = await startApp(kind, { drainSignals: ['SIGTERM'], drainTimeoutMs: 5000 }, [
+const app = await startApp(kind, { drainSignals: SERVER_DEFAULTS.drainSignals, drainTimeoutMs: 5000 }, [
   {
     method: 'GET',
     path: '/slow',

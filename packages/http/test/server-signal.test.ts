@@ -12,9 +12,15 @@ import { delay, KINDS } from './server-apps.ts';
 
 const child = fileURLToPath(new URL('./server-signal-child.ts', import.meta.url));
 
-describe('drain on SIGTERM', () => {
-  for (const kind of KINDS) {
-    test(`${kind}: in-flight request finishes, readiness false, process exits by the signal`, async () => {
+describe('drain on SIGTERM and on Ctrl-C (SIGINT), by default', () => {
+  for (const [kind, sig] of KINDS.flatMap(
+    (k) =>
+      [
+        [k, 'SIGTERM'],
+        [k, 'SIGINT'],
+      ] as const,
+  )) {
+    test(`${kind}, ${sig}: in-flight request finishes, readiness false, process exits by the signal`, async () => {
       const proc = spawn(
         process.execPath,
         ['--conditions=weft-source', '--disable-warning=ExperimentalWarning', child, kind],
@@ -29,14 +35,14 @@ describe('drain on SIGTERM', () => {
         }));
         await delay(100);
         const exited = once(proc, 'exit');
-        proc.kill('SIGTERM');
+        proc.kill(sig);
         await delay(50);
         const ready = await request(`${url}/readyz`, { reset: true });
         await ready.body.text();
         assert.equal(ready.statusCode, 503, 'not ready while draining');
         assert.deepEqual(await slow, { status: 200, text: 'finished' });
         const [code, signal] = (await exited) as [number | null, string | null];
-        assert.equal(signal, 'SIGTERM', `exit code ${code}`);
+        assert.equal(signal, sig, `exit code ${code}`);
       } finally {
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       }

@@ -14,7 +14,10 @@ import {
 } from '@weft/core';
 
 export interface GrpcServerOptions extends ServerBaseOptions {
-  /** Signals that start a drain, or `false` for none. Defaults to `['SIGTERM']`, as for HTTP servers. */
+  /**
+   * Signals that start a drain, or `false` for none. Defaults to `['SIGTERM', 'SIGINT']`, as for HTTP
+   * servers: an orchestrator's stop and a terminal's Ctrl-C both drain (a second Ctrl-C exits at once).
+   */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /**
    * Method paths that bypass admission and drain (health checks must answer while draining).
@@ -29,7 +32,7 @@ export interface ResolvedGrpcServerOptions extends ResolvedServerBase {
 
 export const GRPC_SERVER_DEFAULTS = {
   ...SERVER_BASE_DEFAULTS,
-  drainSignals: ['SIGTERM'],
+  drainSignals: ['SIGTERM', 'SIGINT'],
   exemptPrefixes: ['/grpc.health.v1.Health/'],
 } as const;
 

@@ -37,7 +37,11 @@ export interface ServerOptions extends ServerBaseOptions {
    * only where the port is not public.
    */
   adminPath?: string | false;
-  /** Signals that start a drain, or `false` for none. Defaults to `['SIGTERM']`. */
+  /**
+   * Signals that start a drain, or `false` for none. Defaults to `['SIGTERM', 'SIGINT']`: an
+   * orchestrator's stop and a terminal's Ctrl-C both drain and withdraw a registration; a second
+   * signal ends the process at once, as it would have without Weft.
+   */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /**
    * Registers the server in the config service's registry once it listens (port and address found
@@ -59,7 +63,7 @@ export const SERVER_DEFAULTS = {
   livenessPath: '/healthz',
   readinessPath: '/readyz',
   adminPath: false,
-  drainSignals: ['SIGTERM'],
+  drainSignals: ['SIGTERM', 'SIGINT'],
 } as const;
 
 const SERVER_KEYS = {
