@@ -148,7 +148,7 @@ describe('a hung endpoint', () => {
     client.server.setFallback({ latencyMs: 300 });
     // POST: not idempotent; a body that cannot be replayed; and below, the last attempt.
     // A call marked as one whose head may wait long (gRPC streams are): left alone too.
-    for (const init of [{ method: 'POST' }, { replayable: false }, { adaptivePerTry: false }]) {
+    for (const init of [{ method: 'POST' }, { replayable: false }, { longLived: true }]) {
       assert.equal((await client.run(init)).status, 200, JSON.stringify(init));
     }
     const last = fakeClient({

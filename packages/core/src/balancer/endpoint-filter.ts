@@ -70,8 +70,7 @@ export function endpointModule(
         const start = clock.now();
         ep.begin(start);
         // Only an attempt that can be retried, and has no fixed per-try timeout of its own.
-        const watched =
-          adaptive && call.canRetry && call.adaptivePerTry && call.attemptSignal === call.signal;
+        const watched = adaptive && call.canRetry && !call.longLived && call.attemptSignal === call.signal;
         if (watched) {
           call.attemptStart = start;
           call.inflight = undefined;

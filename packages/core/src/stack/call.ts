@@ -51,9 +51,10 @@ export class Call {
   /** A per-call timeout from the caller, in ms (0 = none). */
   timeoutMs = 0;
   /**
-   * A stream that may rightly outlive any destination-wide total timeout (a gRPC server, client or
-   * bidi stream): the policy's `timeoutMs` does not apply to it; its own `timeoutMs` (the gRPC
-   * deadline call option) and inherited deadlines do.
+   * A call that may rightly wait long (a gRPC server, client or bidi stream, whose first message may
+   * wait for an event): neither the policy's total `timeoutMs` nor the adaptive per-try timeout
+   * applies to it; its own `timeoutMs` (the gRPC deadline call option), a fixed `perTryTimeoutMs`
+   * and inherited deadlines do.
    */
   longLived = false;
   /**
@@ -63,12 +64,6 @@ export class Call {
   canRetry = false;
   /** True when a retry filter handles this call (so some calls of the destination can be retried). */
   retried = false;
-  /**
-   * False for calls whose response head may legitimately wait long (a stream whose first message
-   * waits for an event, a long poll): the adaptive per-try timeout leaves them alone. Defaults to
-   * true; gRPC streaming calls set it to false.
-   */
-  adaptivePerTry = true;
   /** When the current attempt reached its endpoint, on the stack's clock. */
   attemptStart = 0;
   /** The transport's handle on the attempt in flight, set by the transport. */

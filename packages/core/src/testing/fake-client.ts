@@ -97,8 +97,8 @@ export interface FakeCallInit {
   replayable?: boolean;
   /** Overrides the method's idempotency. */
   idempotent?: boolean;
-  /** False to keep the adaptive per-try timeout off this call. Defaults to true. */
-  adaptivePerTry?: boolean;
+  /** Marks the call long-lived (as gRPC streams are): no default total or adaptive per-try timeout. Defaults to false. */
+  longLived?: boolean;
 }
 
 export interface FakeClient {
@@ -211,7 +211,7 @@ export function fakeClient(options: FakeClientOptions = {}): FakeClient {
     if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
     if (init.replayable !== undefined) call.replayable = init.replayable;
     if (init.idempotent !== undefined) call.idempotent = init.idempotent;
-    if (init.adaptivePerTry !== undefined) call.adaptivePerTry = init.adaptivePerTry;
+    if (init.longLived !== undefined) call.longLived = init.longLived;
     return call;
   };
   const call = (init?: FakeCallInit | Call) => service(init instanceof Call ? init : makeCall(init));

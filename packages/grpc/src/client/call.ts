@@ -146,7 +146,6 @@ export class GrpcCall extends Call {
     const streamingRequest = kind === 'client-stream' || kind === 'bidi';
     this.outbound = streamingRequest ? new Outbound(this, replayLimitBytes) : undefined;
     // A stream's first message may wait for an event (a subscription): not the endpoint's latency.
-    this.adaptivePerTry = !this.responseStream && !streamingRequest;
   }
 
   /** True when the response is a stream (the attempt resolves at the first message). */
