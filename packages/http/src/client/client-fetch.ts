@@ -42,7 +42,7 @@ export function respond(
     exchange.headers.location === undefined ||
     init.redirect === 'manual'
   )
-    return toResponse(exchange, call.method, { url, redirected: false });
+    return toResponse(exchange, call.method, url, false);
   return follow(destination, call, exchange, url, init);
 }
 
@@ -57,7 +57,7 @@ async function follow(
   let exchange = head;
   for (let hops = 0; ; hops++) {
     const location = REDIRECT_STATUSES.has(exchange.statusCode) ? exchange.headers.location : undefined;
-    if (location === undefined) return toResponse(exchange, call.method, { url, redirected: hops > 0 });
+    if (location === undefined) return toResponse(exchange, call.method, url, hops > 0);
     exchange.discard();
     const target = String(location);
     if (init.redirect === 'error')

@@ -39,6 +39,9 @@ export interface WeftClient {
   close(): Promise<void>;
 }
 
+/** The init of a call given none, shared (a call without init allocates no object for it). */
+const NO_INIT: WeftRequestInit = Object.freeze({});
+
 export function createClient(options: ClientOptions): WeftClient {
   checkClientKeys('createClient', options);
   const service = checkServiceName(options?.service);
@@ -61,7 +64,7 @@ export function createClient(options: ClientOptions): WeftClient {
       const made = toCall(service, input, init, tls);
       const call = made instanceof HttpCall ? made : await made;
       const exchange = await destination.call(call);
-      return respond(destination, call, exchange, requestUrl(service, input), init ?? {});
+      return respond(destination, call, exchange, requestUrl(service, input), init ?? NO_INIT);
     },
     describe: () => destination.describe(),
     async close() {

@@ -14,13 +14,16 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** Past this many codings the response is refused, as undici's fetch does (resource exhaustion). */
 const MAX_CODINGS = 5;
 
-/** The response's `url` and `redirected`, which the `Response` constructor cannot set. */
-export interface ResponseOrigin {
-  url: string;
-  redirected: boolean;
-}
-
-export function toResponse(exchange: HttpExchange, method: string, origin: ResponseOrigin): Response {
+/**
+ * The fetch `Response` of an exchange whose head has arrived. `url` and `redirected` are set on it
+ * (the `Response` constructor cannot set them; '' leaves `url` unset).
+ */
+export function toResponse(
+  exchange: HttpExchange,
+  method: string,
+  url: string,
+  redirected: boolean,
+): Response {
   const headers = new Headers();
   for (const name in exchange.headers) {
     const value = exchange.headers[name];
@@ -39,9 +42,9 @@ export function toResponse(exchange: HttpExchange, method: string, origin: Respo
     const raw = bodyStream(exchange);
     response = new Response(coding ? decode(raw, coding, exchange) : raw, init);
   }
-  if (origin.url !== '') {
-    Object.defineProperty(response, 'url', { value: origin.url });
-    if (origin.redirected) Object.defineProperty(response, 'redirected', { value: true });
+  if (url !== '') {
+    Object.defineProperty(response, 'url', { value: url });
+    if (redirected) Object.defineProperty(response, 'redirected', { value: true });
   }
   return response;
 }
