@@ -4,7 +4,7 @@
  */
 import type { Endpoint } from '@weft/core';
 import { endpointKey } from '@weft/core';
-import { hostIssue, normalizeHost } from '@weft/core/config';
+import { hostIssue, normalizeHost, portIssue } from '@weft/core/config';
 
 /** A field that failed validation: `field` is its path (`endpoints[3].port`). */
 export class EndpointInputError extends Error {
@@ -28,19 +28,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Validates one endpoint and returns a clean copy (only known fields). The address must be an IP
- * address or a host name (core's `addressProblem`): no `host:port`, URL or control characters.
+ * address or a host name (core's one host rule, `hostIssue`): no `host:port`, URL or control characters.
  */
 export function validateEndpoint(value: unknown, field: string): Endpoint {
   if (!isRecord(value)) throw new EndpointInputError(field, `must be an object (got ${describe(value)})`);
   const { address, port, labels, weight } = value;
   const hostProblem = hostIssue(address);
   if (hostProblem) throw new EndpointInputError(`${field}.address`, hostProblem);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new EndpointInputError(`${field}.port`, `must be an integer in 1..65535 (got ${describe(port)})`);
-  }
+  const portProblem = portIssue(port);
+  if (portProblem) throw new EndpointInputError(`${field}.port`, portProblem);
   const out: { address: string; port: number; labels?: Record<string, string>; weight?: number } = {
     address: normalizeHost(address as string),
-    port,
+    port: port as number,
   };
   if (labels !== undefined) {
     if (!isRecord(labels)) throw new EndpointInputError(`${field}.labels`, `must be an object of strings`);

@@ -13,7 +13,7 @@ import {
   sleep,
   systemClock,
 } from '@weft/core';
-import { checkName, fullJitterBackoff, validateHost } from '@weft/core/config';
+import { checkName, fullJitterBackoff, portIssue, validateHost } from '@weft/core/config';
 
 export interface RegisterInstanceOptions {
   service: string;
@@ -79,8 +79,8 @@ export function registerInstance(options: RegisterInstanceOptions): InstanceRegi
   if (nameIssue) throw invalidOption('service', nameIssue);
   // The registry's own rule: an IP address (IPv6 bare or bracketed, stored bare) or a host name.
   const address = validateHost(options.address, 'address');
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
-    throw invalidOption('port', 'must be an integer from 1 to 65535');
+  const portProblem = portIssue(options.port);
+  if (portProblem) throw invalidOption('port', portProblem);
   const ttlMs = options.ttlMs ?? REGISTER_DEFAULTS.ttlMs;
   if (!Number.isInteger(ttlMs) || ttlMs < 100 || ttlMs > 3_600_000)
     throw invalidOption('ttlMs', 'must be from 100 to 3600000');
