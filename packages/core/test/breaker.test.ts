@@ -160,7 +160,7 @@ describe('circuit breaker', () => {
     c.close();
     assert.throws(
       () => client({}, { circuitBreaker: { errorThresholdPercent: 0 } }),
-      /circuitBreaker\.errorThresholdPercent: must be within 1–100/,
+      /circuitBreaker\.errorThresholdPercent: must be a number > 0 and ≤ 100/,
     );
   });
 });

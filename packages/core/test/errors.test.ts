@@ -86,13 +86,17 @@ describe('error classification', () => {
   test('the call’s own limits and upstream verdicts: never retried', () => {
     for (const code of [
       ErrorCode.DeadlineExceeded,
-      ErrorCode.Cancelled,
       ErrorCode.CircuitOpen,
       ErrorCode.UpstreamExhausted,
       ErrorCode.NoEndpoints,
       ErrorCode.BudgetExhausted,
     ])
       assert.equal(classifyError(get, err(code, true)), 'failure', code);
+  });
+
+  test('the caller’s cancellation is ignored: it counts for nothing, and is not retried', () => {
+    assert.equal(classifyError(get, err(ErrorCode.Cancelled, true)), 'ignored');
+    assert.equal(classifyError(post, err(ErrorCode.Cancelled)), 'ignored');
   });
 
   test('other codes follow their retryable flag', () => {

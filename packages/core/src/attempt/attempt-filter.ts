@@ -13,27 +13,25 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { Header } from '../context/wire.ts';
-import { invalidOption, WeftError } from '../errors/errors.ts';
+import { ATTEMPT_DEFAULTS, ATTEMPT_PARAMS, type AttemptParams } from '../deadline/deadline-params.ts';
+import { WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
+import { outcomeOf } from '../stack/env.ts';
 import type { Module } from '../stack/stack.ts';
 import { formatTraceparent, headerSetter } from '../telemetry/propagation.ts';
 import { attemptTimeout } from './watchdog.ts';
 
-export interface AttemptParams {
-  /** Time for one attempt's response head in ms; 0 for none. Defaults to 0. */
-  perTryTimeoutMs: number;
-}
-
-export const ATTEMPT_DEFAULTS: AttemptParams = { perTryTimeoutMs: 0 };
+export type { AttemptParams } from '../deadline/deadline-params.ts';
+export { ATTEMPT_DEFAULTS } from '../deadline/deadline-params.ts';
 
 export function attemptModule(params: Partial<AttemptParams> = {}): Module<AttemptParams> {
   return {
     role: 'attempt',
     description: 'per-try timeout, attempt span, deadline and trace headers',
     params: { ...ATTEMPT_DEFAULTS, ...params },
-    fromPolicy: (p) => ({ perTryTimeoutMs: p.perTryTimeoutMs }),
+    spec: ATTEMPT_PARAMS,
+    sets: ['attemptSignal', 'wire'],
     make(params, next, env) {
-      if (!(params.perTryTimeoutMs >= 0)) throw invalidOption('perTryTimeoutMs', 'must be ≥ 0 (0 = none)');
       const { clock, instruments, protocol, classify, destination } = env;
       const perTry = params.perTryTimeoutMs;
       const methodKey = protocol.name === 'http' ? 'http.request.method' : 'rpc.method';
@@ -91,7 +89,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
           const response = await next(call);
           if (unlink) protocol.onBodyDone(response, unlink);
           status = protocol.status(response);
-          if (classify(call, response, undefined) !== 'success') {
+          if (outcomeOf(classify, call, response, undefined) !== 'success') {
             errorType = String(status);
             span?.setStatus({ code: SpanStatusCode.ERROR });
           }

@@ -13,21 +13,15 @@
  * judged by the slowest success latency among its peers, and by nothing when no endpoint has
  * answered yet.
  */
+
+import { ADAPTIVE_PER_TRY_DEFAULTS } from '../balancer/balance-params.ts';
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 
-export interface AdaptivePerTryParams {
-  /** Abandon and retry a slow attempt when a retry is possible. Defaults to true. */
-  enabled: boolean;
-  /** The timeout as a multiple of the endpoint's success latency (peak EWMA). Defaults to 4. */
-  multiplier: number;
-  /** The shortest timeout in ms. Defaults to 100. */
-  minMs: number;
-}
-
-export const ADAPTIVE_PER_TRY_DEFAULTS: AdaptivePerTryParams = { enabled: true, multiplier: 4, minMs: 100 };
+export type { AdaptivePerTryParams } from '../balancer/balance-params.ts';
+export { ADAPTIVE_PER_TRY_DEFAULTS } from '../balancer/balance-params.ts';
 
 export function attemptTimeout(call: Call, ms: number): WeftError {
   return new WeftError(

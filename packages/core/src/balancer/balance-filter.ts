@@ -2,43 +2,23 @@
  * Role `balance` picks the endpoint for each attempt; role `endpoint` (endpoint-filter.ts) accounts
  * for it. A retry avoids the endpoint that failed its previous attempt whenever there is another.
  */
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
+import { BALANCE_DEFAULTS, BALANCE_PARAMS, type BalanceParams } from './balance-params.ts';
 import { balancerFor } from './strategies.ts';
 
-export interface BalanceParams {
-  /** `p2c-ewma`, `p2c-least-loaded`, `round-robin` or `weighted`. Defaults to `p2c-ewma`. */
-  kind: string;
-  /** Peak-EWMA decay time constant in ms. Defaults to 10000. */
-  decayMs: number;
-  /** Share of healthy endpoints (0–100) under which health is ignored. Defaults to 50. */
-  panicThresholdPercent: number;
-  /** With a local zone: how much costlier the local choice may be before spilling over. Defaults to 2. */
-  zoneSpilloverFactor: number;
-}
-
-export const BALANCE_DEFAULTS: BalanceParams = {
-  kind: 'p2c-ewma',
-  decayMs: 10_000,
-  panicThresholdPercent: 50,
-  zoneSpilloverFactor: 2,
-};
-
-const KINDS = ['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted'];
+export type { BalanceParams } from './balance-params.ts';
+export { BALANCE_DEFAULTS } from './balance-params.ts';
 
 export function balanceModule(params: Partial<BalanceParams> = {}): Module<BalanceParams> {
   return {
     role: 'balance',
     description: 'pick an endpoint among the healthy ones (panic mode when too few)',
     params: { ...BALANCE_DEFAULTS, ...params },
-    fromPolicy: (p) => p.balancer,
+    spec: BALANCE_PARAMS,
+    sets: ['endpoint'],
     make(params, next, env) {
-      if (!KINDS.includes(params.kind))
-        throw invalidOption('balancer.kind', `must be one of ${KINDS.join(', ')}`);
-      if (!(params.decayMs > 0)) throw invalidOption('balancer.decayMs', 'must be > 0');
-      if (!(params.panicThresholdPercent >= 0 && params.panicThresholdPercent <= 100))
-        throw invalidOption('balancer.panicThresholdPercent', 'must be within 0–100');
       const { endpoints, destination } = env;
       const current = endpoints.balancer;
       const strategy =

@@ -12,25 +12,22 @@
  * answered no request sent since this one, is `unanswered`: outlier detection ejects it.
  * A caller's cancellation says nothing of the endpoint and is not counted.
  */
+import { AttemptWatchdog } from '../attempt/watchdog.ts';
+import { ErrorCode, isWeftError, WeftError } from '../errors/errors.ts';
+import type { FailureKind, OutlierOptions } from '../health/outlier.ts';
+import { outcomeOf } from '../stack/env.ts';
+import type { Module } from '../stack/stack.ts';
 import {
   ADAPTIVE_PER_TRY_DEFAULTS,
   type AdaptivePerTryParams,
-  AttemptWatchdog,
-} from '../attempt/watchdog.ts';
-import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
-import {
-  type FailureKind,
+  checkEndpoint,
+  ENDPOINT_PARAMS,
+  type EndpointParams,
   OUTLIER_DEFAULTS,
-  type OutlierOptions,
-  resolveOutlierOptions,
-} from '../health/outlier.ts';
-import type { Module } from '../stack/stack.ts';
+} from './balance-params.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
-export type EndpointParams = Required<OutlierOptions> & {
-  /** The per-try timeout derived from each endpoint's latency, when no fixed one is set. */
-  adaptivePerTry: AdaptivePerTryParams;
-};
+export type { EndpointParams } from './balance-params.ts';
 
 /** A deadline counts against an endpoint that had not answered for this many times its success latency. */
 export const DEADLINE_BLAME_FACTOR = 2;
@@ -51,13 +48,13 @@ export function endpointModule(
       ...outlier,
       adaptivePerTry: { ...ADAPTIVE_PER_TRY_DEFAULTS, ...adaptivePerTry },
     },
-    fromPolicy: (p) => ({ ...p.outlierDetection, adaptivePerTry: p.adaptivePerTry as AdaptivePerTryParams }),
+    spec: ENDPOINT_PARAMS,
+    check: checkEndpoint,
+    needs: ['endpoint'],
     make(params, next, env) {
       const { adaptivePerTry: perTry, ...outlierParams } = params;
-      if (!(perTry.multiplier >= 1)) throw invalidOption('adaptivePerTry.multiplier', 'must be ≥ 1');
-      if (!(perTry.minMs >= 1)) throw invalidOption('adaptivePerTry.minMs', 'must be ≥ 1');
       const { endpoints, clock, classify, protocol } = env;
-      endpoints.configureOutlier(resolveOutlierOptions(outlierParams));
+      endpoints.configureOutlier(outlierParams);
       // Shared: attempts in flight on the previous stack stay watched after a config change.
       const watchdog = env.shared('adaptive-per-try', () => new AttemptWatchdog(clock, endpoints));
       watchdog.multiplier = perTry.multiplier;
@@ -86,7 +83,7 @@ export function endpointModule(
             });
           }
           const response = await next(call);
-          if (classify(call, response, undefined) !== 'success')
+          if (outcomeOf(classify, call, response, undefined) !== 'success')
             result = notSent?.(response) ? Result.Refused : Result.Failure;
           return response;
         } catch (error) {

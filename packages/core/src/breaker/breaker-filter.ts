@@ -5,32 +5,15 @@
  * success, errors included, except the caller's own cancellations.
  */
 import CircuitBreaker from 'opossum';
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { ErrorCode, WeftError } from '../errors/errors.ts';
 import { isCallerCancellation } from '../retry/classifier.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module, Service } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
+import { BREAKER_DEFAULTS, BREAKER_PARAMS, type BreakerParams } from './breaker-params.ts';
 
-export interface BreakerParams {
-  /** Defaults to true. */
-  enabled: boolean;
-  /** Failure percentage in the rolling window that opens the breaker. Defaults to 50. */
-  errorThresholdPercent: number;
-  /** Calls in the window before it may open. Defaults to 20. */
-  volumeThreshold: number;
-  /** Time open before a half-open probe, in ms. Defaults to 10000. */
-  resetTimeoutMs: number;
-  /** Rolling statistics window in ms (ten buckets). Defaults to 10000. */
-  rollingWindowMs: number;
-}
-
-export const BREAKER_DEFAULTS: BreakerParams = {
-  enabled: true,
-  errorThresholdPercent: 50,
-  volumeThreshold: 20,
-  resetTimeoutMs: 10_000,
-  rollingWindowMs: 10_000,
-};
+export type { BreakerParams } from './breaker-params.ts';
+export { BREAKER_DEFAULTS } from './breaker-params.ts';
 
 /** Carries a failed response through opossum, which only counts rejections. */
 class ResponseFailure {
@@ -47,10 +30,8 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
     role: 'breaker',
     description: 'per-destination circuit breaker (opossum): fail fast while open',
     params: { ...BREAKER_DEFAULTS, ...params },
-    fromPolicy: (p) => p.circuitBreaker,
+    spec: BREAKER_PARAMS,
     make(params, next, env) {
-      if (!(params.errorThresholdPercent > 0 && params.errorThresholdPercent <= 100))
-        throw invalidOption('circuitBreaker.errorThresholdPercent', 'must be within 1–100');
       if (!params.enabled) return next;
       const { destination, instruments } = env;
       const key = `breaker:${params.errorThresholdPercent}:${params.volumeThreshold}:${params.resetTimeoutMs}:${params.rollingWindowMs}`;

@@ -26,6 +26,8 @@ export function contextModule(): Module<object> {
     role: 'context',
     description: 'inherit deadline, trace and baggage from the request being handled',
     params: {},
+    spec: {},
+    sets: ['parent', 'otel'],
     make(_params, next, env) {
       const { protocol } = env;
       const marking = async (call: Call, parent: WeftContext) => {

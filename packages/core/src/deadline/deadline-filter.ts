@@ -4,22 +4,13 @@
  * below it is aborted through one AbortSignal. A call whose deadline has already passed is never
  * sent. The timer runs until the response body is done, not just until its head.
  */
-import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
+import { DEADLINE_DEFAULTS, DEADLINE_PARAMS, type DeadlineParams } from './deadline-params.ts';
 
-export interface DeadlineParams {
-  /**
-   * Total time for a call in ms, retries and the response body included; 0 for none (only per-call
-   * and inherited deadlines). Defaults to 15000: a call to an endpoint that hangs must end by itself
-   * even where nobody set a deadline, and 15 s is Envoy's default route timeout, long enough for
-   * ordinary requests and uploads. Long-lived gRPC streams are exempt; an HTTP response streamed for
-   * longer (Server-Sent Events, long polling) needs `timeoutMs: 0` or a longer per-call timeout.
-   */
-  timeoutMs: number;
-}
-
-export const DEADLINE_DEFAULTS: DeadlineParams = { timeoutMs: 15_000 };
+export type { DeadlineParams } from './deadline-params.ts';
+export { DEADLINE_DEFAULTS } from './deadline-params.ts';
 
 export function deadlineExceeded(call: Call): WeftError {
   return new WeftError(
@@ -33,9 +24,9 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
     role: 'deadline',
     description: 'total timeout: min(own, inherited); aborts everything below',
     params: { ...DEADLINE_DEFAULTS, ...params },
-    fromPolicy: (p) => ({ timeoutMs: p.timeoutMs }),
+    spec: DEADLINE_PARAMS,
+    sets: ['deadline', 'signal'],
     make(params, next, env) {
-      if (!(params.timeoutMs >= 0)) throw invalidOption('timeoutMs', 'must be ≥ 0 (0 = none)');
       const { clock, protocol } = env;
       /** The guarded path: one AbortController for the call, a timer for its deadline. */
       const guarded = async (

@@ -7,6 +7,8 @@
  * Never more than `maxEjectionPercent` of the endpoints are ejected at once (at least one may be).
  * An endpoint that leaves an attempt unanswered (it hangs) is ejected at once (`ejectUnanswered`).
  */
+
+import { OUTLIER_DEFAULTS } from '../balancer/balance-params.ts';
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock, Random } from '../time/clock.ts';
@@ -43,16 +45,7 @@ export interface OutlierOptions {
  */
 export type FailureKind = 'failure' | 'refused' | 'unanswered' | 'unusable';
 
-export const OUTLIER_DEFAULTS: Required<OutlierOptions> = {
-  enabled: true,
-  consecutiveFailures: 5,
-  minSuccessRatePercent: 0,
-  minRequests: 20,
-  baseEjectionMs: 5_000,
-  maxEjectionMs: 300_000,
-  maxEjectionPercent: 50,
-  ejectUnanswered: true,
-};
+export { OUTLIER_DEFAULTS } from '../balancer/balance-params.ts';
 
 export function resolveOutlierOptions(options: OutlierOptions = {}): Required<OutlierOptions> {
   const o = { ...OUTLIER_DEFAULTS, ...definedOnly(options) };

@@ -13,8 +13,15 @@ export interface RetryBudget {
   deposit(): void;
   /** Takes one retry from the budget; false when it is spent. */
   tryWithdraw(): boolean;
+  /** Takes back one request recorded by `deposit` (the caller cancelled it: it counts for nothing). */
+  refund(): void;
   /** Retries available now (for metrics and tests). */
   balance(): number;
+  /**
+   * New parameters for the same budget: deposits and withdrawals in the window are kept, so a
+   * change of percent or reserve from the config service neither refills nor empties it.
+   */
+  configure(options: RetryBudgetOptions): void;
 }
 
 export interface RetryBudgetOptions {
@@ -36,22 +43,30 @@ const SLICES = 10;
 
 /** A token budget over a sliding window of ten slices. O(1) per deposit and withdrawal. */
 export function retryBudget(options: RetryBudgetOptions, clock: Clock): RetryBudget {
-  const percent = options.percent ?? RETRY_BUDGET_DEFAULTS.percent;
-  const minPerSec = options.minRetriesPerSecond ?? RETRY_BUDGET_DEFAULTS.minRetriesPerSecond;
-  const ttlMs = options.ttlMs ?? RETRY_BUDGET_DEFAULTS.ttlMs;
-  if (!(percent >= 0 && percent <= 1000))
-    throw invalidOption('retry.budget.percent', 'must be within 0–1000');
-  if (!(minPerSec >= 0)) throw invalidOption('retry.budget.minRetriesPerSecond', 'must be ≥ 0');
-  if (!(ttlMs >= 1)) throw invalidOption('retry.budget.ttlMs', 'must be ≥ 1');
-
-  const ratio = percent / 100;
-  const reserve = minPerSec * (ttlMs / 1000);
-  const sliceMs = ttlMs / SLICES;
+  let ratio = 0;
+  let reserve = 0;
+  let sliceMs = 1;
   const deposits = new Float64Array(SLICES);
   const withdrawals = new Float64Array(SLICES);
   let depositSum = 0;
   let withdrawalSum = 0;
-  let currentSlice = Math.floor(clock.now() / sliceMs);
+  let currentSlice = 0;
+
+  const configure = (o: RetryBudgetOptions) => {
+    const percent = o.percent ?? RETRY_BUDGET_DEFAULTS.percent;
+    const minPerSec = o.minRetriesPerSecond ?? RETRY_BUDGET_DEFAULTS.minRetriesPerSecond;
+    const ttlMs = o.ttlMs ?? RETRY_BUDGET_DEFAULTS.ttlMs;
+    if (!(percent >= 0 && percent <= 1000))
+      throw invalidOption('retry.budget.percent', 'must be within 0–1000');
+    if (!(minPerSec >= 0)) throw invalidOption('retry.budget.minRetriesPerSecond', 'must be ≥ 0');
+    if (!(ttlMs >= 1)) throw invalidOption('retry.budget.ttlMs', 'must be ≥ 1');
+    ratio = percent / 100;
+    reserve = minPerSec * (ttlMs / 1000);
+    // A new window length keeps the counts: each slice now spans a tenth of the new window.
+    sliceMs = ttlMs / SLICES;
+    currentSlice = Math.floor(clock.now() / sliceMs);
+  };
+  configure(options);
 
   const advance = () => {
     const slice = Math.floor(clock.now() / sliceMs);
@@ -75,6 +90,24 @@ export function retryBudget(options: RetryBudgetOptions, clock: Clock): RetryBud
       deposits[index()]!++;
       depositSum++;
     },
+    refund() {
+      advance();
+      const i = index();
+      // The deposit may have aged into an older slice, or out of the window: take it from the newest.
+      if (deposits[i]! > 0) {
+        deposits[i]!--;
+        depositSum--;
+      } else if (depositSum >= 1) {
+        for (let k = 1; k < SLICES; k++) {
+          const j = (i - k + SLICES) % SLICES;
+          if (deposits[j]! > 0) {
+            deposits[j]!--;
+            depositSum--;
+            return;
+          }
+        }
+      }
+    },
     tryWithdraw() {
       advance();
       if (balance() < 1) return false;
@@ -86,5 +119,6 @@ export function retryBudget(options: RetryBudgetOptions, clock: Clock): RetryBud
       advance();
       return Math.floor(balance());
     },
+    configure,
   };
 }

@@ -5,8 +5,8 @@
  * Safe to retry whatever the method: failures before the request reached the server
  * (`WEFT_CONNECT_FAILED`) and requests a server shed unprocessed (`WEFT_REJECTED`). Retried only
  * when idempotent: a timed-out attempt or a failure after the request may have been sent.
- * Never retried: the call's own deadline, cancellation, an open breaker, and an upstream that says
- * it already retried (`WEFT_UPSTREAM_EXHAUSTED`).
+ * Never retried: the call's own deadline, an open breaker, and an upstream that says it already
+ * retried (`WEFT_UPSTREAM_EXHAUSTED`). The caller's cancellation is `ignored`: it counts for nothing.
  */
 import { ErrorCode, isWeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
@@ -21,8 +21,9 @@ export function classifyError(call: Call, error: unknown): Outcome {
     case ErrorCode.AttemptTimeout:
     case ErrorCode.RequestFailed:
       return call.idempotent ? 'retryable' : 'failure';
-    case ErrorCode.DeadlineExceeded:
     case ErrorCode.Cancelled:
+      return 'ignored';
+    case ErrorCode.DeadlineExceeded:
     case ErrorCode.CircuitOpen:
     case ErrorCode.UpstreamExhausted:
     case ErrorCode.NoEndpoints:

@@ -12,59 +12,35 @@
  * server handling the parent request tells its own caller not to retry (no amplification across hops).
  */
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
-import { abortError, ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { abortError, ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
+import { outcomeOf } from '../stack/env.ts';
 import type { Module } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import { sleep } from '../time/clock.ts';
-import { definedOnly } from '../util/defined.ts';
-import { RETRY_BUDGET_DEFAULTS, type RetryBudgetOptions, retryBudget } from './budget.ts';
+import { retryBudget } from './budget.ts';
 import { applyPushback } from './pushback.ts';
+import { checkRetry, RETRY_DEFAULTS, RETRY_PARAMS, type RetryParams } from './retry-params.ts';
 
-export interface RetryParams {
-  /** Turns retries off when false. Defaults to true. */
-  enabled: boolean;
-  /** Most attempts per call, first included, on top of the budget. Defaults to 3. */
-  maxAttempts: number;
-  /** The shared budget. Defaults to 20% of requests + 10/s over 10 s. */
-  budget: Required<RetryBudgetOptions>;
-  /** First backoff in ms. Defaults to 10. */
-  backoffInitialMs: number;
-  /** Largest backoff in ms. Defaults to 1000. */
-  backoffMaxMs: number;
-}
+export type { RetryBudgetParams, RetryParams } from './retry-params.ts';
+export { RETRY_DEFAULTS } from './retry-params.ts';
 
-export const RETRY_DEFAULTS: RetryParams = {
-  enabled: true,
-  maxAttempts: 3,
-  budget: RETRY_BUDGET_DEFAULTS,
-  backoffInitialMs: 10,
-  backoffMaxMs: 1000,
-};
-
-export function retryModule(params: Partial<RetryParams> = {}): Module<RetryParams> {
+export function retryModule(
+  params: Partial<Omit<RetryParams, 'budget'>> & { budget?: Partial<RetryParams['budget']> } = {},
+): Module<RetryParams> {
   return {
     role: 'retry',
     description: 'retry retryable failures under a shared budget, with jittered backoff',
-    params: { ...RETRY_DEFAULTS, ...params },
-    fromPolicy: (p) =>
-      p.retry && {
-        enabled: p.retry.enabled,
-        maxAttempts: p.retry.maxAttempts,
-        backoffInitialMs: p.retry.backoffInitialMs,
-        backoffMaxMs: p.retry.backoffMaxMs,
-        // Partial: the stack merges it field by field over the budget set in code.
-        budget: p.retry.budget && (definedOnly(p.retry.budget) as Required<RetryBudgetOptions>),
-      },
+    params: { ...RETRY_DEFAULTS, ...params, budget: { ...RETRY_DEFAULTS.budget, ...params.budget } },
+    spec: RETRY_PARAMS,
+    check: checkRetry,
+    sets: ['attempt', 'canRetry'],
     make(params, next, env) {
-      if (!Number.isInteger(params.maxAttempts) || params.maxAttempts < 1 || params.maxAttempts > 10)
-        throw invalidOption('retry.maxAttempts', 'must be an integer within 1–10');
-      if (params.backoffMaxMs < params.backoffInitialMs)
-        throw invalidOption('retry.backoffMaxMs', 'must be ≥ retry.backoffInitialMs');
       if (!params.enabled) return next;
       const { clock, classify, protocol, instruments, destination, endpoints } = env;
-      const key = `retry-budget:${params.budget.percent}:${params.budget.minRetriesPerSecond}:${params.budget.ttlMs}`;
-      const budget = env.shared(key, () => retryBudget(params.budget, clock));
+      // One budget per destination whatever its params: a change keeps its balance (budget.ts).
+      const budget = env.shared('retry-budget', () => retryBudget(params.budget, clock));
+      budget.configure(params.budget);
       const { random } = env;
       const backoff = new ExponentialBackoff<number>({
         initialDelay: params.backoffInitialMs,
@@ -103,8 +79,10 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
             error = e;
             failed = true;
           }
-          const outcome = classify(call, response, error);
+          const outcome = outcomeOf(classify, call, response, error);
           if (outcome !== 'retryable') {
+            // The caller's cancellation counts for no budget: its request is taken back.
+            if (outcome === 'ignored') budget.refund();
             if (failed) throw error;
             return response!;
           }

@@ -7,6 +7,7 @@ import type { Context as OtelContext } from '@opentelemetry/api';
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import type { WeftContext } from '../context/context.ts';
 import type { WeftError } from '../errors/errors.ts';
+import type { Outcome } from './env.ts';
 
 /** What a transport registers for the attempt in flight, so that it can be abandoned on its own. */
 export interface AttemptHandle {
@@ -68,6 +69,10 @@ export class Call {
   attemptStart = 0;
   /** The transport's handle on the attempt in flight, set by the transport. */
   inflight: AttemptHandle | undefined;
+  /** The verdict on {@link settled}, decided once by `outcomeOf` (env.ts). */
+  outcome: Outcome | undefined;
+  /** The response or error the {@link outcome} is for. */
+  settled: unknown;
 
   constructor(
     destination: string,

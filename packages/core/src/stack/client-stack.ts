@@ -5,24 +5,48 @@
  */
 import { attemptModule } from '../attempt/attempt-filter.ts';
 import { balanceModule } from '../balancer/balance-filter.ts';
+import type { BalanceParams, EndpointParams } from '../balancer/balance-params.ts';
 import { endpointModule } from '../balancer/endpoint-filter.ts';
 import { breakerModule } from '../breaker/breaker-filter.ts';
+import type { BreakerParams } from '../breaker/breaker-params.ts';
 import { contextModule } from '../context/context-filter.ts';
 import { deadlineModule } from '../deadline/deadline-filter.ts';
+import type { AttemptParams, DeadlineParams } from '../deadline/deadline-params.ts';
 import { retryModule } from '../retry/retry-filter.ts';
+import type { RetryParams } from '../retry/retry-params.ts';
 import { telemetryModule } from '../telemetry/telemetry-filter.ts';
 import type { Call } from './call.ts';
-import { Stack } from './stack.ts';
+import { type CallField, Stack } from './stack.ts';
+
+declare module './stack.ts' {
+  /** The client's built-in roles and their params, for `Stack.configure`. */
+  interface ParamsByRole {
+    context: Record<never, never>;
+    telemetry: Record<never, never>;
+    deadline: DeadlineParams;
+    breaker: BreakerParams;
+    retry: RetryParams;
+    attempt: AttemptParams;
+    balance: BalanceParams;
+    endpoint: EndpointParams;
+  }
+}
+
+/** What every client transport reads: the endpoint chosen, the attempt's signal and Weft headers. */
+export const CLIENT_TRANSPORT_NEEDS: readonly CallField[] = ['endpoint', 'attemptSignal', 'wire'];
 
 export function defaultClientStack<Req extends Call = Call, Res = unknown>(): Stack<Req, Res> {
-  return new Stack<Req, Res>([
-    contextModule(),
-    telemetryModule(),
-    deadlineModule(),
-    breakerModule(),
-    retryModule(),
-    attemptModule(),
-    balanceModule(),
-    endpointModule(),
-  ] as never);
+  return new Stack<Req, Res>(
+    [
+      contextModule(),
+      telemetryModule(),
+      deadlineModule(),
+      breakerModule(),
+      retryModule(),
+      attemptModule(),
+      balanceModule(),
+      endpointModule(),
+    ] as never,
+    { bottomNeeds: CLIENT_TRANSPORT_NEEDS },
+  );
 }

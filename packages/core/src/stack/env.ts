@@ -9,8 +9,32 @@ import type { Instruments } from '../telemetry/instruments.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { Call } from './call.ts';
 
-/** How a response or error counts: a success, a failure worth retrying, or a final failure. */
-export type Outcome = 'success' | 'retryable' | 'failure';
+/**
+ * How a response or error counts: a success, a failure worth retrying, a final failure, or
+ * `ignored` — the caller's own cancellation, which says nothing of the destination and counts for
+ * no endpoint, breaker or retry budget.
+ */
+export type Outcome = 'success' | 'retryable' | 'failure' | 'ignored';
+
+/**
+ * The outcome of `response` (or `error`) for `call`, decided once: the first module to ask (the
+ * lowest, per attempt) classifies, the modules above reuse the verdict for the same result. Only a
+ * result no module below saw (an error raised above it: an open breaker, a spent budget) is
+ * classified again.
+ */
+export function outcomeOf<Req extends Call, Res>(
+  classify: Classifier<Req, Res>,
+  call: Req,
+  response: Res | undefined,
+  error: unknown,
+): Outcome {
+  const subject = response === undefined ? error : response;
+  if (call.settled === subject && call.outcome !== undefined) return call.outcome;
+  const outcome = classify(call, response, error);
+  call.settled = subject;
+  call.outcome = outcome;
+  return outcome;
+}
 
 /**
  * Classifies one attempt's result. Exactly one of `response` and `error` is set. The protocol

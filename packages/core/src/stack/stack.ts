@@ -9,6 +9,7 @@ import type { DestinationPolicy } from '../config/policy.ts';
 import { definedOnly } from '../util/defined.ts';
 import type { Call } from './call.ts';
 import type { StackEnv } from './env.ts';
+import { checkOverride, checkParams, type ParamSpecs, readPolicy } from './params.ts';
 
 /** Sends a call and resolves with its response. */
 export type Service<Req extends Call = Call, Res = unknown> = (call: Req) => Promise<Res>;
@@ -21,15 +22,67 @@ export interface Module<P extends object = object, Req extends Call = Call, Res 
   readonly description: string;
   /** Its params: the documented defaults, or what code set with `configure`. */
   readonly params: P;
-  /** The overrides a destination policy (options in code, then the config service) gives it. */
+  /**
+   * The declaration of its params (type, range, default, doc, policy path; see params.ts). With it,
+   * `configure` refuses unknown keys and bad values, the stack checks the effective params before
+   * any module is made, and what a policy sets is read at the declared paths.
+   */
+  readonly spec?: ParamSpecs<P>;
+  /** A rule across params (`backoffMaxMs ≥ backoffInitialMs`), run with the spec's check. Throws. */
+  check?(params: P): void;
+  /**
+   * The overrides a destination policy (options in code, then the config service) gives it.
+   * Defaults to reading the spec's policy paths.
+   */
   fromPolicy?(policy: DestinationPolicy): Partial<P> | undefined;
+  /** The call fields it reads that a module above it must set (see {@link CallField}). */
+  readonly needs?: readonly CallField[];
+  /** The call fields it sets for the modules below it. */
+  readonly sets?: readonly CallField[];
   /** Builds the service for this layer around `next`. */
   make(params: P, next: Service<Req, Res>, env: StackEnv<Req, Res>): Service<Req, Res>;
 }
 
+/**
+ * A field of the call that one module sets and another relies on: the stack refuses an edit that
+ * leaves a module (or the protocol's transport, at the bottom) without what it needs.
+ * `wire` is the attempt's outbound Weft headers (trace context, remaining deadline, attempt number).
+ */
+export type CallField =
+  | 'parent'
+  | 'otel'
+  | 'deadline'
+  | 'signal'
+  | 'attempt'
+  | 'canRetry'
+  | 'attemptSignal'
+  | 'wire'
+  | 'endpoint'
+  | (string & {});
+
+/**
+ * The params type of each built-in role, for a typed `configure` (augmentable: declare your own
+ * module's role and params in this interface).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging (client-stack.ts)
+export interface ParamsByRole {}
+
+/** `P` with every field optional, nested groups too (what `configure` takes). */
+export type ParamsOverride<P> = {
+  [K in keyof P]?: P[K] extends readonly unknown[] ? P[K] : P[K] extends object ? ParamsOverride<P[K]> : P[K];
+};
+
+/** Options of a {@link Stack}. */
+export interface StackOptions {
+  /** The call fields the protocol's transport, below the last module, needs. Defaults to none. */
+  readonly bottomNeeds?: readonly CallField[];
+}
+
 /** A module of any params type, as stored in a stack. */
 // biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
-export type AnyModule<Req extends Call = Call, Res = unknown> = Module<any, Req, Res>;
+export type AnyModule<Req extends Call = Call, Res = unknown> = Omit<Module<any, Req, Res>, 'spec'> & {
+  readonly spec?: object;
+};
 
 /** The effective params of each module after the policy was applied, top to bottom. */
 export interface StackDescription {
@@ -38,14 +91,18 @@ export interface StackDescription {
 
 export class Stack<Req extends Call = Call, Res = unknown> {
   readonly modules: readonly AnyModule<Req, Res>[];
+  readonly options: StackOptions;
 
-  constructor(modules: readonly AnyModule<Req, Res>[]) {
+  /** Refuses two modules with one role, and a module placed where what it needs is not set. */
+  constructor(modules: readonly AnyModule<Req, Res>[], options: StackOptions = {}) {
     const roles = new Set<string>();
     for (const m of modules) {
       if (roles.has(m.role)) throw new TypeError(`stack has two modules with role ${m.role}`);
       roles.add(m.role);
     }
+    checkContracts(modules, options.bottomNeeds ?? [], undefined);
     this.modules = modules;
+    this.options = options;
   }
 
   get roles(): string[] {
@@ -59,30 +116,38 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   /** A new stack with `module` right above the module with role `role`. */
   insertBefore(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
     const i = this.#index(role);
-    return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
+    return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with `module` right below the module with role `role`. */
   insertAfter(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
     const i = this.#index(role) + 1;
-    return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
+    return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with the module of role `role` replaced. */
   replace(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
     const i = this.#index(role);
-    return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i + 1)]);
+    return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i + 1)]);
   }
 
   /** A new stack without the module of role `role`. */
   remove(role: string): Stack<Req, Res> {
     const i = this.#index(role);
-    return new Stack([...this.modules.slice(0, i), ...this.modules.slice(i + 1)]);
+    return this.#edit([...this.modules.slice(0, i), ...this.modules.slice(i + 1)]);
   }
 
-  /** A new stack whose module `role` has `params` merged over its current params. */
-  configure(role: string, params: object): Stack<Req, Res> {
+  /**
+   * A new stack whose module `role` has `params` merged over its current params (a group field by
+   * field). Typed for the built-in roles; an unknown key or a value out of range is refused here,
+   * naming the module and the key.
+   */
+  configure<R extends string>(
+    role: R,
+    params: R extends keyof ParamsByRole ? ParamsOverride<ParamsByRole[R]> : object,
+  ): Stack<Req, Res> {
     const m = this.modules[this.#index(role)]!;
+    if (m.spec) checkOverride(role, m.spec as ParamSpecs<object>, params);
     return this.replace(role, { ...m, params: overlay(m.params, params) });
   }
 
@@ -92,18 +157,36 @@ export class Stack<Req extends Call = Call, Res = unknown> {
       modules: this.modules.map((m) => ({
         role: m.role,
         description: m.description,
-        params: overlay(m.params, m.fromPolicy?.(policy) ?? {}),
+        params: overlay(m.params, policyOverrides(m, policy) ?? {}),
       })),
     };
   }
 
-  /** Builds the service: each module wraps the one below, the terminal at the bottom. */
+  /**
+   * Checks every module's effective params under `policy` (its spec, then its own rule), before
+   * anything is made: a policy one module refuses changes nothing, in no module and in no shared
+   * state. Throws the first problem, naming the module and the param.
+   */
+  check(policy: DestinationPolicy = {}): StackDescription {
+    const effective = this.effective(policy);
+    effective.modules.forEach((d, i) => {
+      const m = this.modules[i]!;
+      if (m.spec) checkParams(m.role, m.spec as ParamSpecs<object>, d.params);
+      m.check?.(d.params);
+    });
+    return effective;
+  }
+
+  /**
+   * Builds the service: each module wraps the one below, the terminal at the bottom. The whole
+   * stack is checked first ({@link check}).
+   */
   build(
     terminal: Service<Req, Res>,
     env: StackEnv<Req, Res>,
     policy: DestinationPolicy = {},
   ): Service<Req, Res> {
-    const effective = this.effective(policy).modules;
+    const effective = this.check(policy).modules;
     let service = terminal;
     for (let i = this.modules.length - 1; i >= 0; i--) {
       service = this.modules[i]!.make(effective[i]!.params, service, env);
@@ -121,11 +204,54 @@ export class Stack<Req extends Call = Call, Res = unknown> {
       .join('\n');
   }
 
+  #edit(modules: readonly AnyModule<Req, Res>[]): Stack<Req, Res> {
+    checkContracts(modules, this.options.bottomNeeds ?? [], this.modules);
+    return new Stack(modules, this.options);
+  }
+
   #index(role: string): number {
     const i = this.modules.findIndex((m) => m.role === role);
     if (i < 0) throw new TypeError(`stack has no module with role ${role} (roles: ${this.roles.join(', ')})`);
     return i;
   }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: only the declarations are read
+function policyOverrides(m: AnyModule<any, any>, policy: DestinationPolicy): object | undefined {
+  if (m.fromPolicy) return m.fromPolicy(policy);
+  return m.spec ? readPolicy(m.spec as ParamSpecs<object>, policy) : undefined;
+}
+
+/**
+ * Every field a module needs is set by a module above it; the transport's needs by any module.
+ * The error names the module that needs the field and the one that sets it (where it is, or that
+ * the edit removed it).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: only the declarations are read
+type Declared = AnyModule<any, any>;
+
+function checkContracts(
+  modules: readonly Declared[],
+  bottomNeeds: readonly CallField[],
+  previous: readonly Declared[] | undefined,
+): void {
+  const setter = (list: readonly Declared[], field: CallField) => list.find((m) => m.sets?.includes(field));
+  const refuse = (who: string, field: CallField, below: readonly Declared[]) => {
+    const late = setter(below, field);
+    const gone = previous && setter(previous, field);
+    const why = late
+      ? `module ${late.role}, which sets it, is below it`
+      : gone
+        ? `module ${gone.role} set it, and this edit takes it away`
+        : 'no module sets it';
+    throw new TypeError(`stack refused: ${who} needs call.${field}, but ${why}`);
+  };
+  modules.forEach((m, i) => {
+    for (const field of m.needs ?? []) {
+      if (!setter(modules.slice(0, i), field)) refuse(`module ${m.role}`, field, modules.slice(i + 1));
+    }
+  });
+  for (const field of bottomNeeds) if (!setter(modules, field)) refuse('the transport', field, []);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Call } from '../stack/call.ts';
+import { outcomeOf } from '../stack/env.ts';
 import type { Module } from '../stack/stack.ts';
 
 export function telemetryModule(): Module<object> {
@@ -12,10 +13,12 @@ export function telemetryModule(): Module<object> {
     role: 'telemetry',
     description: 'logical span and call metrics (OpenTelemetry API; free without an SDK)',
     params: {},
+    spec: {},
     make(_params, next, env) {
       const { instruments, destination, classify } = env;
       const okAttrs = { 'server.address': destination, outcome: 'success' };
       const failAttrs = { 'server.address': destination, outcome: 'failure' };
+      const cancelAttrs = { 'server.address': destination, outcome: 'cancelled' };
       const observed = async (call: Call) => {
         const parent = call.otel;
         const span = instruments.tracingEnabled()
@@ -24,12 +27,15 @@ export function telemetryModule(): Module<object> {
         if (span && parent && span.isRecording()) call.otel = trace.setSpan(parent, span);
         try {
           const response = await next(call);
-          const ok = classify(call, response, undefined) === 'success';
+          const ok = outcomeOf(classify, call, response, undefined) === 'success';
           instruments.calls.add(1, ok ? okAttrs : failAttrs);
           if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
           return response;
         } catch (error) {
-          instruments.calls.add(1, failAttrs);
+          instruments.calls.add(
+            1,
+            outcomeOf(classify, call, undefined, error) === 'ignored' ? cancelAttrs : failAttrs,
+          );
           span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
           throw error;
         } finally {
