@@ -21,35 +21,6 @@ const src = (path: string) => `${root}packages/${path}`;
 
 // ---- TSDoc of the zod schema's properties, read from the source ----------------------------------
 
-/** `SchemaName → field → doc` for every `export const X = z.strictObject({ … })` in a file. */
-function schemaDocs(file: string): Map<string, Map<string, string>> {
-  const program = ts.createProgram([file], { allowJs: false, noEmit: true });
-  const source = program.getSourceFile(file)!;
-  const out = new Map<string, Map<string, string>>();
-  source.forEachChild((node) => {
-    if (!ts.isVariableStatement(node)) return;
-    for (const decl of node.declarationList.declarations) {
-      const init = decl.initializer;
-      if (!init || !ts.isCallExpression(init) || !ts.isIdentifier(decl.name)) continue;
-      const arg = init.arguments[0];
-      if (!arg || !ts.isObjectLiteralExpression(arg)) continue;
-      const fields = new Map<string, string>();
-      for (const prop of arg.properties) {
-        if (!prop.name || !ts.isIdentifier(prop.name)) continue;
-        const doc = ts
-          .getLeadingCommentRanges(source.text, prop.getFullStart())
-          ?.map((r) => source.text.slice(r.pos, r.end))
-          .filter((c) => c.startsWith('/**'))
-          .map(cleanComment)
-          .join(' ');
-        fields.set(prop.name.text, doc ?? '');
-      }
-      out.set(decl.name.text, fields);
-    }
-  });
-  return out;
-}
-
 /** The TSDoc comment written right before a declaration, as one line. */
 function leadingDoc(node: ts.Node): string {
   const text = node.getSourceFile().text;
@@ -89,42 +60,35 @@ interface JsonSchema {
   minimum?: number;
   maximum?: number;
   maxItems?: number;
+  exclusiveMinimum?: number;
+  description?: string;
 }
 
 function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}${s.maxItems ? ` (≤ ${s.maxItems})` : ''}`;
-  const range =
-    s.minimum !== undefined || s.maximum !== undefined ? ` ${s.minimum ?? '…'}–${s.maximum ?? '…'}` : '';
+  const low = s.minimum ?? (s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : undefined);
+  const range = low !== undefined || s.maximum !== undefined ? ` ${low ?? '…'}–${s.maximum ?? '…'}` : '';
   return `${s.type ?? 'any'}${range}`;
 }
 
-const SCHEMA_OF_FIELD: Record<string, string> = {
-  balancer: 'BalancerPolicy',
-  retry: 'RetryPolicy',
-  budget: 'RetryBudgetPolicy',
-  circuitBreaker: 'CircuitBreakerPolicy',
-  outlierDetection: 'OutlierPolicy',
-  adaptivePerTry: 'AdaptivePerTryPolicy',
-};
-
 function policyRows(): string[] {
-  const docs = schemaDocs(src('core/src/config/policy.ts'));
+  // Each field's doc and default are declared once, with the module's param (`*-params.ts`), and
+  // reach the schema as its description.
   const json = z.toJSONSchema(DestinationPolicy) as JsonSchema;
   const rows: string[] = [];
-  const walk = (schema: JsonSchema, docsOf: string, prefix: string) => {
+  const walk = (schema: JsonSchema, prefix: string) => {
     for (const [name, field] of Object.entries(schema.properties ?? {})) {
       const path = `${prefix}${name}`;
       if (field.type === 'object' && field.properties) {
-        walk(field, SCHEMA_OF_FIELD[name] ?? '', `${path}.`);
+        walk(field, `${path}.`);
         continue;
       }
-      const { meaning, def } = splitDefault(docs.get(docsOf)?.get(name) ?? '');
-      const text = meaning || (name === 'enabled' ? '`false` turns this module off.' : '');
-      rows.push(`| \`${path}\` | ${typeOf(field)} | ${def || '—'} | ${cell(text)} |`);
+      const { meaning, def } = splitDefault(field.description ?? '');
+      rows.push(`| \`${path}\` | ${typeOf(field)} | ${def || '—'} | ${cell(meaning)} |`);
     }
   };
-  walk(json, 'DestinationPolicy', '');
+  walk(json, '');
   return rows;
 }
 
@@ -270,7 +234,7 @@ const lines = [
   '  retry: { budget: { percent: 20 } }',
   '```',
   '',
-  'Fields of `spec` (types and ranges from the zod schema in `packages/core/src/config/policy.ts`):',
+  "Fields of `spec`. Each is a module's param, declared once beside the module (`packages/core/src/*/…-params.ts`: type, range, default and doc); `packages/core/src/config/policy.ts` assembles the schema the config service validates with:",
   '',
   '| field | type and range | default | meaning |',
   '|---|---|---|---|',

@@ -135,6 +135,16 @@ export class EndpointSet<T = unknown> {
   }
 
   /** The caller's zone, when zone-aware. */
+  /** Share of healthy endpoints (0–100) under which health is ignored. */
+  get panicThresholdPercent(): number {
+    return this.#panicThreshold;
+  }
+
+  /** The outlier-detection settings in force. */
+  get outlierOptions(): Readonly<Required<OutlierOptions>> {
+    return this.#outlier.options;
+  }
+
   get localZone(): string | undefined {
     return this.#zones?.zone;
   }

@@ -8,6 +8,7 @@ import CircuitBreaker from 'opossum';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import { isCallerCancellation } from '../retry/classifier.ts';
 import type { Call } from '../stack/call.ts';
+import { outcomeOf } from '../stack/env.ts';
 import type { Module, Service } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import { BREAKER_DEFAULTS, BREAKER_PARAMS, type BreakerParams } from './breaker-params.ts';
@@ -38,7 +39,8 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
       const breaker = env.shared(key, () => {
         const action: Action = async (call, next) => {
           const response = await next(call);
-          if (env.classify(call, response, undefined) !== 'success') throw new ResponseFailure(response);
+          if (outcomeOf(env.classify, call, response, undefined) !== 'success')
+            throw new ResponseFailure(response);
           return response;
         };
         const b: CircuitBreaker<Parameters<Action>, unknown> = new CircuitBreaker(action, {

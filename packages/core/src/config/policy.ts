@@ -15,7 +15,6 @@ import { BREAKER_PARAMS } from '../breaker/breaker-params.ts';
 import { ATTEMPT_PARAMS, DEADLINE_PARAMS } from '../deadline/deadline-params.ts';
 import { RETRY_BUDGET_PARAMS, RETRY_PARAMS } from '../retry/retry-params.ts';
 import { policyField, policyFields } from '../stack/params.ts';
-import { definedOnly } from '../util/defined.ts';
 
 // Every field but `retry.retryOnStatuses` (the protocol's classifier reads it) is a module's param,
 // declared once beside its module (`*-params.ts`): type, range, default and doc come from there.
@@ -63,21 +62,28 @@ export const DestinationPolicy = z.strictObject({
 });
 export type DestinationPolicy = z.infer<typeof DestinationPolicy>;
 
-/** Deep-merges policies left to right: later values win, nested objects merge, arrays replace. */
+/**
+ * Deep-merges policies left to right: later values win, nested objects merge at every depth (a
+ * config-service `retry.budget.percent` keeps the code's `retry.budget.ttlMs`), arrays replace.
+ */
 export function mergePolicies(...layers: (DestinationPolicy | undefined)[]): DestinationPolicy {
-  const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const [key, value] of Object.entries(layer)) {
-      if (value === undefined) continue;
-      const prev = out[key];
-      out[key] =
-        value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object'
-          ? { ...(prev as object), ...definedOnly(value as object) }
-          : value;
-    }
-  }
+  let out: Record<string, unknown> = {};
+  for (const layer of layers) if (layer) out = mergeObjects(out, layer);
   return out as DestinationPolicy;
+}
+
+function mergeObjects(base: Record<string, unknown>, over: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] = isRecord(value) && isRecord(prev) ? mergeObjects(prev, value) : value;
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Formats zod issues as `path: reason` lines, the form every Weft validation error uses. */

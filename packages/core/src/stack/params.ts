@@ -90,7 +90,8 @@ export function policyField<T>(spec: ParamSpec<T>): PolicyField<ParamSpec<T>> {
 /** The doc line with its default, as the configuration reference prints it. */
 function describeDefault(spec: ParamSpec): string {
   if (spec.fields) return spec.doc;
-  return `${spec.doc} Defaults to ${JSON.stringify(spec.default)}.`;
+  const value = typeof spec.default === 'string' ? `\`${spec.default}\`` : JSON.stringify(spec.default);
+  return `${spec.doc} Defaults to ${value}.`;
 }
 
 /**
