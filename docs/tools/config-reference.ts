@@ -1,8 +1,8 @@
 /**
  * Writes docs/configuration.md from the sources, so that the reference cannot drift from the code:
  *
- * - the DestinationPolicy document: types and ranges from the zod schema (`z.toJSONSchema`), the
- *   meaning and default of each field from the TSDoc beside it in packages/core/src/config/policy.ts;
+ * - the DestinationPolicy document: type, range, meaning and default of each field from the zod
+ *   schema (`z.toJSONSchema`), which takes them from each module's declared params (`*-params.ts`);
  * - every options interface (clients, servers, config client, registration, config service): each
  *   property with its type and the "Defaults to …" sentence of its TSDoc, through the TypeScript
  *   compiler's type checker (so inherited options are listed too).
