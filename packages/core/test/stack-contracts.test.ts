@@ -109,7 +109,8 @@ describe('params declared once', () => {
       .configure('retry', { budget: { percent: 5 } })
       .effective()
       .modules.find((m) => m.role === 'retry');
-    const budget = (retry?.params as { budget: { percent: number; ttlMs: number } }).budget;
+    assert.ok(retry);
+    const budget = (retry.params as { budget: { percent: number; ttlMs: number } }).budget;
     assert.deepEqual([budget.percent, budget.ttlMs], [5, 10_000], 'a partial group keeps the other fields');
   });
 });
