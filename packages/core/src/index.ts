@@ -77,7 +77,7 @@ export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
 export type { Pushback } from './retry/pushback.ts';
 export { applyPushback, MAX_PUSHBACK_MS, parseGrpcPushback, parseRetryAfter } from './retry/pushback.ts';
-export type { RetryParams } from './retry/retry-filter.ts';
+export type { RetryBudgetParams, RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
 export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
 export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';
@@ -105,11 +105,31 @@ export type { ServerSpan } from './server/telemetry.ts';
 export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';
 export type { AttemptHandle } from './stack/call.ts';
 export { Call, isIdempotentMethod } from './stack/call.ts';
-export { defaultClientStack } from './stack/client-stack.ts';
+export { CLIENT_TRANSPORT_NEEDS, defaultClientStack } from './stack/client-stack.ts';
 export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';
-export { SharedState } from './stack/env.ts';
+export { outcomeOf, SharedState } from './stack/env.ts';
+export type { ParamSpec, ParamSpecs } from './stack/params.ts';
+export {
+  checkOverride,
+  checkParams,
+  defaultsOf,
+  param,
+  paramGroup,
+  policyField,
+  policyFields,
+  readPolicy,
+} from './stack/params.ts';
 export { SignalFollower } from './stack/signal-follower.ts';
-export type { AnyModule, Module, Service, StackDescription } from './stack/stack.ts';
+export type {
+  AnyModule,
+  CallField,
+  Module,
+  ParamsByRole,
+  ParamsOverride,
+  Service,
+  StackDescription,
+  StackOptions,
+} from './stack/stack.ts';
 export { Stack } from './stack/stack.ts';
 export { diagnostics } from './telemetry/diagnostics.ts';
 export type { Instruments } from './telemetry/instruments.ts';
