@@ -11,10 +11,20 @@ import type { Call } from './call.ts';
 import type { StackEnv } from './env.ts';
 
 /** Sends a call and resolves with its response. */
-export type Service<Req extends Call = Call, Res = unknown> = (call: Req) => Promise<Res>;
+export type Service<Req = Call, Res = unknown> = (call: Req) => Promise<Res>;
 
-/** One layer of a stack. `P` is its params type; `params` holds the defaults (or code-set values). */
-export interface Module<P extends object = object, Req extends Call = Call, Res = unknown> {
+/**
+ * One layer of a stack. `P` is its params type; `params` holds the defaults (or code-set values).
+ * `Svc` and `Env` are what a layer wraps and is built with: the client's {@link Service} and
+ * {@link StackEnv} by default; the server stack has its own (see `ServerModule` in ../server).
+ */
+export interface Module<
+  P extends object = object,
+  Req = Call,
+  Res = unknown,
+  Svc = Service<Req, Res>,
+  Env = StackEnv<Req, Res>,
+> {
   /** The slot it fills (`retry`, `balance`, …): unique within a stack. */
   readonly role: string;
   /** One line on what it does, printed by `describe()`. */
@@ -24,22 +34,28 @@ export interface Module<P extends object = object, Req extends Call = Call, Res 
   /** The overrides a destination policy (options in code, then the config service) gives it. */
   fromPolicy?(policy: DestinationPolicy): Partial<P> | undefined;
   /** Builds the service for this layer around `next`. */
-  make(params: P, next: Service<Req, Res>, env: StackEnv<Req, Res>): Service<Req, Res>;
+  make(params: P, next: Svc, env: Env): Svc;
+  /**
+   * Roles that must sit above this module (it reads what they set on the call). Optional; checked
+   * where a stack is checked whole (the server stack, before it is built).
+   */
+  readonly requires?: readonly string[];
 }
 
 /** A module of any params type, as stored in a stack. */
-// biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
-export type AnyModule<Req extends Call = Call, Res = unknown> = Module<any, Req, Res>;
+export type AnyModule<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = StackEnv<Req, Res>> =
+  // biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
+  Module<any, Req, Res, Svc, Env>;
 
 /** The effective params of each module after the policy was applied, top to bottom. */
 export interface StackDescription {
   readonly modules: readonly { role: string; description: string; params: object }[];
 }
 
-export class Stack<Req extends Call = Call, Res = unknown> {
-  readonly modules: readonly AnyModule<Req, Res>[];
+export class Stack<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = StackEnv<Req, Res>> {
+  readonly modules: readonly AnyModule<Req, Res, Svc, Env>[];
 
-  constructor(modules: readonly AnyModule<Req, Res>[]) {
+  constructor(modules: readonly AnyModule<Req, Res, Svc, Env>[]) {
     const roles = new Set<string>();
     for (const m of modules) {
       if (roles.has(m.role)) throw new TypeError(`stack has two modules with role ${m.role}`);
@@ -57,31 +73,31 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   }
 
   /** A new stack with `module` right above the module with role `role`. */
-  insertBefore(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  insertBefore(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with `module` right below the module with role `role`. */
-  insertAfter(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  insertAfter(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role) + 1;
     return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with the module of role `role` replaced. */
-  replace(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  replace(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return new Stack([...this.modules.slice(0, i), module, ...this.modules.slice(i + 1)]);
   }
 
   /** A new stack without the module of role `role`. */
-  remove(role: string): Stack<Req, Res> {
+  remove(role: string): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return new Stack([...this.modules.slice(0, i), ...this.modules.slice(i + 1)]);
   }
 
   /** A new stack whose module `role` has `params` merged over its current params. */
-  configure(role: string, params: object): Stack<Req, Res> {
+  configure(role: string, params: object): Stack<Req, Res, Svc, Env> {
     const m = this.modules[this.#index(role)]!;
     return this.replace(role, { ...m, params: overlay(m.params, params) });
   }
@@ -98,11 +114,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   }
 
   /** Builds the service: each module wraps the one below, the terminal at the bottom. */
-  build(
-    terminal: Service<Req, Res>,
-    env: StackEnv<Req, Res>,
-    policy: DestinationPolicy = {},
-  ): Service<Req, Res> {
+  build(terminal: Svc, env: Env, policy: DestinationPolicy = {}): Svc {
     const effective = this.effective(policy).modules;
     let service = terminal;
     for (let i = this.modules.length - 1; i >= 0; i--) {
