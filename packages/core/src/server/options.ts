@@ -32,11 +32,9 @@ export interface ServerBaseOptions {
   /** Signals that start a drain, or `false` for none. The default is the binding's. */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /**
-   * Edits the server stack by role, the same way for HTTP and gRPC: given the default stack
-   * (`drain → deadline → admission → authorization → telemetry → context`), returns the one to run,
-   * e.g. `(s) => s.insertAfter('admission', myModule)` or `(s) => s.replace('authorization', mine)`.
-   * Checked when the server is made: a stack without `context`, or a module above a role it
-   * `requires`, is refused. Defaults to the default stack.
+   * Edits the server stack by role, the same for HTTP and gRPC: given the default stack, returns the
+   * one to run, e.g. `(s) => s.insertAfter('admission', mine)`; a stack without `context`, or with a
+   * module above a role it `requires`, is refused. See docs/server.md. Defaults to the default stack.
    */
   stack?: (stack: ServerStack) => ServerStack;
   /** Injected time (tests). Defaults to the process clock. */
