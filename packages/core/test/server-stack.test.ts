@@ -183,6 +183,25 @@ describe('server stack', () => {
     }
   });
 
+  test('a module that reads the context, placed above context, is refused naming both', () => {
+    const audit: ServerModule = {
+      role: 'audit',
+      description: 'reads call.ctx',
+      params: {},
+      requires: ['context'],
+      make: (_p, next) => next,
+    };
+    assert.throws(
+      () => runtime(new VirtualClock(), (s) => s.insertBefore('telemetry', audit)),
+      (e: WeftError) =>
+        e.code === 'WEFT_INVALID_OPTION' &&
+        /module "audit" needs "context" above it, but "context" is below it \(roles: drain, deadline, admission, authorization, audit, telemetry, context\)/.test(
+          e.message,
+        ),
+    );
+    assert.doesNotThrow(() => runtime(new VirtualClock(), (s) => s.insertAfter('context', audit)));
+  });
+
   test('the latency-sample rule', () => {
     const sample = (outcome: ServerOutcome, endedAt: number, deadline = 100) => {
       const call = new FakeCall({}, 0);

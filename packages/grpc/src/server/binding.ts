@@ -11,6 +11,7 @@ import {
   ErrorCode,
   Header,
   rejectionReason,
+  SERVER_REJECTIONS,
   type ServerBinding,
   type ServerCall,
   type WeftError,
@@ -32,7 +33,14 @@ export function rejectionStatus(error: WeftError): { code: Status; details: stri
       };
     case ErrorCode.DeadlineExceeded:
       metadata.set(Header.noRetry, '1');
-      return { code: Status.DEADLINE_EXCEEDED, details: error.message, metadata };
+      return {
+        code: Status.DEADLINE_EXCEEDED,
+        details:
+          error === SERVER_REJECTIONS.deadline
+            ? 'the deadline of the call had passed on arrival'
+            : error.message,
+        metadata,
+      };
     case ErrorCode.PermissionDenied:
       return { code: Status.PERMISSION_DENIED, details: error.message, metadata };
     case ErrorCode.Unauthorized:
