@@ -80,6 +80,15 @@ export { applyPushback, MAX_PUSHBACK_MS, parseGrpcPushback, parseRetryAfter } fr
 export type { RetryBudgetParams, RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
 export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
+export type {
+  ServerBinding,
+  ServerModule,
+  ServerService,
+  ServerStack,
+  ServerStackEnv,
+} from './server/binding.ts';
+export type { RouteLimit, ServerFinisher, ServerOutcome } from './server/call.ts';
+export { latencySample, ServerCall } from './server/call.ts';
 export type { DrainOptions, DrainResult, DrainState, ServingState } from './server/drain.ts';
 export { DRAIN_DEFAULTS, drainState } from './server/drain.ts';
 export type { Inbound, InboundField, InboundValues, ServerContextFields } from './server/inbound.ts';
@@ -89,8 +98,14 @@ export {
   readInbound,
   ServerContext,
 } from './server/inbound.ts';
-export type { ServerInstruments } from './server/instruments.ts';
+export type { ServerInstrumentNames, ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
+export { RouteAdmission, serverAdmissionModule } from './server/modules/admission-module.ts';
+export { serverAuthorizationModule } from './server/modules/authorization-module.ts';
+export { serverContextModule } from './server/modules/context-module.ts';
+export { serverDeadlineModule } from './server/modules/deadline-module.ts';
+export { serverDrainModule } from './server/modules/drain-module.ts';
+export { serverTelemetryModule } from './server/modules/telemetry-module.ts';
 export type { ResolvedServerBase, ServerBaseOptions } from './server/options.ts';
 export {
   checkAdmission,
@@ -98,8 +113,17 @@ export {
   SERVER_BASE_DEFAULTS,
   SERVER_BASE_KEYS,
 } from './server/options.ts';
+export type { BuiltInRejection, ServerRejectionOptions } from './server/rejection.ts';
+export {
+  internalRejection,
+  rejectionReason,
+  retryAfterSeconds,
+  SERVER_REJECTIONS,
+  ServerRejection,
+} from './server/rejection.ts';
 export type { ServerRuntimeBaseOptions, ShedReason } from './server/runtime-base.ts';
 export { ServerRuntimeBase } from './server/runtime-base.ts';
+export { checkServerStack, defaultServerStack, HANDLER_REQUIRES } from './server/server-stack.ts';
 export { onShutdownSignal } from './server/signals.ts';
 export type { ServerSpan } from './server/telemetry.ts';
 export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';

@@ -29,6 +29,7 @@ describe('errors', () => {
       UnsupportedRuntime: 'WEFT_UNSUPPORTED_RUNTIME',
       Closed: 'WEFT_CLOSED',
       Unauthorized: 'WEFT_UNAUTHORIZED',
+      PermissionDenied: 'WEFT_PERMISSION_DENIED',
     });
   });
 

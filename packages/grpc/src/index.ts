@@ -26,6 +26,8 @@ export { healthClientConstructor, healthService, healthServiceDefinition } from 
 export { loadProto, PROTO_LOADER_OPTIONS, protoDir } from './proto.ts';
 export type { WeftResolverRegistry } from './resolver/registry.ts';
 export { registerWeftResolver, serviceFromTarget, WEFT_SCHEME } from './resolver/registry.ts';
+export { grpcBinding, rejectionStatus } from './server/binding.ts';
+export { GrpcServerCall } from './server/call.ts';
 export type { GrpcServerOptions } from './server/options.ts';
 export { GRPC_SERVER_DEFAULTS } from './server/options.ts';
 export { GrpcServerRuntime, grpcServerRuntime } from './server/runtime.ts';

@@ -10,15 +10,17 @@
  * ```
  *
  * Every handler runs inside the request's context: outbound Weft calls inherit its deadline and trace,
- * and a 5xx after downstream retries gave up is marked `weft-no-retry`. See docs/server.md.
+ * and a 5xx after downstream retries gave up is marked `weft-no-retry`. The `stack` option edits the
+ * server stack by role, as for gRPC servers. See docs/server.md.
  */
 // First: refuses too old a Node.js before any other module of the package runs.
 import './node-check.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { admission, checkKnownKeys, type DrainResult, ServerContext, type ServingState } from '@weft/core';
+import { checkKnownKeys, type DrainResult, RouteAdmission, type ServingState } from '@weft/core';
 import { checkServerRegistration, type ServerRegistrationOptions } from '@weft/discovery';
+import { HttpServerCall, type HttpServerHost, sendRaw } from './server/call.ts';
 import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
-import { type Reply, replyHeaders } from './server/replies.ts';
+import type { Reply } from './server/replies.ts';
 import { ServerRuntime } from './server/runtime.ts';
 
 export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
@@ -50,12 +52,29 @@ export interface WeftMiddleware extends Middleware {
   drain(): Promise<DrainResult>;
 }
 
+/** A request through Express: the route is Express's (`baseUrl` + the matched route's path). */
+class ExpressCall extends HttpServerCall {
+  constructor(host: HttpServerHost, req: IncomingMessage, res: ServerResponse, next: Next) {
+    super(host, req, res, next);
+  }
+
+  override get route(): string | undefined {
+    const req = this.req as { route?: { path?: unknown }; baseUrl?: string };
+    const path = req.route?.path;
+    return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : undefined;
+  }
+
+  send(reply: Reply): void {
+    sendRaw(this.res, reply);
+  }
+}
+
 export function weft(options: ServerOptions = {}): WeftMiddleware {
-  const runtime = new ServerRuntime(options, routeOf);
+  const runtime = new ServerRuntime(options);
   const middleware: Middleware = (req, res, next) => {
-    const result = runtime.begin(req, res, req);
-    if (result instanceof ServerContext) runtime.run(result, next);
-    else send(res, result);
+    const own = runtime.ownPath(req);
+    if (own !== undefined) sendRaw(res, own);
+    else runtime.handle(new ExpressCall(runtime, req, res, next));
   };
   let attached: Server | undefined;
   const api: Omit<WeftMiddleware, keyof Middleware | 'state'> = {
@@ -70,10 +89,13 @@ export function weft(options: ServerOptions = {}): WeftMiddleware {
       runtime.listenForSignals();
     },
     route(routeOptions: RouteAdmissionOptions): Middleware {
-      const limit = admission({ ...checkRouteAdmission(routeOptions), clock: runtime.options.clock });
+      const limit = new RouteAdmission({
+        ...checkRouteAdmission(routeOptions),
+        clock: runtime.options.clock,
+      });
       return (_req, res, next) => {
         const rejection = runtime.admitRoute(res, limit);
-        if (rejection) send(res, rejection);
+        if (rejection) sendRaw(res, rejection);
         else next();
       };
     },
@@ -85,18 +107,6 @@ export function weft(options: ServerOptions = {}): WeftMiddleware {
   // Not Object.assign: it would copy the `state` getter's current value instead of the getter.
   Object.defineProperty(middleware, 'state', { get: () => runtime.drainState.state, enumerable: true });
   return Object.assign(middleware, api) as WeftMiddleware;
-}
-
-function send(res: ServerResponse, reply: Reply): void {
-  res.writeHead(reply.status, replyHeaders(reply, res.req?.httpVersionMajor));
-  res.end(res.req?.method === 'HEAD' ? undefined : reply.body);
-}
-
-/** Express keeps the matched route on the request: `baseUrl` + the route's path. */
-function routeOf(request: unknown): string | undefined {
-  const req = request as { route?: { path?: unknown }; baseUrl?: string };
-  const path = req.route?.path;
-  return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : undefined;
 }
 
 /** Closes the listener: idle keep-alive connections now, busy ones when their response ends (or now if `force`). */

@@ -15,11 +15,12 @@
  */
 // First: refuses too old a Node.js before any other module of the package runs.
 import './node-check.ts';
-import { type Admission, admission, type DrainResult, ServerContext, type ServingState } from '@weft/core';
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { type DrainResult, RouteAdmission, type ServingState } from '@weft/core';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { HttpServerCall, type HttpServerHost } from './server/call.ts';
 import { checkRouteAdmission, type RouteAdmissionOptions, type ServerOptions } from './server/options.ts';
-import { replyHeaders } from './server/replies.ts';
+import { type Reply, replyHeaders } from './server/replies.ts';
 import { ServerRuntime } from './server/runtime.ts';
 
 export type { RouteAdmissionOptions, ServerOptions } from './server/options.ts';
@@ -44,8 +45,32 @@ declare module 'fastify' {
   }
 }
 
-const kContext = Symbol('weft.context');
-type WithContext = FastifyRequest & { [kContext]?: ServerContext };
+const kCall = Symbol('weft.call');
+type WithCall = FastifyRequest & { [kCall]?: FastifyCall };
+
+/** A request through Fastify: the route is the matched route's URL; replies go through Fastify. */
+class FastifyCall extends HttpServerCall {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+
+  constructor(host: HttpServerHost, request: FastifyRequest, reply: FastifyReply, next: () => void) {
+    super(host, request.raw, reply.raw, next);
+    this.request = request;
+    this.reply = reply;
+  }
+
+  override get route(): string | undefined {
+    return this.request.routeOptions?.url;
+  }
+
+  send(reply: Reply): void {
+    sendReply(this.reply, reply);
+  }
+}
+
+function sendReply(reply: FastifyReply, own: Reply): void {
+  reply.code(own.status).headers(replyHeaders(own, reply.raw.req?.httpVersionMajor)).send(own.body);
+}
 
 /** Options Fastify's `register` itself reads; they reach the plugin too and are not Weft's to refuse. */
 type RegisterOptions = { prefix?: unknown; logLevel?: unknown; logSerializers?: unknown };
@@ -54,36 +79,37 @@ const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) =>
   const { prefix: _p, logLevel: _l, logSerializers: _s, ...own } = options as ServerOptions & RegisterOptions;
   let runtime: ServerRuntime;
   try {
-    runtime = new ServerRuntime(own, routeOf);
+    runtime = new ServerRuntime(own);
   } catch (error) {
     // Thrown from a callback plugin it would crash the process; handed to `done`, app.ready() rejects.
     done(error as Error);
     return;
   }
-  const routes = new Map<string, Admission>();
+  const routes = new Map<string, RouteAdmission>();
 
   fastify.addHook('onRoute', (route) => {
     const config = (route.config as { weft?: RouteAdmissionOptions } | undefined)?.weft;
     if (!config) return;
-    const limit = admission({ ...checkRouteAdmission(config), clock: runtime.options.clock });
+    const limit = new RouteAdmission({ ...checkRouteAdmission(config), clock: runtime.options.clock });
     for (const method of [route.method].flat()) routes.set(`${method} ${route.url}`, limit);
   });
 
   fastify.addHook('onRequest', (request, reply, next) => {
-    const limit = routes.size > 0 ? routes.get(`${request.method} ${request.routeOptions.url}`) : undefined;
-    const result = runtime.begin(request.raw, reply.raw, request, limit);
-    if (result instanceof ServerContext) {
-      (request as WithContext)[kContext] = result;
-      runtime.run(result, next);
-    } else {
-      reply.code(result.status).headers(replyHeaders(result, request.raw.httpVersionMajor)).send(result.body);
+    const own = runtime.ownPath(request.raw);
+    if (own !== undefined) {
+      sendReply(reply, own);
+      return;
     }
+    const call = new FastifyCall(runtime, request, reply, next);
+    if (routes.size > 0) call.routeLimit = routes.get(`${request.method} ${request.routeOptions.url}`);
+    (request as WithCall)[kCall] = call;
+    runtime.handle(call);
   });
 
   // The body is parsed in stream callbacks outside the request's async context; enter it again so
   // the handler (and the hooks before it) run inside it.
   fastify.addHook('preValidation', (request, _reply, next) => {
-    const ctx = (request as WithContext)[kContext];
+    const ctx = (request as WithCall)[kCall]?.ctx;
     if (ctx) runtime.run(ctx, next);
     else next();
   });
@@ -116,7 +142,3 @@ const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) =>
 
 /** The Fastify plugin: `app.register(weft, options)`. */
 export const weft = fp(plugin, { fastify: '5.x', name: '@weft/http' });
-
-function routeOf(request: unknown): string | undefined {
-  return (request as FastifyRequest).routeOptions?.url;
-}

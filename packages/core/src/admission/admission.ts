@@ -51,6 +51,8 @@ export interface AdmissionSnapshot {
   readonly rate: { ratePerSecond: number; burst: number; tokens: number } | undefined;
   readonly admitted: number;
   readonly rejected: { concurrency: number; rate: number };
+  /** Admitted requests released, by what they told the limit (see {@link Sample}). */
+  readonly released: Readonly<Record<Sample, number>>;
 }
 
 export interface Admission {
@@ -72,6 +74,7 @@ export function admission(options: AdmissionOptions = {}): Admission {
   let admitted = 0;
   let byConcurrency = 0;
   let byRate = 0;
+  const released: Record<Sample, number> = { success: 0, dropped: 0, ignored: 0 };
   return {
     tryAdmit() {
       if (limit && !limit.tryAcquire()) {
@@ -87,6 +90,7 @@ export function admission(options: AdmissionOptions = {}): Admission {
       return undefined;
     },
     release(rttMs, sample) {
+      released[sample]++;
       limit?.release(rttMs, sample);
     },
     snapshot() {
@@ -95,6 +99,7 @@ export function admission(options: AdmissionOptions = {}): Admission {
         rate: bucket && { ratePerSecond: bucket.ratePerSecond, burst: bucket.burst, tokens: bucket.tokens() },
         admitted,
         rejected: { concurrency: byConcurrency, rate: byRate },
+        released: { ...released },
       };
     },
   };

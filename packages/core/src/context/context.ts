@@ -33,9 +33,12 @@ export function currentContext(): WeftContext | undefined {
   return storage.getStore();
 }
 
-/** Runs `fn` inside `context`; outbound Weft calls made by `fn` inherit it. */
-export function runWithContext<T>(context: WeftContext, fn: () => T): T {
-  return storage.run(context, fn);
+/**
+ * Runs `fn` inside `context`; outbound Weft calls made by `fn` inherit it. `arg` is passed to `fn`,
+ * so a caller with per-request data need not make a closure.
+ */
+export function runWithContext<T, A = undefined>(context: WeftContext, fn: (arg: A) => T, arg?: A): T {
+  return storage.run(context, fn, arg as A);
 }
 
 /** Makes a context; fields left out take their neutral value. */

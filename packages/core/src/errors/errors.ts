@@ -35,6 +35,11 @@ export const ErrorCode = {
   Closed: 'WEFT_CLOSED',
   /** The config service refused the token (401) or its role (403): a wrong or revoked token, not an outage. */
   Unauthorized: 'WEFT_UNAUTHORIZED',
+  /**
+   * A server's authorization refused the call before its handler ran (HTTP 403, gRPC
+   * PERMISSION_DENIED). Never retried: another endpoint would decide the same.
+   */
+  PermissionDenied: 'WEFT_PERMISSION_DENIED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

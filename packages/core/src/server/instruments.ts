@@ -1,7 +1,7 @@
 /**
  * Server-side telemetry instruments, made through `@opentelemetry/api` only (no-ops without an SDK).
- * `http.server.request.duration` / `rpc.server.duration` follow the semantic conventions; Weft's own
- * admission metrics are under `weft.server.`.
+ * The duration histogram's name is the binding's (`http.server.request.duration`,
+ * `rpc.server.duration`: the semantic conventions); Weft's own admission metrics are under `weft.server.`.
  */
 import {
   type Counter,
@@ -28,18 +28,21 @@ export interface ServerInstruments {
   readonly limit: ObservableGauge;
 }
 
-export function createServerInstruments(protocol: 'http' | 'rpc'): ServerInstruments {
+/** The protocol's semantic-convention names, from its server binding. */
+export interface ServerInstrumentNames {
+  /** The duration histogram: `http.server.request.duration`, `rpc.server.duration`. */
+  readonly durationMetric: string;
+}
+
+export function createServerInstruments(names: ServerInstrumentNames): ServerInstruments {
   const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
   return {
     tracer: trace.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION),
-    duration: meter.createHistogram(
-      protocol === 'http' ? 'http.server.request.duration' : 'rpc.server.duration',
-      {
-        unit: 's',
-        description: 'Duration of inbound requests.',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      },
-    ),
+    duration: meter.createHistogram(names.durationMetric, {
+      unit: 's',
+      description: 'Duration of inbound requests.',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    }),
     rejected: meter.createCounter('weft.server.rejected', {
       description: 'Requests refused before the handler ran, by reason.',
     }),

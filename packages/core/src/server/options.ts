@@ -9,7 +9,9 @@ import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.
 import { invalidOption } from '../errors/errors.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import type { KeySet } from '../util/known-keys.ts';
+import type { ServerStack } from './binding.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
+import { checkServerStack, defaultServerStack } from './server-stack.ts';
 
 export interface ServerBaseOptions {
   /**
@@ -29,6 +31,12 @@ export interface ServerBaseOptions {
   drainDelayMs?: number;
   /** Signals that start a drain, or `false` for none. The default is the binding's. */
   drainSignals?: readonly NodeJS.Signals[] | false;
+  /**
+   * Edits the server stack by role, the same for HTTP and gRPC: given the default stack, returns the
+   * one to run, e.g. `(s) => s.insertAfter('admission', mine)`; a stack without `context`, or with a
+   * module above a role it `requires`, is refused. See docs/server.md. Defaults to the default stack.
+   */
+  stack?: (stack: ServerStack) => ServerStack;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
 }
@@ -40,6 +48,7 @@ export const SERVER_BASE_KEYS = {
   drainTimeoutMs: true,
   drainDelayMs: true,
   drainSignals: true,
+  stack: true,
   clock: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
@@ -48,6 +57,8 @@ export interface ResolvedServerBase {
   drainTimeoutMs: number;
   drainDelayMs: number;
   drainSignals: readonly NodeJS.Signals[];
+  /** The server stack to run, checked. */
+  stack: ServerStack;
   clock: Clock;
 }
 
@@ -77,11 +88,17 @@ export function resolveServerBase(
   const signals = options.drainSignals ?? defaultSignals;
   if (signals !== false && (!Array.isArray(signals) || signals.some((s) => !/^SIG[A-Z0-9]+$/.test(s))))
     throw invalidOption('drainSignals', 'must be false or a list of signal names such as SIGTERM');
+  if (options.stack !== undefined && typeof options.stack !== 'function')
+    throw invalidOption('stack', 'must be a function (stack) => stack, editing the default server stack');
+  const stack = checkServerStack(
+    options.stack === undefined ? defaultServerStack() : options.stack(defaultServerStack()),
+  );
   return {
     admission: { concurrency, rate, clock },
     drainTimeoutMs,
     drainDelayMs,
     drainSignals: signals === false ? [] : signals,
+    stack,
     clock,
   };
 }

@@ -1,28 +1,41 @@
 /**
- * What every Weft server runtime shares, whatever the protocol: admission, the drain state machine,
- * the server instruments, the counts of refused calls and malformed inbound values, running a
- * handler in its context, and the lifecycle (drain on a signal or `drain()`, then let the binding
- * close its listener). The HTTP and gRPC runtimes extend it with how they read and answer calls.
+ * What every Weft server runtime shares, whatever the protocol: the server stack (built once from
+ * the default stack and the `stack` option) and the runner that starts each call down it and answers
+ * a refusal; admission, the drain state machine, the server instruments, the counts of refused calls
+ * and malformed inbound values; and the lifecycle (drain on a signal or `drain()`, then let the
+ * binding close its listener). The HTTP and gRPC runtimes extend it with how they read and answer
+ * calls (their binding, terminal and call class).
  */
 import type { Attributes } from '@opentelemetry/api';
 import { type Admission, admission } from '../admission/admission.ts';
 import { Header } from '../context/wire.ts';
+import { isWeftError, type WeftError } from '../errors/errors.ts';
+import type { StackDescription } from '../stack/stack.ts';
+import { diagnostics } from '../telemetry/diagnostics.ts';
+import type { Clock } from '../time/clock.ts';
+import type { ServerBinding, ServerService, ServerStack, ServerStackEnv } from './binding.ts';
+import type { ServerCall } from './call.ts';
 import { type DrainResult, type DrainState, drainState } from './drain.ts';
 import type { InboundField, ServerContext } from './inbound.ts';
 import { createServerInstruments, type ServerInstruments } from './instruments.ts';
 import type { ResolvedServerBase } from './options.ts';
+import { type BuiltInRejection, internalRejection, rejectionReason } from './rejection.ts';
 import { onShutdownSignal } from './signals.ts';
 import { runInServerContext } from './telemetry.ts';
 
-/** Why a server refused a call before its handler ran (`weft.reason` on the metric). */
-export type ShedReason = 'concurrency' | 'rate' | 'draining' | 'deadline';
+/**
+ * Why a server refused a call before its handler ran (`weft.reason` on the metric): the built-in
+ * reasons, or a module's own (`permission_denied`, a `ServerRejection`'s reason).
+ */
+export type ShedReason = BuiltInRejection | (string & {});
 
 export interface ServerRuntimeBaseOptions {
   /** The shared server options, resolved. */
   server: ResolvedServerBase;
-  protocol: 'http' | 'rpc';
-  /** Attributes added to every refusal's metric (e.g. `rpc.system`). Defaults to none. */
-  shedAttributes?: Attributes;
+  /** What the protocol tells the stack (replies, semantic-convention names). */
+  binding: ServerBinding;
+  /** The bottom of the stack: runs the handler (the framework's next middleware, grpc-js's next). */
+  terminal: ServerService;
 }
 
 const MALFORMED_ATTRS: Record<InboundField, Attributes> = {
@@ -32,18 +45,30 @@ const MALFORMED_ATTRS: Record<InboundField, Attributes> = {
   baggage: { header: Header.baggage },
 };
 
+/** Refusal reasons whose metric attributes are kept (a module's reasons are few; this bounds a bad one). */
+const MAX_REASONS = 64;
+
 export class ServerRuntimeBase {
   readonly admission: Admission;
   readonly drainState: DrainState;
   readonly instruments: ServerInstruments;
+  /** The server stack this runtime runs (after the `stack` option's edit). */
+  readonly stack: ServerStack;
+  readonly binding: ServerBinding;
   /** Calls refused before their handler ran, by reason (also the `weft.server.rejected` metric). */
-  readonly shed: Record<ShedReason, number> = { concurrency: 0, rate: 0, draining: 0, deadline: 0 };
+  readonly shed: Record<BuiltInRejection, number> & Record<string, number> = {
+    concurrency: 0,
+    rate: 0,
+    draining: 0,
+    deadline: 0,
+  };
   /** Inbound values ignored because malformed (also the `weft.server.malformed_headers` metric). */
   malformed = 0;
-  /** Counts one malformed inbound value; give it to `readInbound`. */
+  /** Counts one malformed inbound value. */
   protected readonly onMalformed: (field: InboundField) => void;
-  /** The metric attributes of each refusal reason. */
-  protected readonly shedAttributes: Readonly<Record<ShedReason, Attributes>>;
+  protected readonly clock: Clock;
+  readonly #service: ServerService;
+  readonly #reasonAttributes = new Map<string, Attributes>();
   readonly #signals: readonly NodeJS.Signals[];
   #close: ((force: boolean) => Promise<void>) | undefined;
   #registration: { close(): Promise<void> } | undefined;
@@ -52,37 +77,82 @@ export class ServerRuntimeBase {
 
   constructor(options: ServerRuntimeBaseOptions) {
     const server = options.server;
+    this.binding = options.binding;
+    this.clock = server.clock;
     this.admission = admission(server.admission);
     this.drainState = drainState({
       timeoutMs: server.drainTimeoutMs,
       delayMs: server.drainDelayMs,
       clock: server.clock,
     });
-    this.instruments = createServerInstruments(options.protocol);
+    this.instruments = createServerInstruments({ durationMetric: options.binding.durationMetric });
     this.#signals = server.drainSignals;
-    const extra = options.shedAttributes ?? {};
-    this.shedAttributes = {
-      concurrency: { 'weft.reason': 'concurrency', ...extra },
-      rate: { 'weft.reason': 'rate', ...extra },
-      draining: { 'weft.reason': 'draining', ...extra },
-      deadline: { 'weft.reason': 'deadline', ...extra },
-    };
+    for (const reason of Object.keys(this.shed)) this.#attributesOf(reason);
     this.onMalformed = (field) => {
       this.malformed++;
       this.instruments.malformed.add(1, MALFORMED_ATTRS[field]);
     };
+    const env: ServerStackEnv = {
+      clock: server.clock,
+      instruments: this.instruments,
+      admission: this.admission,
+      drain: this.drainState,
+      binding: options.binding,
+      onMalformed: this.onMalformed,
+    };
+    this.stack = server.stack;
+    this.#service = server.stack.build(options.terminal, env);
+  }
+
+  /**
+   * Starts `call` down the stack. A module that throws refuses it before the handler ran: the
+   * binding answers with the protocol's reply, the call ends at once (every module's finisher runs),
+   * and the refusal is counted. A non-Weft error (a module's bug) is refused as an internal error
+   * and published on `weft:server:error`. An error thrown once the handler started is rethrown.
+   */
+  handle(call: ServerCall): void {
+    try {
+      this.#service(call);
+    } catch (error) {
+      if (call.started) throw error;
+      this.#refuse(call, error);
+    }
+  }
+
+  #refuse(call: ServerCall, thrown: unknown): void {
+    let error: WeftError;
+    if (isWeftError(thrown)) error = thrown;
+    else {
+      error = internalRejection(thrown);
+      if (diagnostics.serverError.hasSubscribers)
+        diagnostics.serverError.publish({ error: thrown, method: call.method, path: call.path });
+    }
+    const reason = rejectionReason(error);
+    const traced = call.span !== undefined;
+    call.rejection = error;
+    try {
+      this.binding.reject(call, error);
+    } finally {
+      call.finish('rejected', call.status, this.clock.now());
+      this.countRejection(reason);
+      // A call refused above `telemetry` has no span and no duration yet: a zero one, by reason.
+      if (!traced) this.instruments.duration.record(0, this.#attributesOf(reason));
+    }
   }
 
   /** Counts one refusal: the `shed` tally and `weft.server.rejected`. */
   protected countRejection(reason: ShedReason): void {
-    this.shed[reason]++;
-    this.instruments.rejected.add(1, this.shedAttributes[reason]);
+    this.shed[reason] = (this.shed[reason] ?? 0) + 1;
+    this.instruments.rejected.add(1, this.#attributesOf(reason));
   }
 
-  /** Counts a call refused before it started: a rejection, and a zero-length duration. */
-  protected countShed(reason: ShedReason): void {
-    this.countRejection(reason);
-    this.instruments.duration.record(0, this.shedAttributes[reason]);
+  #attributesOf(reason: string): Attributes {
+    let attributes = this.#reasonAttributes.get(reason);
+    if (attributes === undefined) {
+      attributes = { 'weft.reason': reason, ...this.binding.rejectionAttributes };
+      if (this.#reasonAttributes.size < MAX_REASONS) this.#reasonAttributes.set(reason, attributes);
+    }
+    return attributes;
   }
 
   /** Runs `fn` in the call's context: Weft's (deadline, trace, retry marker) and OpenTelemetry's. */
@@ -140,20 +210,29 @@ export class ServerRuntimeBase {
     return this.#draining;
   }
 
+  /** The server stack with each module's params, top to bottom (roles, descriptions, params). */
+  describeStack(): StackDescription['modules'] {
+    return this.stack.effective().modules;
+  }
+
   /** The server's state for an admin endpoint. */
   describeState(): {
+    protocol: string;
     state: string;
     inflight: number;
     admission: object;
     shed: object;
     malformedHeaders: number;
+    stack: StackDescription['modules'];
   } {
     return {
+      protocol: this.binding.protocol,
       state: this.drainState.state,
       inflight: this.drainState.inflight,
       admission: this.admission.snapshot(),
       shed: { ...this.shed },
       malformedHeaders: this.malformed,
+      stack: this.describeStack(),
     };
   }
 }

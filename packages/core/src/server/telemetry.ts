@@ -49,15 +49,17 @@ export function endServerSpan(span: Span, attributes: Attributes, failed: boolea
 }
 
 /**
- * Runs `fn` inside the request's context: Weft's (deadline, trace, retry marker, for outbound Weft
- * calls) and OpenTelemetry's active context (for the application's own spans). No closure is made.
+ * Runs `fn(arg)` inside the request's context: Weft's (deadline, trace, retry marker, for outbound
+ * Weft calls) and OpenTelemetry's active context (for the application's own spans). No closure is
+ * made.
  */
-export function runInServerContext<T>(ctx: ServerContext, fn: () => T): T {
+export function runInServerContext<T, A = undefined>(ctx: ServerContext, fn: (arg: A) => T, arg?: A): T {
   return otelContext.with(
     ctx.otel ?? ROOT_CONTEXT,
-    runWithContext as (c: ServerContext, f: () => T) => T,
+    runWithContext as (c: ServerContext, f: (arg: A) => T, a: A | undefined) => T,
     undefined,
     ctx,
     fn,
+    arg,
   );
 }

@@ -41,7 +41,7 @@ export function outcomeOf<Req extends Call, Res>(
  * binding supplies it; users may replace it (a `Classifier(req, res|err)` as in Finagle's
  * `ResponseClassifier`).
  */
-export type Classifier<Req extends Call = Call, Res = unknown> = (
+export type Classifier<Req = Call, Res = unknown> = (
   call: Req,
   response: Res | undefined,
   error: unknown,
@@ -75,7 +75,7 @@ export interface ProtocolAdapter<Res = unknown> {
   pushbackMs?(response: Res): number | undefined;
 }
 
-export interface StackEnv<Req extends Call = Call, Res = unknown> {
+export interface StackEnv<Req = Call, Res = unknown> {
   readonly destination: string;
   readonly clock: Clock;
   readonly random: Random;

@@ -12,10 +12,20 @@ import type { StackEnv } from './env.ts';
 import { checkOverride, checkParams, type ParamSpecs, readPolicy } from './params.ts';
 
 /** Sends a call and resolves with its response. */
-export type Service<Req extends Call = Call, Res = unknown> = (call: Req) => Promise<Res>;
+export type Service<Req = Call, Res = unknown> = (call: Req) => Promise<Res>;
 
-/** One layer of a stack. `P` is its params type; `params` holds the defaults (or code-set values). */
-export interface Module<P extends object = object, Req extends Call = Call, Res = unknown> {
+/**
+ * One layer of a stack. `P` is its params type; `params` holds the defaults (or code-set values).
+ * `Svc` and `Env` are what a layer wraps and is built with: the client's {@link Service} and
+ * {@link StackEnv} by default; the server stack has its own (see `ServerModule` in ../server).
+ */
+export interface Module<
+  P extends object = object,
+  Req = Call,
+  Res = unknown,
+  Svc = Service<Req, Res>,
+  Env = StackEnv<Req, Res>,
+> {
   /** The slot it fills (`retry`, `balance`, …): unique within a stack. */
   readonly role: string;
   /** One line on what it does, printed by `describe()`. */
@@ -40,7 +50,12 @@ export interface Module<P extends object = object, Req extends Call = Call, Res 
   /** The call fields it sets for the modules below it. */
   readonly sets?: readonly CallField[];
   /** Builds the service for this layer around `next`. */
-  make(params: P, next: Service<Req, Res>, env: StackEnv<Req, Res>): Service<Req, Res>;
+  make(params: P, next: Svc, env: Env): Svc;
+  /**
+   * Roles that must sit above this module (it reads what they set on the call). Optional; checked
+   * where a stack is checked whole (the server stack, before it is built).
+   */
+  readonly requires?: readonly string[];
 }
 
 /**
@@ -80,7 +95,10 @@ export interface StackOptions {
 
 /** A module of any params type, as stored in a stack. */
 // biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
-export type AnyModule<Req extends Call = Call, Res = unknown> = Omit<Module<any, Req, Res>, 'spec'> & {
+export type AnyModule<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = StackEnv<Req, Res>> = Omit<
+  Module<any, Req, Res, Svc, Env>,
+  'spec'
+> & {
   readonly spec?: object;
 };
 
@@ -89,12 +107,12 @@ export interface StackDescription {
   readonly modules: readonly { role: string; description: string; params: object }[];
 }
 
-export class Stack<Req extends Call = Call, Res = unknown> {
-  readonly modules: readonly AnyModule<Req, Res>[];
+export class Stack<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = StackEnv<Req, Res>> {
+  readonly modules: readonly AnyModule<Req, Res, Svc, Env>[];
   readonly options: StackOptions;
 
   /** Refuses two modules with one role, and a module placed where what it needs is not set. */
-  constructor(modules: readonly AnyModule<Req, Res>[], options: StackOptions = {}) {
+  constructor(modules: readonly AnyModule<Req, Res, Svc, Env>[], options: StackOptions = {}) {
     const roles = new Set<string>();
     for (const m of modules) {
       if (roles.has(m.role)) throw new TypeError(`stack has two modules with role ${m.role}`);
@@ -114,25 +132,25 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   }
 
   /** A new stack with `module` right above the module with role `role`. */
-  insertBefore(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  insertBefore(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with `module` right below the module with role `role`. */
-  insertAfter(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  insertAfter(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role) + 1;
     return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i)]);
   }
 
   /** A new stack with the module of role `role` replaced. */
-  replace(role: string, module: AnyModule<Req, Res>): Stack<Req, Res> {
+  replace(role: string, module: AnyModule<Req, Res, Svc, Env>): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return this.#edit([...this.modules.slice(0, i), module, ...this.modules.slice(i + 1)]);
   }
 
   /** A new stack without the module of role `role`. */
-  remove(role: string): Stack<Req, Res> {
+  remove(role: string): Stack<Req, Res, Svc, Env> {
     const i = this.#index(role);
     return this.#edit([...this.modules.slice(0, i), ...this.modules.slice(i + 1)]);
   }
@@ -145,7 +163,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
   configure<R extends string>(
     role: R,
     params: R extends keyof ParamsByRole ? ParamsOverride<ParamsByRole[R]> : object,
-  ): Stack<Req, Res> {
+  ): Stack<Req, Res, Svc, Env> {
     const m = this.modules[this.#index(role)]!;
     if (m.spec) checkOverride(role, m.spec as ParamSpecs<object>, params);
     return this.replace(role, { ...m, params: overlay(m.params, params) });
@@ -181,11 +199,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
    * Builds the service: each module wraps the one below, the terminal at the bottom. The whole
    * stack is checked first ({@link check}).
    */
-  build(
-    terminal: Service<Req, Res>,
-    env: StackEnv<Req, Res>,
-    policy: DestinationPolicy = {},
-  ): Service<Req, Res> {
+  build(terminal: Svc, env: Env, policy: DestinationPolicy = {}): Svc {
     const effective = this.check(policy).modules;
     let service = terminal;
     for (let i = this.modules.length - 1; i >= 0; i--) {
@@ -204,7 +218,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
       .join('\n');
   }
 
-  #edit(modules: readonly AnyModule<Req, Res>[]): Stack<Req, Res> {
+  #edit(modules: readonly AnyModule<Req, Res, Svc, Env>[]): Stack<Req, Res, Svc, Env> {
     checkContracts(modules, this.options.bottomNeeds ?? [], this.modules);
     return new Stack(modules, this.options);
   }
@@ -217,7 +231,7 @@ export class Stack<Req extends Call = Call, Res = unknown> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: only the declarations are read
-function policyOverrides(m: AnyModule<any, any>, policy: DestinationPolicy): object | undefined {
+function policyOverrides(m: AnyModule<any, any, any, any>, policy: DestinationPolicy): object | undefined {
   if (m.fromPolicy) return m.fromPolicy(policy);
   return m.spec ? readPolicy(m.spec as ParamSpecs<object>, policy) : undefined;
 }
@@ -228,7 +242,7 @@ function policyOverrides(m: AnyModule<any, any>, policy: DestinationPolicy): obj
  * the edit removed it).
  */
 // biome-ignore lint/suspicious/noExplicitAny: only the declarations are read
-type Declared = AnyModule<any, any>;
+type Declared = AnyModule<any, any, any, any>;
 
 function checkContracts(
   modules: readonly Declared[],

@@ -13,4 +13,9 @@ export const diagnostics = {
   retry: channel('weft:retry'),
   /** `{ destination, reason }` when a retry was wanted but the budget was spent. */
   budgetExhausted: channel('weft:retry:budget-exhausted'),
+  /**
+   * `{ error, method, path }` when a server module threw something that is not a `WeftError` (a
+   * bug): the call was refused as an internal error (500, gRPC INTERNAL) and this is its trace.
+   */
+  serverError: channel('weft:server:error'),
 } as const;

@@ -20,7 +20,7 @@ export interface GrpcServerOptions extends ServerBaseOptions {
    */
   drainSignals?: readonly NodeJS.Signals[] | false;
   /**
-   * Method paths that bypass admission and drain (health checks must answer while draining).
+   * Method paths that bypass the server stack (health checks must answer while draining).
    * Defaults to the `grpc.health.v1.Health` methods.
    */
   exemptPrefixes?: readonly string[];

@@ -32,8 +32,8 @@ export interface ServerOptions extends ServerBaseOptions {
   /** Readiness path (200 while serving, 503 once draining), or `false`. Defaults to `/readyz`. */
   readinessPath?: string | false;
   /**
-   * Path of the admin endpoint (JSON: server state and admission, every live Weft client's effective
-   * policy, stack and endpoints), or `false`. Defaults to `false`: it exposes internals, so turn it on
+   * Path of the admin endpoint (JSON: server state, admission and server stack, every live Weft
+   * client's effective policy, stack and endpoints), or `false`. Defaults to `false`: it exposes internals, so turn it on
    * only where the port is not public.
    */
   adminPath?: string | false;

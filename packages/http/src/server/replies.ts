@@ -1,8 +1,17 @@
 /**
- * The responses the server middleware writes itself: rejections (shed, draining, deadline passed),
- * health and admin. Rejection bodies are made once, so shedding a request costs no serialization.
+ * The responses the server middleware writes itself: refusals (by the error's code, see
+ * rejection.ts in @weft/core), health and admin. The built-in refusals' replies are made once, so
+ * shedding a request costs no serialization.
  */
-import { Header, type RejectReason } from '@weft/core';
+import {
+  type BuiltInRejection,
+  ErrorCode,
+  Header,
+  rejectionReason,
+  retryAfterSeconds,
+  SERVER_REJECTIONS,
+  type WeftError,
+} from '@weft/core';
 
 export interface Reply {
   readonly status: number;
@@ -32,33 +41,57 @@ export function replyHeaders(
 }
 
 /** Why the server refused a request before its handler ran (`weft.reason` on the metric). */
-export type ShedReason = RejectReason | 'draining' | 'deadline';
-
-const rejected = (reason: string, extra: Record<string, string> = {}) =>
-  json(
-    503,
-    { [Header.rejected]: '1', ...extra },
-    { error: 'WEFT_REJECTED', reason, message: 'request not processed; safe to retry on another endpoint' },
-  );
+export type ShedReason = BuiltInRejection;
 
 /**
- * Only a rate-limit refusal carries `Retry-After`: the bucket refills over seconds, so every client
- * (Weft's honours it) should hold off this instance. A concurrency refusal is momentary — a slot
- * frees as soon as any request ends — and a draining instance is going away: a `Retry-After` there
- * would make a client with no other endpoint wait a whole second for nothing.
+ * The reply refusing a request with `error`, by its code: `WEFT_REJECTED` 503 + `weft-rejected`
+ * (safe to retry elsewhere whatever the method; `Retry-After` only when the refusal asks clients to
+ * hold off), `WEFT_DEADLINE_EXCEEDED` 504 + `weft-no-retry`, `WEFT_PERMISSION_DENIED` 403,
+ * `WEFT_UNAUTHORIZED` 401, anything else 500.
  */
-export const REJECTIONS: Readonly<Record<ShedReason, Reply>> = {
-  concurrency: rejected('concurrency'),
-  rate: rejected('rate', { 'retry-after': '1' }),
+function makeReply(error: WeftError, extra: Record<string, string> = {}): Reply {
+  const reason = rejectionReason(error);
+  switch (error.code) {
+    case ErrorCode.Rejected: {
+      const wait = retryAfterSeconds(error);
+      return json(
+        503,
+        { [Header.rejected]: '1', ...(wait === undefined ? {} : { 'retry-after': String(wait) }), ...extra },
+        { error: error.code, reason, message: 'request not processed; safe to retry on another endpoint' },
+      );
+    }
+    case ErrorCode.DeadlineExceeded:
+      return json(504, { [Header.noRetry]: '1', ...extra }, { error: error.code, message: error.message });
+    case ErrorCode.PermissionDenied:
+      return json(403, extra, { error: error.code, reason, message: error.message });
+    case ErrorCode.Unauthorized:
+      return json(401, extra, { error: error.code, reason, message: error.message });
+    default:
+      return json(500, extra, { error: error.code, reason, message: 'refused before the handler ran' });
+  }
+}
+
+/** The built-in refusals' replies, made once. */
+export const REJECTIONS: Readonly<Record<BuiltInRejection, Reply>> = {
+  concurrency: makeReply(SERVER_REJECTIONS.concurrency),
+  rate: makeReply(SERVER_REJECTIONS.rate),
   // Closing the connection moves the client's keep-alive pool off this instance.
-  draining: rejected('draining', { connection: 'close' }),
-  // The caller has given up already: answering quickly frees the connection; retrying is pointless.
+  draining: makeReply(SERVER_REJECTIONS.draining, { connection: 'close' }),
   deadline: json(
     504,
     { [Header.noRetry]: '1' },
-    { error: 'WEFT_DEADLINE_EXCEEDED', message: 'the deadline of the request had passed on arrival' },
+    { error: ErrorCode.DeadlineExceeded, message: 'the deadline of the request had passed on arrival' },
   ),
 };
+
+const BUILT_IN = new Map<WeftError, Reply>(
+  (Object.keys(REJECTIONS) as BuiltInRejection[]).map((r) => [SERVER_REJECTIONS[r], REJECTIONS[r]]),
+);
+
+/** The reply refusing a request with `error` (a built-in refusal's is made once). */
+export function replyFor(error: WeftError): Reply {
+  return BUILT_IN.get(error) ?? makeReply(error);
+}
 
 export const LIVE = json(200, { 'cache-control': 'no-store' }, { status: 'live' });
 export const READY = json(200, { 'cache-control': 'no-store' }, { status: 'ready' });

@@ -1,0 +1,66 @@
+import { propagation, ROOT_CONTEXT, SpanKind, type TextMapGetter, trace } from '@opentelemetry/api';
+import type { ServerBinding, ServerModule, ServerService } from '../binding.ts';
+import type { ServerCall, ServerFinisher } from '../call.ts';
+import type { ServerInstruments } from '../instruments.ts';
+import { endServerSpan } from '../telemetry.ts';
+
+/** Reads propagation fields (`traceparent`, `baggage`, …) from any protocol's call. */
+const callGetter: TextMapGetter<ServerCall> = {
+  keys: (call) => call.headerNames(),
+  get: (call, key) => call.header(key),
+};
+
+class TelemetryLayer implements ServerFinisher {
+  readonly service: ServerService;
+  readonly #instruments: ServerInstruments;
+  readonly #binding: ServerBinding;
+
+  constructor(next: ServerService, instruments: ServerInstruments, binding: ServerBinding) {
+    this.#instruments = instruments;
+    this.#binding = binding;
+    const tracer = instruments.tracer;
+    this.service = (call) => {
+      const parent = propagation.extract(ROOT_CONTEXT, call, callGetter);
+      const span = tracer.startSpan(
+        binding.spanName(call),
+        { kind: SpanKind.SERVER, attributes: binding.spanAttributes(call) },
+        parent,
+      );
+      call.span = span;
+      call.otel = trace.setSpan(parent, span);
+      instruments.inflight.add(1);
+      call.defer(this);
+      next(call);
+    };
+  }
+
+  finish(call: ServerCall): void {
+    const instruments = this.#instruments;
+    instruments.inflight.add(-1);
+    const attributes = this.#binding.endAttributes(call);
+    const span = call.span;
+    if (span !== undefined)
+      endServerSpan(
+        span,
+        attributes,
+        attributes['error.type'] !== undefined,
+        this.#binding.endSpanName(call),
+      );
+    instruments.duration.record(call.elapsedMs / 1000, attributes);
+  }
+}
+
+/**
+ * Role `telemetry`: the SERVER span, its parent extracted from the call's headers or metadata by the
+ * registered OpenTelemetry propagator; the duration histogram and `weft.server.inflight`. The
+ * names and attributes are the binding's (semantic conventions of HTTP or RPC). Above `context`,
+ * so the handler runs with the span active.
+ */
+export function serverTelemetryModule(): ServerModule {
+  return {
+    role: 'telemetry',
+    description: 'server span (parent from traceparent), duration and in-flight metrics',
+    params: {},
+    make: (_params, next, env) => new TelemetryLayer(next, env.instruments, env.binding).service,
+  };
+}
