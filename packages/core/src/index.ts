@@ -123,7 +123,12 @@ export {
 } from './server/rejection.ts';
 export type { ServerRuntimeBaseOptions, ShedReason } from './server/runtime-base.ts';
 export { ServerRuntimeBase } from './server/runtime-base.ts';
-export { checkServerStack, defaultServerStack, HANDLER_REQUIRES } from './server/server-stack.ts';
+export {
+  checkServerStack,
+  defaultServerStack,
+  editServerStack,
+  HANDLER_NEEDS,
+} from './server/server-stack.ts';
 export { onShutdownSignal } from './server/signals.ts';
 export type { ServerSpan } from './server/telemetry.ts';
 export { endServerSpan, runInServerContext, startServerSpan } from './server/telemetry.ts';
@@ -154,7 +159,7 @@ export type {
   StackDescription,
   StackOptions,
 } from './stack/stack.ts';
-export { Stack } from './stack/stack.ts';
+export { checkContracts, Stack, StackContractError } from './stack/stack.ts';
 export { diagnostics } from './telemetry/diagnostics.ts';
 export type { Instruments } from './telemetry/instruments.ts';
 export { createInstruments, DURATION_BUCKETS, tracingEnabled } from './telemetry/instruments.ts';

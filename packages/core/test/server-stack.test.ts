@@ -188,14 +188,14 @@ describe('server stack', () => {
       role: 'audit',
       description: 'reads call.ctx',
       params: {},
-      requires: ['context'],
+      needs: ['context'],
       make: (_p, next) => next,
     };
     assert.throws(
       () => runtime(new VirtualClock(), (s) => s.insertBefore('telemetry', audit)),
       (e: WeftError) =>
         e.code === 'WEFT_INVALID_OPTION' &&
-        /module "audit" needs "context" above it, but "context" is below it \(roles: drain, deadline, admission, authorization, audit, telemetry, context\)/.test(
+        /stack refused: module audit needs call\.context, but module context, which sets it, is below it/.test(
           e.message,
         ),
     );

@@ -41,7 +41,7 @@ const blockModule: ServerModule<{ header: string }> = {
   role: 'block',
   description: 'count calls; refuse those carrying x-block',
   params: { header: 'x-block' },
-  requires: ['deadline'],
+  needs: ['deadline'],
   make: (params, next) => (call) => {
     seenByModule++;
     const value = call.header(params.header);
@@ -279,7 +279,8 @@ describe('stack edits are checked when the server is made', () => {
   const tooHigh = (s: ServerStack) => s.insertBefore('drain', blockModule);
 
   test('a stack without context is refused, for HTTP and gRPC alike', async () => {
-    const message = /the handler runs inside the context module "context" makes, and the stack has none/;
+    const message =
+      /stack refused: the handler needs call\.context, but module context set it, and this edit takes it away/;
     assert.throws(() => weftExpress({ stack: noContext }), refused(message));
     assert.throws(() => createGrpcServer({ stack: noContext }), refused(message));
     const app = Fastify();
@@ -290,8 +291,9 @@ describe('stack edits are checked when the server is made', () => {
     await app.close().catch(() => {});
   });
 
-  test('a module above a role it requires is refused, naming both', () => {
-    const message = /module "block" needs "deadline" above it, but "deadline" is below it/;
+  test('a module above what it needs is refused, naming both', () => {
+    const message =
+      /stack refused: module block needs call\.deadline, but module deadline, which sets it, is below it/;
     assert.throws(() => weftExpress({ stack: tooHigh }), refused(message));
     assert.throws(() => createGrpcServer({ stack: tooHigh }), refused(message));
   });

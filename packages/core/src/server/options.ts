@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../time/clock.ts';
 import type { KeySet } from '../util/known-keys.ts';
 import type { ServerStack } from './binding.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
-import { checkServerStack, defaultServerStack } from './server-stack.ts';
+import { defaultServerStack, editServerStack } from './server-stack.ts';
 
 export interface ServerBaseOptions {
   /**
@@ -34,7 +34,7 @@ export interface ServerBaseOptions {
   /**
    * Edits the server stack by role, the same for HTTP and gRPC: given the default stack, returns the
    * one to run, e.g. `(s) => s.insertAfter('admission', mine)`; a stack without `context`, or with a
-   * module above a role it `requires`, is refused. See docs/server.md. Defaults to the default stack.
+   * module above what it `needs`, is refused. See docs/server.md. Defaults to the default stack.
    */
   stack?: (stack: ServerStack) => ServerStack;
   /** Injected time (tests). Defaults to the process clock. */
@@ -90,9 +90,7 @@ export function resolveServerBase(
     throw invalidOption('drainSignals', 'must be false or a list of signal names such as SIGTERM');
   if (options.stack !== undefined && typeof options.stack !== 'function')
     throw invalidOption('stack', 'must be a function (stack) => stack, editing the default server stack');
-  const stack = checkServerStack(
-    options.stack === undefined ? defaultServerStack() : options.stack(defaultServerStack()),
-  );
+  const stack = options.stack === undefined ? defaultServerStack() : editServerStack(options.stack);
   return {
     admission: { concurrency, rate, clock },
     drainTimeoutMs,

@@ -9,7 +9,7 @@
  * probes must answer while draining or overloaded.
  */
 import { invalidOption } from '../errors/errors.ts';
-import { Stack } from '../stack/stack.ts';
+import { type CallField, checkContracts, Stack, StackContractError } from '../stack/stack.ts';
 import type { ServerStack } from './binding.ts';
 import { serverAdmissionModule } from './modules/admission-module.ts';
 import { serverAuthorizationModule } from './modules/authorization-module.ts';
@@ -19,56 +19,57 @@ import { serverDrainModule } from './modules/drain-module.ts';
 import { serverTelemetryModule } from './modules/telemetry-module.ts';
 
 export function defaultServerStack(): ServerStack {
-  return new Stack([
-    serverDrainModule(),
-    serverDeadlineModule(),
-    serverAdmissionModule(),
-    serverAuthorizationModule(),
-    serverTelemetryModule(),
-    serverContextModule(),
-  ]);
+  return new Stack(
+    [
+      serverDrainModule(),
+      serverDeadlineModule(),
+      serverAdmissionModule(),
+      serverAuthorizationModule(),
+      serverTelemetryModule(),
+      serverContextModule(),
+    ],
+    SERVER_STACK_OPTIONS,
+  );
 }
 
-/** Roles the handler needs above it: it runs inside the context `context` makes. */
-export const HANDLER_REQUIRES: readonly string[] = ['context'];
+/** What the handler needs above it: it runs inside the request context `context` makes. */
+export const HANDLER_NEEDS: readonly CallField[] = ['context'];
+
+const SERVER_STACK_OPTIONS = { bottomNeeds: HANDLER_NEEDS, bottomName: 'the handler' } as const;
 
 /**
- * Checks a server stack whole, before any module is made: each module's `requires` roles must sit
- * above it, and the handler's ({@link HANDLER_REQUIRES}) must be there. Throws `WEFT_INVALID_OPTION`
- * naming the module and the role it needs.
+ * Checks a server stack whole, before any module is made: each module's `needs` must be set by a
+ * module above it, and the handler's ({@link HANDLER_NEEDS}) must be there (as the client checks its
+ * stack, see `checkContracts`). Throws `WEFT_INVALID_OPTION` naming the modules.
  */
 export function checkServerStack(stack: unknown): ServerStack {
   if (!(stack instanceof Stack))
     throw invalidOption('stack', 'must return the Stack it was given, edited (insertAfter, replace, …)');
   const s = stack as ServerStack;
-  const roles = s.roles;
-  const listing = `(roles: ${roles.join(', ')})`;
+  const listing = `(roles: ${s.roles.join(', ')})`;
   s.modules.forEach((m, i) => {
     if (typeof m?.make !== 'function' || typeof m.role !== 'string')
       throw invalidOption(
         'stack',
         `module ${i + 1} is not a module { role, description, params, make } ${listing}`,
       );
-    for (const needed of m.requires ?? []) {
-      const at = roles.indexOf(needed);
-      if (at < 0)
-        throw invalidOption(
-          'stack',
-          `module "${m.role}" needs "${needed}" above it, and the stack has none ${listing}`,
-        );
-      if (at > i)
-        throw invalidOption(
-          'stack',
-          `module "${m.role}" needs "${needed}" above it, but "${needed}" is below it ${listing}`,
-        );
-    }
   });
-  for (const needed of HANDLER_REQUIRES) {
-    if (!roles.includes(needed))
-      throw invalidOption(
-        'stack',
-        `the handler runs inside the context module "${needed}" makes, and the stack has none; replace it rather than remove it ${listing}`,
-      );
+  try {
+    checkContracts(s.modules, HANDLER_NEEDS, undefined, SERVER_STACK_OPTIONS.bottomName);
+  } catch (error) {
+    throw invalidOption('stack', `${(error as Error).message} ${listing}`);
   }
   return s;
+}
+
+/** Runs the user's edit of the default server stack; an edit the stack refuses names the modules. */
+export function editServerStack(edit: (stack: ServerStack) => unknown): ServerStack {
+  let edited: unknown;
+  try {
+    edited = edit(defaultServerStack());
+  } catch (error) {
+    if (error instanceof StackContractError) throw invalidOption('stack', error.message);
+    throw error;
+  }
+  return checkServerStack(edited);
 }

@@ -51,11 +51,6 @@ export interface Module<
   readonly sets?: readonly CallField[];
   /** Builds the service for this layer around `next`. */
   make(params: P, next: Svc, env: Env): Svc;
-  /**
-   * Roles that must sit above this module (it reads what they set on the call). Optional; checked
-   * where a stack is checked whole (the server stack, before it is built).
-   */
-  readonly requires?: readonly string[];
 }
 
 /**
@@ -89,8 +84,10 @@ export type ParamsOverride<P> = {
 
 /** Options of a {@link Stack}. */
 export interface StackOptions {
-  /** The call fields the protocol's transport, below the last module, needs. Defaults to none. */
+  /** The call fields the bottom of the stack (the client's transport, the server's handler) needs. Defaults to none. */
   readonly bottomNeeds?: readonly CallField[];
+  /** What the bottom is called in a refusal. Defaults to `the transport`. */
+  readonly bottomName?: string;
 }
 
 /** A module of any params type, as stored in a stack. */
@@ -118,7 +115,7 @@ export class Stack<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = Sta
       if (roles.has(m.role)) throw new TypeError(`stack has two modules with role ${m.role}`);
       roles.add(m.role);
     }
-    checkContracts(modules, options.bottomNeeds ?? [], undefined);
+    checkContracts(modules, options.bottomNeeds ?? [], undefined, options.bottomName);
     this.modules = modules;
     this.options = options;
   }
@@ -219,7 +216,7 @@ export class Stack<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = Sta
   }
 
   #edit(modules: readonly AnyModule<Req, Res, Svc, Env>[]): Stack<Req, Res, Svc, Env> {
-    checkContracts(modules, this.options.bottomNeeds ?? [], this.modules);
+    checkContracts(modules, this.options.bottomNeeds ?? [], this.modules, this.options.bottomName);
     return new Stack(modules, this.options);
   }
 
@@ -237,17 +234,20 @@ function policyOverrides(m: AnyModule<any, any, any, any>, policy: DestinationPo
 }
 
 /**
- * Every field a module needs is set by a module above it; the transport's needs by any module.
+ * Every field a module needs is set by a module above it; the bottom's (the client's transport,
+ * the server's handler) by any module. Stacks check themselves when made and edited; exported for
+ * a stack built by a user function, which is checked again where it is used.
  * The error names the module that needs the field and the one that sets it (where it is, or that
  * the edit removed it).
  */
 // biome-ignore lint/suspicious/noExplicitAny: only the declarations are read
 type Declared = AnyModule<any, any, any, any>;
 
-function checkContracts(
+export function checkContracts(
   modules: readonly Declared[],
   bottomNeeds: readonly CallField[],
   previous: readonly Declared[] | undefined,
+  bottomName = 'the transport',
 ): void {
   const setter = (list: readonly Declared[], field: CallField) => list.find((m) => m.sets?.includes(field));
   const refuse = (who: string, field: CallField, below: readonly Declared[]) => {
@@ -258,14 +258,19 @@ function checkContracts(
       : gone
         ? `module ${gone.role} set it, and this edit takes it away`
         : 'no module sets it';
-    throw new TypeError(`stack refused: ${who} needs call.${field}, but ${why}`);
+    throw new StackContractError(`stack refused: ${who} needs call.${field}, but ${why}`);
   };
   modules.forEach((m, i) => {
     for (const field of m.needs ?? []) {
       if (!setter(modules.slice(0, i), field)) refuse(`module ${m.role}`, field, modules.slice(i + 1));
     }
   });
-  for (const field of bottomNeeds) if (!setter(modules, field)) refuse('the transport', field, []);
+  for (const field of bottomNeeds) if (!setter(modules, field)) refuse(bottomName, field, []);
+}
+
+/** A stack (or an edit) that leaves a module without what it needs. */
+export class StackContractError extends TypeError {
+  override readonly name = 'StackContractError';
 }
 
 /**

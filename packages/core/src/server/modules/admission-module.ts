@@ -37,6 +37,7 @@ class AdmissionLayer implements ServerFinisher {
 export function serverAdmissionModule(): ServerModule {
   return {
     role: 'admission',
+    sets: ['admission'],
     description: 'concurrency and rate limits (server, then route); shed with a retryable rejection',
     params: {},
     make: (_params, next, env) => new AdmissionLayer(next, env.admission).service,

@@ -51,6 +51,7 @@ class ContextLayer implements ServerFinisher {
 export function serverContextModule(): ServerModule {
   return {
     role: 'context',
+    sets: ['context'],
     description: 'build the request context; run the handler inside it (AsyncLocalStorage)',
     params: {},
     make: (_params, next, env) => new ContextLayer(next, env.clock, env.onMalformed).service,

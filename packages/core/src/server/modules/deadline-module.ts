@@ -11,6 +11,7 @@ import { SERVER_REJECTIONS } from '../rejection.ts';
 export function serverDeadlineModule(): ServerModule {
   return {
     role: 'deadline',
+    sets: ['deadline'],
     description: 'read the propagated deadline; refuse a call whose deadline has passed',
     params: {},
     make(_params, next, env) {

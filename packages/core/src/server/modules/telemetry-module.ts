@@ -59,6 +59,7 @@ class TelemetryLayer implements ServerFinisher {
 export function serverTelemetryModule(): ServerModule {
   return {
     role: 'telemetry',
+    sets: ['span'],
     description: 'server span (parent from traceparent), duration and in-flight metrics',
     params: {},
     make: (_params, next, env) => new TelemetryLayer(next, env.instruments, env.binding).service,
