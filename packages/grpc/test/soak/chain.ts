@@ -135,14 +135,12 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakSample[]> 
     });
   };
   const tickMs = 10;
+  let owed = 0;
   await new Promise<void>((done) => {
     let nextSample = every;
     const timer = setInterval(() => {
       const elapsed = performance.now() - started;
-      // Send what is due by now, not a fixed share per tick: on a busy machine ticks come late and
-      // fewer, and a per-tick share would lower the rate with them.
-      const due = Math.floor((Math.min(elapsed, seconds * 1000) * rate) / 1000);
-      while (calls < due) one();
+      for (owed += (rate * tickMs) / 1000; owed >= 1; owed--) one();
       if (elapsed >= nextSample) {
         nextSample += every;
         sample();
