@@ -16,6 +16,7 @@ import { machineInfo } from './lib/machine.ts';
 import { installCleanup, killAll } from './lib/proc.ts';
 import { renderReport } from './lib/report.ts';
 import { configPropagation } from './scenarios/config-propagation.ts';
+import { grpcOverhead } from './scenarios/grpc-overhead.ts';
 import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { pickCost } from './scenarios/pick-cost.ts';
@@ -31,6 +32,7 @@ const SCENARIOS: Scenario[] = [
   configPropagation,
   pickCost,
   memory,
+  grpcOverhead,
 ];
 
 const args = process.argv.slice(2);

@@ -1,4 +1,4 @@
-/** Starting backend processes and reading their request counters. */
+/** Starting backend processes (HTTP and gRPC) and reading their request counters. */
 import { request } from 'undici';
 import { type Child, childScript, startChild } from './proc.ts';
 
@@ -60,5 +60,28 @@ export async function startBackends(specs: readonly EndpointSpec[], processes = 
     async close() {
       await Promise.all(children.map((c) => c.kill()));
     },
+  };
+}
+
+export interface GrpcBackends {
+  readonly ports: number[];
+  /** `127.0.0.1:<port>` of each endpoint. */
+  readonly endpoints: string[];
+  /** Process id of the backend process. */
+  readonly pids: number[];
+  close(): Promise<void>;
+}
+
+/** Starts one gRPC backend process (children/grpc-backend.ts) serving `count` endpoints. */
+export async function startGrpcBackends(count: number): Promise<GrpcBackends> {
+  const child = await startChild<{ ports: number[] }>(childScript('grpc-backend.ts'), {
+    args: [JSON.stringify({ endpoints: count })],
+  });
+  const ports = child.ready.ports;
+  return {
+    ports,
+    endpoints: ports.map((p) => `127.0.0.1:${p}`),
+    pids: [child.process.pid!],
+    close: () => child.kill(),
   };
 }

@@ -117,6 +117,17 @@ function panels(results: readonly ScenarioResult[]): Panel[] {
       ],
     });
   }
+  const grpc = by('grpc-overhead');
+  if (grpc?.variants)
+    out.push({
+      title: '8. gRPC overhead: throughput against plain grpc-js',
+      unit: 'calls/s, higher is better',
+      bars: (grpc.variants as Variants).map((v) => ({
+        label: v.name,
+        value: v.rps,
+        weft: v.name.startsWith('Weft'),
+      })),
+    });
   return out;
 }
 
@@ -164,6 +175,7 @@ export function renderReport(run: RunRecord): { markdown: string; svg: string } 
     'npm run bench                      # full run (~10 min): rewrites this page and bench/results/',
     'npm run bench -- --quick           # smoke run (< 2 min, CI): bench/results/quick.json only',
     'npm run bench -- --only=overhead,sidecar --rounds=3   # some scenarios (no page rewrite)',
+    'npm run bench -- --only=grpc-overhead                 # the gRPC overhead scenario alone',
     '```',
     '',
     "The bench installs Debian's `haproxy` itself when it is missing and it runs as root (it says so),",

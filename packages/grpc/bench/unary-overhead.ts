@@ -11,11 +11,15 @@
  *
  * Two servers, empty messages. Latency: sequential calls (p50/p99 in µs); throughput: calls/s with
  * 64 in flight; medians of interleaved rounds. Run: node_modules/.bin/node --conditions=weft-source packages/grpc/bench/unary-overhead.ts
+ *
+ * `weft` against plain grpc-js on four endpoints is also scenario `grpc-overhead` of `npm run bench`
+ * (throughput, client CPU per call, paced latency); this script is for the routes the bench leaves
+ * out: resolver only, LB policy, and the server interceptor.
  */
 import { credentials, Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 import { StaticResolver } from '@weft/core';
 import { createGrpcClient, grpcServerRuntime, registerWeftResolver } from '../src/index.ts';
-import { loadTestProto } from '../test/helpers.ts';
+import { type TestClient, TestServiceClient } from '../test/helpers.ts';
 import { P2C_POLICY, registerP2cPolicy } from './p2c-policy.ts';
 
 const SEQUENTIAL = Number(process.env.CALLS ?? 4000);
@@ -23,22 +27,9 @@ const THROUGHPUT_MS = Number(process.env.DURATION_MS ?? 3000);
 const CONCURRENCY = 64;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
-type Ctor = new (
-  target: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
-  options?: object,
-) => {
-  emptyCall(req: object, cb: (err: Error | null) => void): void;
-  close(): void;
-};
-const proto = loadTestProto('grpc/testing/test.proto') as unknown as {
-  grpc: { testing: { TestService: Ctor & { service: never } } };
-};
-const TestService = proto.grpc.testing.TestService;
-
 async function server(options: ServerOptions): Promise<{ port: number; close(): void }> {
   const s = new Server(options);
-  s.addService(TestService.service, {
+  s.addService(TestServiceClient.service, {
     emptyCall: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, {}),
   });
   const port = await new Promise<number>((resolve, reject) =>
@@ -47,10 +38,12 @@ async function server(options: ServerOptions): Promise<{ port: number; close(): 
   return { port, close: () => s.forceShutdown() };
 }
 
-const call = (client: InstanceType<Ctor>) =>
-  new Promise<void>((resolve, reject) => client.emptyCall({}, (err) => (err ? reject(err) : resolve())));
+const call = (client: TestClient) =>
+  new Promise<void>((resolve, reject) =>
+    client.emptyCall({}, (err: Error | null) => (err ? reject(err) : resolve())),
+  );
 
-async function measure(client: InstanceType<Ctor>) {
+async function measure(client: TestClient) {
   const samples = new Float64Array(SEQUENTIAL);
   for (let i = 0; i < SEQUENTIAL; i++) {
     const t = performance.now();
@@ -90,21 +83,21 @@ registerWeftResolver({
 console.log(
   `node ${process.version}, ${SEQUENTIAL} sequential calls, ${CONCURRENCY} in flight for ${THROUGHPUT_MS} ms, median of ${ROUNDS} rounds`,
 );
-const clients: [string, InstanceType<Ctor>][] = [
-  ['direct', new TestService(endpoints[0]!, credentials.createInsecure())],
-  ['resolver', new TestService('weft:///bench', credentials.createInsecure())],
+const clients: [string, TestClient][] = [
+  ['direct', new TestServiceClient(endpoints[0]!, credentials.createInsecure())],
+  ['resolver', new TestServiceClient('weft:///bench', credentials.createInsecure())],
   [
     'lb-policy',
-    new TestService('weft:///bench', credentials.createInsecure(), {
+    new TestServiceClient('weft:///bench', credentials.createInsecure(), {
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [P2C_POLICY]: {} }] }),
     }),
   ],
-  ['weft', createGrpcClient(TestService, 'bench', { endpoints }) as unknown as InstanceType<Ctor>],
+  ['weft', createGrpcClient(TestServiceClient, 'bench', { endpoints })],
   [
     'weft+server',
-    createGrpcClient(TestService, 'bench-server', {
+    createGrpcClient(TestServiceClient, 'bench-server', {
       endpoints: weftServers.map((s) => `127.0.0.1:${s.port}`),
-    }) as unknown as InstanceType<Ctor>,
+    }),
   ],
 ];
 // Warm every client first (JIT, connections), then measure in interleaved rounds; report medians.
