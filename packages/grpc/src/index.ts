@@ -6,6 +6,7 @@ export type {
   PolicySource,
   ShedReason,
 } from '@weft/core';
+export { GRPC_SEMCONV, grpcBinding } from './client/binding.ts';
 export type { GrpcCallKind } from './client/call.ts';
 export { GrpcCall } from './client/call.ts';
 export { WeftChannel } from './client/channel.ts';

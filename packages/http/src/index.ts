@@ -3,6 +3,7 @@ import './node-check.ts';
 
 export type { DestinationDescription, PolicySource } from '@weft/core';
 export { describeDestinations as describeClients } from '@weft/core';
+export { HTTP_SEMCONV, httpBinding } from './client/binding.ts';
 export { DEFAULT_BODY_REPLAY_LIMIT_BYTES } from './client/body.ts';
 export { HttpCall, isReplayable } from './client/call.ts';
 export { DEFAULT_RETRY_STATUSES, httpClassifier } from './client/classifier.ts';

@@ -56,14 +56,14 @@ export function endpointModule(
       const { adaptivePerTry: perTry, ...outlierParams } = params;
       if (!(perTry.multiplier >= 1)) throw invalidOption('adaptivePerTry.multiplier', 'must be ≥ 1');
       if (!(perTry.minMs >= 1)) throw invalidOption('adaptivePerTry.minMs', 'must be ≥ 1');
-      const { endpoints, clock, classify, protocol } = env;
+      const { endpoints, clock, classify, binding } = env;
       endpoints.configureOutlier(resolveOutlierOptions(outlierParams));
       // Shared: attempts in flight on the previous stack stay watched after a config change.
       const watchdog = env.shared('adaptive-per-try', () => new AttemptWatchdog(clock, endpoints));
       watchdog.multiplier = perTry.multiplier;
       watchdog.minMs = perTry.minMs;
       const adaptive = perTry.enabled;
-      const notSent = protocol.notSent;
+      const notSent = binding.notSent;
 
       return async (call) => {
         const ep = call.endpoint!;

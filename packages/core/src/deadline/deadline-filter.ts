@@ -36,7 +36,7 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
     fromPolicy: (p) => ({ timeoutMs: p.timeoutMs }),
     make(params, next, env) {
       if (!(params.timeoutMs >= 0)) throw invalidOption('timeoutMs', 'must be ≥ 0 (0 = none)');
-      const { clock, protocol } = env;
+      const { clock, binding } = env;
       /** The guarded path: one AbortController for the call, a timer for its deadline. */
       const guarded = async (
         call: Call,
@@ -62,7 +62,7 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         call.signal = controller.signal;
         try {
           const response = await next(call);
-          protocol.onBodyDone(response, cleanup);
+          binding.onBodyDone(response, cleanup);
           return response;
         } catch (error) {
           cleanup();

@@ -62,7 +62,7 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
       if (params.backoffMaxMs < params.backoffInitialMs)
         throw invalidOption('retry.backoffMaxMs', 'must be ≥ retry.backoffInitialMs');
       if (!params.enabled) return next;
-      const { clock, classify, protocol, instruments, destination, endpoints } = env;
+      const { clock, classify, binding, instruments, destination, endpoints } = env;
       const key = `retry-budget:${params.budget.percent}:${params.budget.minRetriesPerSecond}:${params.budget.ttlMs}`;
       const budget = env.shared(key, () => retryBudget(params.budget, clock));
       const { random } = env;
@@ -118,7 +118,7 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
             delay = delay ? delay.next(undefined) : backoff.next();
             wait = delay.duration;
             const now = clock.now();
-            const pushback = failed ? undefined : applyPushback(call, response!, protocol, endpoints, now);
+            const pushback = failed ? undefined : applyPushback(call, response!, binding, endpoints, now);
             if (pushback !== undefined && pushback < 0) reason = 'the server asked not to be retried';
             else {
               if (pushback !== undefined && pushback > wait) wait = pushback;
@@ -142,7 +142,7 @@ export function retryModule(params: Partial<RetryParams> = {}): Module<RetryPara
               });
             return response!;
           }
-          if (!failed) protocol.discard(response!);
+          if (!failed) binding.discard(response!);
           instruments.retries.add(1, attrs);
           if (diagnostics.retry.hasSubscribers) diagnostics.retry.publish({ destination, attempt, error });
           if (wait > 0) {
