@@ -20,6 +20,7 @@ export type { TokenBucket, TokenBucketOptions } from './admission/token-bucket.t
 export { tokenBucket } from './admission/token-bucket.ts';
 export type { AttemptParams } from './attempt/attempt-filter.ts';
 export { ATTEMPT_DEFAULTS, attemptModule } from './attempt/attempt-filter.ts';
+export { AttemptExchange, discardExchange, onExchangeDone } from './attempt/exchange.ts';
 export type { AdaptivePerTryParams } from './attempt/watchdog.ts';
 export { ADAPTIVE_PER_TRY_DEFAULTS, AttemptWatchdog, attemptTimeout } from './attempt/watchdog.ts';
 export type { BalanceParams } from './balancer/balance-filter.ts';
@@ -61,8 +62,11 @@ export {
   checkServiceName,
   localZoneFromOptions,
   policyFromOptions,
+  resolverFromOptions,
   staticEndpoints,
 } from './destination/client-options.ts';
+export type { DestinationExtras } from './destination/create.ts';
+export { createDestination } from './destination/create.ts';
 export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
 export { Destination, describeDestinations } from './destination/destination.ts';
 export { addressProblem, isUsableEndpoint, portProblem } from './endpoint/address.ts';
@@ -72,6 +76,8 @@ export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/err
 export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
 export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
+export type { DurationInstrument, ProtocolBinding, ProtocolSemconv } from './protocol/binding.ts';
+export { nativeDeadline, writeDeadlineHeader } from './protocol/binding.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
 export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
 export { classifyError, isCallerCancellation } from './retry/classifier.ts';
@@ -135,7 +141,7 @@ export { endServerSpan, runInServerContext, startServerSpan } from './server/tel
 export type { AttemptHandle } from './stack/call.ts';
 export { Call, isIdempotentMethod } from './stack/call.ts';
 export { CLIENT_TRANSPORT_NEEDS, defaultClientStack } from './stack/client-stack.ts';
-export type { Classifier, Outcome, ProtocolAdapter, StackEnv } from './stack/env.ts';
+export type { Classifier, Outcome, StackEnv } from './stack/env.ts';
 export { outcomeOf, SharedState } from './stack/env.ts';
 export type { ParamSpec, ParamSpecs } from './stack/params.ts';
 export {

@@ -16,11 +16,12 @@ import {
 } from '@weft/core';
 import { DestinationPolicy } from '@weft/core/config';
 import {
+  type FakeConnection,
   type FakeResponse,
+  fakeBinding,
   fakeClassifier,
   fakeClient,
   fakeEndpoints,
-  fakeProtocol,
   scriptedService,
   seededRandom,
   VirtualClock,
@@ -47,16 +48,12 @@ class Policies implements PolicySource {
 function destination(config: Policies, policy: DestinationPolicy = {}, status = 200) {
   const clock = new VirtualClock();
   const server = scriptedService({ clock, fallback: { status } });
-  const dest = new Destination<Call, FakeResponse, object>({
+  const dest = new Destination<Call, FakeResponse, FakeConnection>({
     name: 'users',
     resolver: new StaticResolver(fakeEndpoints(3)),
     policy,
     stack: defaultClientStack<Call, FakeResponse>(),
-    terminal: server.service,
-    protocol: fakeProtocol,
-    classifier: (p) => fakeClassifier(p.retry?.retryOnStatuses),
-    connect: () => ({}),
-    disconnect: () => {},
+    binding: fakeBinding(server.service),
     config,
     clock,
     random: seededRandom(3),

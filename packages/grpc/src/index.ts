@@ -6,6 +6,7 @@ export type {
   PolicySource,
   ShedReason,
 } from '@weft/core';
+export { GRPC_SEMCONV, grpcBinding } from './client/binding.ts';
 export type { GrpcCallKind } from './client/call.ts';
 export { GrpcCall } from './client/call.ts';
 export { WeftChannel } from './client/channel.ts';
@@ -26,7 +27,7 @@ export { healthClientConstructor, healthService, healthServiceDefinition } from 
 export { loadProto, PROTO_LOADER_OPTIONS, protoDir } from './proto.ts';
 export type { WeftResolverRegistry } from './resolver/registry.ts';
 export { registerWeftResolver, serviceFromTarget, WEFT_SCHEME } from './resolver/registry.ts';
-export { grpcBinding, rejectionStatus } from './server/binding.ts';
+export { grpcServerBinding, rejectionStatus } from './server/binding.ts';
 export { GrpcServerCall } from './server/call.ts';
 export type { GrpcServerOptions } from './server/options.ts';
 export { GRPC_SERVER_DEFAULTS } from './server/options.ts';

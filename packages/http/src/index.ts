@@ -3,6 +3,7 @@ import './node-check.ts';
 
 export type { DestinationDescription, PolicySource } from '@weft/core';
 export { describeDestinations as describeClients } from '@weft/core';
+export { HTTP_SEMCONV, httpBinding } from './client/binding.ts';
 export { DEFAULT_BODY_REPLAY_LIMIT_BYTES } from './client/body.ts';
 export { HttpCall, isReplayable } from './client/call.ts';
 export { DEFAULT_RETRY_STATUSES, httpClassifier } from './client/classifier.ts';
@@ -16,7 +17,7 @@ export { installGlobalDispatcher } from './client/global.ts';
 export type { ClientOptions } from './client/options.ts';
 export type { TransportOptions } from './client/transport.ts';
 export { isWeftRequest, TRANSPORT_DEFAULTS } from './client/transport.ts';
-export { httpBinding } from './server/binding.ts';
+export { httpServerBinding } from './server/binding.ts';
 export type { HttpServerHost } from './server/call.ts';
 export { HttpServerCall } from './server/call.ts';
 export type { ResolvedServerOptions, RouteAdmissionOptions, ServerOptions } from './server/options.ts';

@@ -2,7 +2,7 @@
  * The retry marker travels hop by hop: when B answers A with `weft-no-retry`, A's own 5xx must carry
  * it too, or A's caller retries A and attempts multiply at the leaf (before the fix: 1.88 attempts
  * at C per caller request instead of 1.34). The client's `context` module sets the marker when a
- * call's final answer says its server already gave up (`ProtocolAdapter.upstreamExhausted`), or the
+ * call's final answer says its server already gave up (`ProtocolBinding.upstreamExhausted`), or the
  * budget was spent, or the breaker is open.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,14 @@
 /** Every public entry point of @weft/http refuses what it does not understand, naming it. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createClient, createDispatcher, describeClients } from '@weft/http';
+import type { Stack } from '@weft/core';
+import {
+  createClient,
+  createDispatcher,
+  describeClients,
+  type HttpCall,
+  type HttpExchange,
+} from '@weft/http';
 import { weft } from '@weft/http/express';
 import { weft as weftPlugin } from '@weft/http/fastify';
 import Fastify from 'fastify';
@@ -107,5 +114,33 @@ describe('describeClients', () => {
       await client.close();
       await dispatcher.close();
     }
+  });
+
+  test('a client and a dispatcher’s service are built alike: policy options, the stack option, the resolver check', async () => {
+    const stack = (s: Stack<HttpCall, HttpExchange>) => s.remove('breaker');
+    const client = createClient({ service: 'alike', endpoints: ['127.0.0.1:1'], timeoutMs: 321, stack });
+    const dispatcher = createDispatcher({
+      services: { alike: { endpoints: ['127.0.0.1:1'], stack } },
+      defaults: { timeoutMs: 321 },
+    });
+    try {
+      const [a, b] = ['createClient', 'createDispatcher'].map(
+        (kind) => describeClients().find((d) => d.destination === 'alike' && d.client.kind === kind)!,
+      );
+      assert.deepEqual(a!.policy, b!.policy);
+      assert.equal(a!.policy.timeoutMs, 321);
+      assert.deepEqual(
+        a!.stack.map((m) => m.role),
+        b!.stack.map((m) => m.role),
+      );
+      assert.ok(!a!.stack.some((m) => m.role === 'breaker'));
+    } finally {
+      await client.close();
+      await dispatcher.close();
+    }
+    assert.throws(
+      () => createClient({ service: 'nowhere' }),
+      refused(/^invalid option endpoints: give endpoints or a resolver for nowhere$/),
+    );
   });
 });

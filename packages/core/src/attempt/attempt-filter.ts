@@ -1,7 +1,8 @@
 /**
  * Role `attempt`: one physical try. Opens the attempt's CLIENT span (W3C `traceparent` injected),
- * writes the remaining deadline budget into `weft-deadline-ms`, enforces the per-try timeout, and
- * records `*.client.request.duration` for the attempt. The per-try timeout bounds the wait for the
+ * has the binding write the remaining deadline budget (HTTP: `weft-deadline-ms`), enforces the
+ * per-try timeout, and records the binding's attempt duration (`http.client.request.duration`, …).
+ * Span and attribute names are the binding's semantic conventions. The per-try timeout bounds the wait for the
  * response head; the total deadline (role `deadline`) bounds the body too.
  */
 import {
@@ -32,10 +33,11 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
     spec: ATTEMPT_PARAMS,
     sets: ['attemptSignal', 'wire'],
     make(params, next, env) {
-      const { clock, instruments, protocol, classify, destination } = env;
+      const { clock, instruments, binding, classify, destination } = env;
       const perTry = params.perTryTimeoutMs;
-      const methodKey = protocol.name === 'http' ? 'http.request.method' : 'rpc.method';
-      const statusKey = protocol.name === 'http' ? 'http.response.status_code' : 'rpc.grpc.status_code';
+      const semconv = binding.semconv;
+      const { methodKey, statusKey, resendCountKey } = semconv;
+      const unitMs = instruments.attemptDurationUnitMs;
 
       const observed = async (call: Call) => {
         const start = clock.now();
@@ -43,22 +45,22 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
         if (instruments.tracingEnabled()) {
           const parentOtel = call.otel ?? otelContext.active();
           span = instruments.tracer.startSpan(
-            protocol.name === 'http' ? call.method : call.path.slice(1),
+            semconv.spanName(call),
             {
               kind: SpanKind.CLIENT,
               attributes: { 'server.address': destination, [methodKey]: call.method },
             },
             parentOtel,
           );
-          if (call.attempt > 1) span.setAttribute('http.request.resend_count', call.attempt - 1);
+          if (call.attempt > 1 && resendCountKey !== undefined)
+            span.setAttribute(resendCountKey, call.attempt - 1);
           injectTrace(call, span, parentOtel);
         } else {
           passTrace(call);
         }
         if (call.attempt > 1) call.headers[Header.attempt] = String(call.attempt);
-        if (call.deadline !== Number.POSITIVE_INFINITY) {
-          call.headers[Header.deadline] = String(Math.max(0, Math.floor(call.deadline - start)));
-        }
+        if (call.deadline !== Number.POSITIVE_INFINITY)
+          binding.writeDeadline(call, Math.max(0, Math.floor(call.deadline - start)));
 
         let controller: AbortController | undefined;
         let timer: unknown;
@@ -87,8 +89,8 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
         let errorType: string | undefined;
         try {
           const response = await next(call);
-          if (unlink) protocol.onBodyDone(response, unlink);
-          status = protocol.status(response);
+          if (unlink) binding.onBodyDone(response, unlink);
+          status = binding.status(response);
           if (outcomeOf(classify, call, response, undefined) !== 'success') {
             errorType = String(status);
             span?.setStatus({ code: SpanStatusCode.ERROR });
@@ -129,7 +131,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
             }
             if (status !== undefined) attributes[statusKey] = status;
             if (errorType !== undefined) attributes['error.type'] = errorType;
-            instruments.attemptDuration.record((clock.now() - start) / 1000, attributes);
+            instruments.attemptDuration.record((clock.now() - start) / unitMs, attributes);
           }
         }
       };
@@ -138,9 +140,8 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
         if (perTry > 0 || instruments.metricsEnabled || instruments.tracingEnabled()) return observed(call);
         passTrace(call);
         if (call.attempt > 1) call.headers[Header.attempt] = String(call.attempt);
-        if (call.deadline !== Number.POSITIVE_INFINITY) {
-          call.headers[Header.deadline] = String(Math.max(0, Math.floor(call.deadline - clock.now())));
-        }
+        if (call.deadline !== Number.POSITIVE_INFINITY)
+          binding.writeDeadline(call, Math.max(0, Math.floor(call.deadline - clock.now())));
         call.attemptSignal = call.signal;
         return next(call);
       };

@@ -53,14 +53,14 @@ export function endpointModule(
     needs: ['endpoint'],
     make(params, next, env) {
       const { adaptivePerTry: perTry, ...outlierParams } = params;
-      const { endpoints, clock, classify, protocol } = env;
+      const { endpoints, clock, classify, binding } = env;
       endpoints.configureOutlier(outlierParams);
       // Shared: attempts in flight on the previous stack stay watched after a config change.
       const watchdog = env.shared('adaptive-per-try', () => new AttemptWatchdog(clock, endpoints));
       watchdog.multiplier = perTry.multiplier;
       watchdog.minMs = perTry.minMs;
       const adaptive = perTry.enabled;
-      const notSent = protocol.notSent;
+      const notSent = binding.notSent;
 
       return async (call) => {
         const ep = call.endpoint!;

@@ -29,11 +29,11 @@ export function contextModule(): Module<object> {
     spec: {},
     sets: ['parent', 'otel'],
     make(_params, next, env) {
-      const { protocol } = env;
+      const { binding } = env;
       const marking = async (call: Call, parent: WeftContext) => {
         try {
           const response = await next(call);
-          if (protocol.upstreamExhausted?.(response)) parent.downstreamExhausted = true;
+          if (binding.upstreamExhausted?.(response)) parent.downstreamExhausted = true;
           return response;
         } catch (error) {
           if (isWeftError(error) && EXHAUSTED_CODES.has(error.code)) parent.downstreamExhausted = true;

@@ -27,7 +27,7 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
     spec: DEADLINE_PARAMS,
     sets: ['deadline', 'signal'],
     make(params, next, env) {
-      const { clock, protocol } = env;
+      const { clock, binding } = env;
       /** The guarded path: one AbortController for the call, a timer for its deadline. */
       const guarded = async (
         call: Call,
@@ -53,7 +53,7 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         call.signal = controller.signal;
         try {
           const response = await next(call);
-          protocol.onBodyDone(response, cleanup);
+          binding.onBodyDone(response, cleanup);
           return response;
         } catch (error) {
           cleanup();

@@ -121,6 +121,27 @@ export function staticEndpoints(endpoints: readonly (string | Endpoint)[]): Stat
   );
 }
 
+/**
+ * The resolver of destination `service`: the `resolver` option, else the fixed `endpoints`, else
+ * what `find` knows of (gRPC's registered resolvers). Throws naming `endpoints` when there is none;
+ * `hint` ends the message (how else to give one).
+ */
+export function resolverFromOptions(
+  service: string,
+  options: ClientPolicyOptions,
+  find?: (service: string) => Resolver | undefined,
+  hint?: string,
+): Resolver {
+  if (options.resolver) return options.resolver;
+  if (options.endpoints) return staticEndpoints(options.endpoints);
+  const found = find?.(service);
+  if (found) return found;
+  throw invalidOption(
+    'endpoints',
+    `give endpoints or a resolver for ${service}${hint ? `, or ${hint}` : ''}`,
+  );
+}
+
 /** The client's zone: the option, else `WEFT_ZONE`. */
 export function localZoneFromOptions(options: ClientPolicyOptions): string | undefined {
   return options.localZone ?? process.env.WEFT_ZONE;

@@ -1,6 +1,7 @@
 /**
  * One destination service as a client sees it, for any protocol: its endpoint set (one connection
- * handle per endpoint, made by the protocol), its stack, and its effective policy.
+ * handle per endpoint, made by the protocol binding), its stack over the binding's terminal, and its
+ * effective policy. Clients build one with `createDestination` (create.ts).
  *
  * The stack is rebuilt when the config service changes the policy; calls in flight finish on the
  * stack they started on, and the state that matters (endpoint history and health, the retry budget,
@@ -13,8 +14,9 @@ import { balancerFor } from '../balancer/strategies.ts';
 import { DestinationPolicy, formatIssues, mergePolicies } from '../config/policy.ts';
 import type { Endpoint, Resolver } from '../endpoint/endpoint.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
+import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { Call } from '../stack/call.ts';
-import { type Classifier, type ProtocolAdapter, SharedState, type StackEnv } from '../stack/env.ts';
+import { type Classifier, SharedState, type StackEnv } from '../stack/env.ts';
 import type { Service, Stack } from '../stack/stack.ts';
 import { createInstruments } from '../telemetry/instruments.ts';
 import { type Clock, type Random, systemClock } from '../time/clock.ts';
@@ -32,15 +34,8 @@ export interface DestinationOptions<Req extends Call, Res, T> {
   /** The policy set in code, validated. */
   policy: DestinationPolicy;
   stack: Stack<Req, Res>;
-  /** The protocol's transport: sends one attempt to `call.endpoint`. */
-  terminal: Service<Req, Res>;
-  protocol: ProtocolAdapter<Res>;
-  /** The protocol's classifier for a policy (e.g. its `retry.retryOnStatuses`). */
-  classifier(policy: DestinationPolicy): Classifier<Req, Res>;
-  /** Makes the connection handle of a new endpoint. */
-  connect(endpoint: Endpoint): T;
-  /** Releases the handle of an endpoint that left; in-flight requests must be allowed to finish. */
-  disconnect(transport: T): void;
+  /** The protocol: terminal, classifier, connection handles, wire encoding, telemetry names. */
+  binding: ProtocolBinding<Req, Res, T>;
   /** Policies from the config service, applied over `policy`. */
   config?: PolicySource;
   /** The caller's zone for zone-aware balancing. */
@@ -49,6 +44,11 @@ export interface DestinationOptions<Req extends Call, Res, T> {
   kind?: string;
   clock?: Clock;
   random?: Random;
+  /**
+   * How long shared state a rebuilt stack no longer uses (a breaker with other settings) stays open
+   * for calls still running on the old stack, in ms. Defaults to 30000.
+   */
+  graceMs?: number;
 }
 
 let nextId = 1;
@@ -98,9 +98,11 @@ export class Destination<Req extends Call, Res, T = unknown> {
   readonly endpoints: EndpointSet<T>;
   readonly clock: Clock;
   readonly #options: DestinationOptions<Req, Res, T>;
-  readonly #shared = new SharedState();
+  readonly #shared: SharedState;
   readonly #env: StackEnv<Req, Res>;
+  readonly #terminal: Service<Req, Res>;
   readonly #unsubscribe: (() => void) | undefined;
+  #codePolicy: DestinationPolicy;
   #classify: Classifier<Req, Res>;
   #service: Service<Req, Res>;
   #policy: DestinationPolicy;
@@ -114,7 +116,11 @@ export class Destination<Req extends Call, Res, T = unknown> {
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     const random = options.random ?? Math.random;
-    const instruments = createInstruments(options.protocol.name);
+    const binding = options.binding;
+    this.#shared = new SharedState(options.graceMs);
+    this.#codePolicy = options.policy;
+    this.#terminal = binding.terminal(clock);
+    const instruments = createInstruments(binding.semconv.attemptDuration);
     const ejectionAttributes = { 'server.address': options.name };
     this.endpoints = new EndpointSet<T>({
       destination: options.name,
@@ -123,15 +129,15 @@ export class Destination<Req extends Call, Res, T = unknown> {
       clock,
       random,
       localZone: options.localZone,
-      connect: options.connect,
-      disconnect: options.disconnect,
+      connect: (endpoint: Endpoint) => binding.connect(endpoint),
+      disconnect: (handle: T) => binding.disconnect(handle),
       onHealthChanged: (ep) => {
         if (ep.health === 'ejected') instruments.ejections.add(1, ejectionAttributes);
       },
     });
     const self = this;
     const shared = this.#shared;
-    this.#classify = options.classifier(options.policy);
+    this.#classify = binding.classifier(options.policy);
     this.#env = {
       destination: options.name,
       clock,
@@ -141,7 +147,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
       get classify() {
         return self.#classify;
       },
-      protocol: options.protocol,
+      binding,
       instruments,
       shared: (key, create) => shared.get(key, create),
     };
@@ -149,7 +155,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
     this.#policy = mergePolicies(options.policy, this.#configPolicy);
     this.#service = this.#build(this.#policy);
     this.#unsubscribe = options.config?.subscribe(() => this.#onConfig());
-    this.#client = { kind: options.kind ?? 'client', protocol: options.protocol.name, id: nextId++ };
+    this.#client = { kind: options.kind ?? 'client', protocol: binding.name, id: nextId++ };
     live.add(this);
   }
 
@@ -171,6 +177,28 @@ export class Destination<Req extends Call, Res, T = unknown> {
     return this.#policy;
   }
 
+  /** What the modules of its stack share (clock, endpoints, binding, instruments, …). */
+  get env(): StackEnv<Req, Res> {
+    return this.#env;
+  }
+
+  /** The stack built for the policy in force, over the binding's terminal (a rebuild replaces it). */
+  get service(): Service<Req, Res> {
+    return this.#service;
+  }
+
+  /**
+   * Replaces the policy set in code and rebuilds the stack for the next calls; the config service's
+   * policy still applies over it, and calls in flight finish on the stack they started on. Throws,
+   * keeping the working stack, when the new one cannot be built.
+   */
+  setPolicy(policy: DestinationPolicy): void {
+    const next = mergePolicies(policy, this.#configPolicy);
+    this.#service = this.#build(next);
+    this.#codePolicy = policy;
+    this.#policy = next;
+  }
+
   describe(): DestinationDescription {
     const now = this.clock.now();
     const decay = this.endpoints.decayMs;
@@ -178,7 +206,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
       destination: this.name,
       client: this.#client,
       policy: this.#policy,
-      sources: { code: this.#options.policy, config: this.#configPolicy },
+      sources: { code: this.#codePolicy, config: this.#configPolicy },
       rejectedConfig: this.#rejected,
       stack: this.#options.stack.effective(this.#policy).modules.map((m) => ({ ...m })),
       resolver: this.endpoints.resolverState.kind,
@@ -214,10 +242,10 @@ export class Destination<Req extends Call, Res, T = unknown> {
 
   #build(policy: DestinationPolicy): Service<Req, Res> {
     const previous = this.#classify;
-    this.#classify = this.#options.classifier(policy);
+    this.#classify = this.#options.binding.classifier(policy);
     this.#shared.beginBuild();
     try {
-      const service = this.#options.stack.build(this.#options.terminal, this.#env, policy);
+      const service = this.#options.stack.build(this.#terminal, this.#env, policy);
       this.#shared.endBuild();
       return service;
     } catch (error) {
@@ -235,7 +263,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
       this.#rejected = formatIssues(parsed.error, this.name).join('; ');
       return;
     }
-    const next = mergePolicies(this.#options.policy, parsed.data);
+    const next = mergePolicies(this.#codePolicy, parsed.data);
     try {
       this.#service = this.#build(next);
       this.#policy = next;

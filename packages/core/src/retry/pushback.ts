@@ -8,8 +8,8 @@
  * malformed value) ends the call with the response it came with.
  */
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
+import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { Call } from '../stack/call.ts';
-import type { ProtocolAdapter } from '../stack/env.ts';
 
 /** The pushback a wire value asks for: ms to wait, `-1` for "do not retry", `undefined` for none. */
 export type Pushback = number | undefined;
@@ -25,11 +25,11 @@ export const MAX_PUSHBACK_MS = 86_400_000;
 export function applyPushback<Res>(
   call: Call,
   response: Res,
-  protocol: ProtocolAdapter<Res>,
+  binding: Pick<ProtocolBinding<Call, Res>, 'pushbackMs'>,
   endpoints: EndpointSet,
   now: number,
 ): number | undefined {
-  const ms = protocol.pushbackMs?.(response);
+  const ms = binding.pushbackMs?.(response);
   if (ms === undefined || ms < 0) return ms;
   const sent = call.endpoint;
   sent?.hold(now + ms);

@@ -37,7 +37,7 @@ export function retryModule(
     sets: ['attempt', 'canRetry'],
     make(params, next, env) {
       if (!params.enabled) return next;
-      const { clock, classify, protocol, instruments, destination, endpoints } = env;
+      const { clock, classify, binding, instruments, destination, endpoints } = env;
       // One budget per destination whatever its params: a change keeps its balance (budget.ts).
       const budget = env.shared('retry-budget', () => retryBudget(params.budget, clock));
       budget.configure(params.budget);
@@ -96,7 +96,7 @@ export function retryModule(
             delay = delay ? delay.next(undefined) : backoff.next();
             wait = delay.duration;
             const now = clock.now();
-            const pushback = failed ? undefined : applyPushback(call, response!, protocol, endpoints, now);
+            const pushback = failed ? undefined : applyPushback(call, response!, binding, endpoints, now);
             if (pushback !== undefined && pushback < 0) reason = 'the server asked not to be retried';
             else {
               if (pushback !== undefined && pushback > wait) wait = pushback;
@@ -120,7 +120,7 @@ export function retryModule(
               });
             return response!;
           }
-          if (!failed) protocol.discard(response!);
+          if (!failed) binding.discard(response!);
           instruments.retries.add(1, attrs);
           if (diagnostics.retry.hasSubscribers) diagnostics.retry.publish({ destination, attempt, error });
           if (wait > 0) {

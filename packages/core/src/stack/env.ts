@@ -1,10 +1,11 @@
 /**
  * What every module of one destination's stack shares: the destination's name, clock, randomness,
- * endpoint set, the protocol's classifier and adapter, telemetry instruments, and a keyed store for
+ * endpoint set, the protocol's classifier and binding, telemetry instruments, and a keyed store for
  * state that must outlive a rebuild of the stack (retry budget, breaker), so a config change never
  * resets history.
  */
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
+import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { Instruments } from '../telemetry/instruments.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { Call } from './call.ts';
@@ -47,41 +48,14 @@ export type Classifier<Req = Call, Res = unknown> = (
   error: unknown,
 ) => Outcome;
 
-/** What core needs to know about a protocol's responses. */
-export interface ProtocolAdapter<Res = unknown> {
-  /** `http` or `rpc`: the prefix of the OpenTelemetry semantic-convention names. */
-  readonly name: 'http' | 'rpc';
-  /** Releases a response that will not be used (its attempt is being retried). */
-  discard(response: Res): void;
-  /** Calls `done` once the response's body is finished or abandoned (at once if it has none). */
-  onBodyDone(response: Res, done: () => void): void;
-  /** The status to report in telemetry (HTTP status code, gRPC status name). */
-  status(response: Res): number | string;
-  /**
-   * True when the response says its server already retried downstream and gave up (HTTP
-   * `weft-no-retry`, the same marker in gRPC trailers). Optional: without it the marker is only
-   * set for Weft's own errors.
-   */
-  upstreamExhausted?(response: Res): boolean;
-  /**
-   * True when a response that is not a success says the request never left this process (gRPC's
-   * UNAVAILABLE before any connection): the endpoint is charged as refusing. Optional.
-   */
-  notSent?(response: Res): boolean;
-  /**
-   * The server's pushback on a retryable response (HTTP `Retry-After`, gRPC
-   * `grpc-retry-pushback-ms`): ms to wait, `-1` for "do not retry", `undefined` for none. Optional.
-   */
-  pushbackMs?(response: Res): number | undefined;
-}
-
 export interface StackEnv<Req = Call, Res = unknown> {
   readonly destination: string;
   readonly clock: Clock;
   readonly random: Random;
   readonly endpoints: EndpointSet;
   readonly classify: Classifier<Req, Res>;
-  readonly protocol: ProtocolAdapter<Res>;
+  /** The protocol: wire encoding, semantic-convention names, response handling. */
+  readonly binding: ProtocolBinding<Req & Call, Res>;
   readonly instruments: Instruments;
   /** Returns the value stored under `key`, creating it on first use; it survives stack rebuilds. */
   shared<T>(key: string, create: () => T): T;

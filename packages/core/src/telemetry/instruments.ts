@@ -1,8 +1,8 @@
 /**
  * Metric instruments, created once per client through `@opentelemetry/api` (no SDK in libraries:
- * with none installed every instrument is the API's no-op). Names follow the OpenTelemetry semantic
- * conventions where one exists (`http.client.request.duration`, `rpc.client.duration`); Weft's own
- * are under `weft.`.
+ * with none installed every instrument is the API's no-op). The per-attempt duration is named by the
+ * protocol binding after its semantic conventions (`http.client.request.duration`,
+ * `rpc.client.duration`); Weft's own instruments are under `weft.`.
  */
 import {
   type Counter,
@@ -13,6 +13,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import type { DurationInstrument } from '../protocol/binding.ts';
 
 export const INSTRUMENTATION_NAME = '@weft/core';
 export const INSTRUMENTATION_VERSION = '0.1.0';
@@ -31,8 +32,10 @@ export interface Instruments {
    * objects are never built.
    */
   readonly metricsEnabled: boolean;
-  /** One record per attempt (a physical request), in seconds. */
+  /** One record per attempt (a physical request), in the unit the binding named. */
   readonly attemptDuration: Histogram;
+  /** Milliseconds per unit of {@link Instruments.attemptDuration} (1000 for `s`, 1 for `ms`). */
+  readonly attemptDurationUnitMs: number;
   /** One per logical call, with its outcome. */
   readonly calls: Counter;
   readonly retries: Counter;
@@ -54,21 +57,24 @@ export function tracingEnabled(): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
 }
 
-export function createInstruments(protocol: 'http' | 'rpc'): Instruments {
+/** {@link DURATION_BUCKETS} in ms, for instruments whose conventions count ms. */
+const DURATION_BUCKETS_MS = DURATION_BUCKETS.map((s) => Math.round(s * 1000));
+
+/** The instruments of one client destination; `attemptDuration` is the binding's histogram. */
+export function createInstruments(attemptDuration: DurationInstrument): Instruments {
   const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
   const tracer = trace.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+  const seconds = attemptDuration.unit === 's';
   return {
     tracer,
     tracingEnabled,
     metricsEnabled: meter.constructor !== NOOP_METER_CLASS,
-    attemptDuration: meter.createHistogram(
-      protocol === 'http' ? 'http.client.request.duration' : 'rpc.client.duration',
-      {
-        unit: 's',
-        description: 'Duration of client requests (one per attempt).',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      },
-    ),
+    attemptDuration: meter.createHistogram(attemptDuration.name, {
+      unit: attemptDuration.unit,
+      description: attemptDuration.description ?? 'Duration of client requests (one per attempt).',
+      advice: { explicitBucketBoundaries: seconds ? DURATION_BUCKETS : DURATION_BUCKETS_MS },
+    }),
+    attemptDurationUnitMs: seconds ? 1000 : 1,
     calls: meter.createCounter('weft.client.calls', {
       description: 'Logical client calls by destination and outcome.',
     }),

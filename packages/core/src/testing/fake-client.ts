@@ -1,58 +1,24 @@
 /**
  * A whole protocol-free client on virtual time: the default client stack (or yours) over a
- * {@link scriptedService}, with a real `EndpointSet`, a resolver, a simple classifier and a protocol
- * adapter. Tests drive retries, deadlines, balancing and ejection end to end without a socket.
+ * {@link scriptedService}, built as every Weft client is, by `createDestination` over a binding —
+ * here the {@link fakeBinding}. Tests drive retries, deadlines, balancing and ejection end to end
+ * without a socket.
  */
-import { EndpointSet } from '../balancer/endpoint-set.ts';
-import { balancerFor } from '../balancer/strategies.ts';
+import type { EndpointSet } from '../balancer/endpoint-set.ts';
 import type { DestinationPolicy } from '../config/policy.ts';
-import { type Endpoint, endpointKey, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
-import { classifyError } from '../retry/classifier.ts';
+import { createDestination } from '../destination/create.ts';
+import type { DestinationDescription } from '../destination/destination.ts';
+import { type Endpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
+import type { ProtocolSemconv } from '../protocol/binding.ts';
 import { Call } from '../stack/call.ts';
 import { defaultClientStack } from '../stack/client-stack.ts';
-import { type Classifier, type ProtocolAdapter, SharedState, type StackEnv } from '../stack/env.ts';
+import type { Classifier, StackEnv } from '../stack/env.ts';
 import type { Service, Stack } from '../stack/stack.ts';
-import { createInstruments } from '../telemetry/instruments.ts';
 import type { Random } from '../time/clock.ts';
+import { type FakeConnection, fakeBinding } from './fake-binding.ts';
 import { seededRandom } from './random.ts';
 import { type FakeResponse, type Script, type ScriptedService, scriptedService } from './scripted-service.ts';
 import { VirtualClock } from './virtual-clock.ts';
-
-/** Statuses the fake classifier retries on idempotent calls, like the HTTP binding's defaults. */
-export const FAKE_RETRY_STATUSES: readonly number[] = [502, 503, 504];
-
-/**
- * A classifier for {@link FakeResponse}: `rejected` responses are retryable whatever the method,
- * `retryOnStatuses` are retryable on idempotent calls, other 5xx are failures, the rest succeed;
- * errors go to core's `classifyError`.
- *
- * @param retryOnStatuses - Defaults to {@link FAKE_RETRY_STATUSES}.
- */
-export function fakeClassifier(
-  retryOnStatuses: readonly number[] = FAKE_RETRY_STATUSES,
-): Classifier<Call, FakeResponse> {
-  const retryable = new Set(retryOnStatuses);
-  return (call, response, error) => {
-    if (response === undefined) return classifyError(call, error);
-    if (response.rejected) return 'retryable';
-    if (retryable.has(response.status) && call.idempotent) return 'retryable';
-    return response.status >= 500 ? 'failure' : 'success';
-  };
-}
-
-/** The protocol adapter of {@link FakeResponse}s (reports itself as `http` to telemetry). */
-export const fakeProtocol: ProtocolAdapter<FakeResponse> = {
-  name: 'http',
-  discard: (response) => response.discard(),
-  onBodyDone: (response, done) => response.onBodyDone(done),
-  status: (response) => response.status,
-};
-
-/** The connection handle the fake client's endpoint set keeps per endpoint. */
-export interface FakeConnection {
-  readonly key: string;
-  closed: boolean;
-}
 
 export interface FakeClientOptions {
   /** The destination's name. Defaults to `fake`. */
@@ -78,8 +44,10 @@ export interface FakeClientOptions {
   stack?: Stack<Call, FakeResponse>;
   /** The policy the stack is built with. Defaults to `{}`. */
   policy?: DestinationPolicy;
-  /** The classifier. Defaults to `fakeClassifier()`. */
+  /** The classifier. Defaults to `fakeClassifier()` with the policy's `retry.retryOnStatuses`. */
   classify?: Classifier<Call, FakeResponse>;
+  /** The binding's span and metric names. Defaults to `FAKE_SEMCONV` (HTTP's names). */
+  semconv?: ProtocolSemconv;
 }
 
 /** Per-call settings of {@link FakeClient.call}. */
@@ -122,9 +90,11 @@ export interface FakeClient {
   call(init?: FakeCallInit | Call): Promise<FakeResponse>;
   /** Starts a call and advances the virtual clock until it settles; returns its response or throws. */
   run(init?: FakeCallInit | Call): Promise<FakeResponse>;
+  /** The destination's description, as a real client's `describe()` (client kind `fakeClient`). */
+  describe(): DestinationDescription;
   /** Rebuilds the stack under a new policy; shared state (budget, breaker, endpoints) is kept. */
   rebuild(policy: DestinationPolicy): void;
-  /** Closes the endpoint set and the shared state (breakers). */
+  /** Closes the destination: the endpoint set and the shared state (breakers). */
   close(): void;
 }
 
@@ -148,96 +118,65 @@ export function fakeEndpoints(n: number): Endpoint[] {
  * ```
  */
 export function fakeClient(options: FakeClientOptions = {}): FakeClient {
-  const destination = options.destination ?? 'fake';
   const clock = options.clock ?? new VirtualClock();
-  const random = options.random ?? seededRandom(options.seed ?? 1);
   const list = options.endpoints ?? 3;
   const resolver =
     options.resolver ?? new StaticResolver(typeof list === 'number' ? fakeEndpoints(list) : list);
   const stack = options.stack ?? defaultClientStack<Call, FakeResponse>();
-  const classify = options.classify ?? fakeClassifier();
   const server = scriptedService({
     clock,
     ...(options.scripts ? { scripts: options.scripts } : {}),
     ...(options.fallback ? { fallback: options.fallback } : {}),
   });
-  const connected: string[] = [];
-  const disconnected: string[] = [];
-  const endpoints = new EndpointSet<FakeConnection>({
-    destination,
-    resolver,
-    balancer: balancerFor('p2c-ewma'),
-    clock,
-    random,
-    connect: (e) => {
-      const key = endpointKey(e);
-      connected.push(key);
-      return { key, closed: false };
-    },
-    disconnect: (c) => {
-      c.closed = true;
-      disconnected.push(c.key);
-    },
+  const binding = fakeBinding(server.service, {
+    ...(options.classify ? { classify: options.classify } : {}),
+    ...(options.semconv ? { semconv: options.semconv } : {}),
   });
-  const shared = new SharedState(0);
-  const env: StackEnv<Call, FakeResponse> = {
-    destination,
-    clock,
-    random,
-    endpoints: endpoints as EndpointSet,
-    classify,
-    protocol: fakeProtocol,
-    instruments: createInstruments('http'),
-    shared: (key, create) => shared.get(key, create),
-  };
-  const build = (policy: DestinationPolicy) => {
-    shared.beginBuild();
-    try {
-      return stack.build(server.service, env, policy);
-    } finally {
-      shared.endBuild();
-    }
-  };
-  let service = build(options.policy ?? {});
+  const destination = createDestination(
+    binding,
+    options.destination ?? 'fake',
+    { resolver, clock, random: options.random ?? seededRandom(options.seed ?? 1) },
+    // The policy is used as given (a module's own check names a bad field), the zone is none whatever
+    // the environment, and state a rebuild drops is closed at once.
+    {
+      kind: 'fakeClient',
+      stack,
+      resolved: { policy: options.policy ?? {}, localZone: undefined },
+      graceMs: 0,
+    },
+  );
+  const name = destination.name;
 
   const makeCall = (init: FakeCallInit = {}): Call => {
-    const call = new Call(
-      destination,
-      init.method ?? 'GET',
-      init.path ?? '/',
-      init.headers ?? {},
-      init.signal,
-    );
+    const call = new Call(name, init.method ?? 'GET', init.path ?? '/', init.headers ?? {}, init.signal);
     if (init.timeoutMs !== undefined) call.timeoutMs = init.timeoutMs;
     if (init.replayable !== undefined) call.replayable = init.replayable;
     if (init.idempotent !== undefined) call.idempotent = init.idempotent;
     if (init.longLived !== undefined) call.longLived = init.longLived;
     return call;
   };
-  const call = (init?: FakeCallInit | Call) => service(init instanceof Call ? init : makeCall(init));
+  const call = (init?: FakeCallInit | Call) => destination.call(init instanceof Call ? init : makeCall(init));
 
   return {
     clock,
-    random,
+    random: destination.env.random,
     resolver,
-    endpoints,
+    endpoints: destination.endpoints,
     server,
-    env,
+    env: destination.env,
     stack,
-    connected,
-    disconnected,
+    connected: binding.connected,
+    disconnected: binding.disconnected,
     get service() {
-      return service;
+      return destination.service;
     },
     makeCall,
     call,
     run: (init) => clock.run(call(init)),
-    rebuild(policy) {
-      service = build(policy);
-    },
-    close() {
-      endpoints.close();
-      shared.clear();
+    describe: () => destination.describe(),
+    rebuild: (policy) => destination.setPolicy(policy),
+    close: () => {
+      destination.close();
     },
   };
 }

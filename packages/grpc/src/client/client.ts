@@ -12,24 +12,12 @@ import {
   type Interceptor,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
-import {
-  checkServiceName,
-  type DestinationDescription,
-  localZoneFromOptions,
-  policyFromOptions,
-} from '@weft/core';
+import { checkServiceName, type DestinationDescription } from '@weft/core';
 import { WEFT_SCHEME } from '../resolver/registry.ts';
 import { WeftChannel } from './channel.ts';
 import { createGrpcDestination } from './destination.ts';
 import { type MethodInfo, weftInterceptor } from './interceptor.ts';
-import {
-  checkGrpcClientKeys,
-  type GrpcClientOptions,
-  resolverFromOptions,
-  retryableCodesFromOptions,
-  retryBufferFromOptions,
-  stackFromOptions,
-} from './options.ts';
+import { checkGrpcClientKeys, type GrpcClientOptions, retryBufferFromOptions } from './options.ts';
 
 /** A generated client constructor (`loadPackageDefinition(...).pkg.Users`, or protoc's output). */
 export interface GrpcClientConstructor<C extends Client> {
@@ -86,18 +74,7 @@ export function weftClientOptions(
   checkGrpcClientKeys(options);
   const name = checkServiceName(service);
   const methods = methodInfo(options, definition);
-  const destination = createGrpcDestination({
-    name,
-    resolver: resolverFromOptions(name, options),
-    policy: policyFromOptions(name, options),
-    stack: stackFromOptions(options),
-    transport: options,
-    retryableCodes: retryableCodesFromOptions(options),
-    config: options.config,
-    clock: options.clock,
-    random: options.random,
-    localZone: localZoneFromOptions(options),
-  });
+  const destination = createGrpcDestination(name, options);
   const weft = weftInterceptor(destination, methods);
   const own = options.interceptors ?? [];
   const interceptors: Interceptor[] = [...own, weft];

@@ -6,7 +6,7 @@
  * control still applies); then they are delivered in order, the status last.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { ErrorCode, SignalFollower, WeftError } from '@weft/core';
+import { AttemptExchange, ErrorCode, WeftError } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import type { RawCall, RawListener } from './raw.ts';
 
@@ -25,7 +25,7 @@ const DEADLINE_SLACK_MS = 20;
 
 const NOT_SENT = /^(?:[a-z_]+: )?(?:No connection established|Name resolution failed)/;
 
-export class GrpcExchange extends SignalFollower implements RawListener {
+export class GrpcExchange extends AttemptExchange<GrpcExchange> implements RawListener {
   /** The endpoint that answered (`address:port`). */
   readonly endpoint: string;
   /** Response headers, once received. */
@@ -47,12 +47,6 @@ export class GrpcExchange extends SignalFollower implements RawListener {
   #sink: ExchangeSink | undefined;
   #readPending = true;
   #statusDelivered = false;
-  #headed = false;
-  #done = false;
-  #onDone: (() => void)[] | undefined;
-  #resolve!: (e: GrpcExchange) => void;
-  #reject!: (e: unknown) => void;
-  readonly head: Promise<GrpcExchange>;
 
   /** `now` is the stack's clock, the scale of `call.deadline`. */
   constructor(raw: RawCall, endpoint: string, call: GrpcCall, now: () => number) {
@@ -62,19 +56,12 @@ export class GrpcExchange extends SignalFollower implements RawListener {
     this.#call = call;
     this.#now = now;
     this.#streaming = call.responseStream;
-    this.head = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
   }
 
   /** Aborting the attempt's signal cancels the call, before or after the head. */
   protected onAbort(reason: WeftError): void {
-    if (this.#done) return;
-    if (!this.#headed) {
-      this.#headed = true;
-      this.#reject(reason);
-    }
+    if (this.done) return;
+    this.rejectHead(reason);
     this.#raw.cancelWithStatus(
       reason.code === ErrorCode.DeadlineExceeded ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
       reason.message,
@@ -95,10 +82,7 @@ export class GrpcExchange extends SignalFollower implements RawListener {
       return;
     }
     this.#queue.push(message);
-    if (this.#streaming && !this.#headed) {
-      this.#headed = true;
-      this.#resolve(this);
-    }
+    if (this.#streaming) this.resolveHead(this);
   }
 
   onReceiveStatus(status: StatusObject): void {
@@ -107,9 +91,8 @@ export class GrpcExchange extends SignalFollower implements RawListener {
     // grpc-js's picker fails a call it could not give to any connection, or whose target did not
     // resolve, with this wording (1.14): the request never left this process.
     this.notSent = local && status.code === Status.UNAVAILABLE && NOT_SENT.test(status.details);
-    this.#finish();
-    if (!this.#headed) {
-      this.#headed = true;
+    this.finish();
+    if (!this.headSettled) {
       if (
         local &&
         status.code === Status.DEADLINE_EXCEEDED &&
@@ -117,13 +100,13 @@ export class GrpcExchange extends SignalFollower implements RawListener {
       ) {
         // The call's own deadline, enforced by grpc-js's timer a moment before Weft's: the same
         // outcome as Weft's (a caller's deadline says nothing about the endpoint).
-        this.#reject(
+        this.rejectHead(
           new WeftError(
             ErrorCode.DeadlineExceeded,
             `deadline exceeded calling ${this.#call.destination} ${this.#call.path}`,
           ),
         );
-      } else this.#resolve(this);
+      } else this.resolveHead(this);
     }
     this.#flushStatus();
   }
@@ -158,22 +141,15 @@ export class GrpcExchange extends SignalFollower implements RawListener {
     }
   }
 
-  /** Calls `fn` once the call has ended (status received or cancelled). */
-  onDone(fn: () => void): void {
-    if (this.#done) fn();
-    else if (this.#onDone) this.#onDone.push(fn);
-    else this.#onDone = [fn];
-  }
-
   /** Abandons the attempt (it is being retried): the call is cancelled if it still runs. */
   discard(): void {
     this.#queue = [];
-    if (!this.#done) this.#raw.cancelWithStatus(Status.CANCELLED, 'attempt abandoned for a retry');
+    if (!this.done) this.#raw.cancelWithStatus(Status.CANCELLED, 'attempt abandoned for a retry');
   }
 
   /** Cancels the call on behalf of the consumer. */
   cancel(code: Status, details: string): void {
-    if (!this.#done) this.#raw.cancelWithStatus(code, details);
+    if (!this.done) this.#raw.cancelWithStatus(code, details);
   }
 
   get peer(): string {
@@ -185,15 +161,6 @@ export class GrpcExchange extends SignalFollower implements RawListener {
     if (!sink || this.#statusDelivered || this.status === undefined || this.#queue.length > 0) return;
     this.#statusDelivered = true;
     sink.status(this.status);
-  }
-
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.unwatch();
-    const fns = this.#onDone;
-    this.#onDone = undefined;
-    if (fns) for (const fn of fns) fn();
   }
 }
 

@@ -11,12 +11,9 @@ import {
   defaultClientStack,
   invalidOption,
   type KeySet,
-  type Resolver,
   type Stack,
-  staticEndpoints,
 } from '@weft/core';
 import type { RetryPolicy } from '@weft/core/config';
-import { lookupResolver } from '../resolver/registry.ts';
 import { DEFAULT_REPLAY_LIMIT_BYTES, type GrpcCall } from './call.ts';
 import { DEFAULT_RETRYABLE_CODES } from './classifier.ts';
 import type { GrpcExchange } from './exchange.ts';
@@ -76,24 +73,9 @@ export function retryBufferFromOptions(options: GrpcClientOptions): number {
   return bytes;
 }
 
-export function resolverFromOptions(service: string, options: GrpcClientOptions): Resolver {
-  if (options.resolver) return options.resolver;
-  if (options.endpoints) return staticEndpoints(options.endpoints);
-  const registered = lookupResolver(service);
-  if (registered) return registered;
-  throw invalidOption(
-    'endpoints',
-    `give endpoints or a resolver for ${service}, or register one with registerWeftResolver`,
-  );
-}
-
 /** The default client stack with a telemetry module whose span covers the whole call, streams included. */
-export function stackFromOptions(options: GrpcClientOptions): Stack<GrpcCall, GrpcExchange> {
-  const base = defaultClientStack<GrpcCall, GrpcExchange>().replace(
-    'telemetry',
-    streamTelemetryModule() as never,
-  );
-  return options.stack ? options.stack(base) : base;
+export function grpcStack(): Stack<GrpcCall, GrpcExchange> {
+  return defaultClientStack<GrpcCall, GrpcExchange>().replace('telemetry', streamTelemetryModule() as never);
 }
 
 export function retryableCodesFromOptions(options: GrpcClientOptions): readonly Status[] {

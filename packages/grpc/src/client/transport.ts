@@ -10,8 +10,8 @@ import {
   credentials as grpcCredentials,
   type Metadata,
 } from '@grpc/grpc-js';
-import type { Endpoint, ProtocolAdapter, Service } from '@weft/core';
-import { addressProblem, endpointKey, Header, parseGrpcPushback, portProblem } from '@weft/core';
+import type { Endpoint, Service } from '@weft/core';
+import { addressProblem, endpointKey, portProblem } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import { GrpcExchange } from './exchange.ts';
 
@@ -37,14 +37,14 @@ export function createChannel(endpoint: Endpoint, options: TransportOptions): Ch
   });
 }
 
-/** Weft headers that do not travel as metadata: gRPC carries the deadline natively (`grpc-timeout`). */
-const SKIPPED = new Set<string>([Header.deadline]);
-
-/** The attempt's metadata: the caller's, plus the headers the stack added (trace, attempt number). */
+/**
+ * The attempt's metadata: the caller's, plus the headers the stack added (trace, attempt number).
+ * The deadline is not among them: the binding leaves it to the call's native deadline.
+ */
 function attemptMetadata(call: GrpcCall): Metadata {
   const md = call.metadata.clone();
   const headers = call.headers;
-  for (const name in headers) if (!SKIPPED.has(name)) md.set(name, headers[name]!);
+  for (const name in headers) md.set(name, headers[name]!);
   return md;
 }
 
@@ -77,16 +77,3 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
     return exchange.head;
   };
 }
-
-export const grpcProtocol: ProtocolAdapter<GrpcExchange> = {
-  name: 'rpc',
-  discard: (response) => response.discard(),
-  onBodyDone: (response, done) => response.onDone(done),
-  status: (response) => response.status?.code ?? 0,
-  upstreamExhausted: (response) => (response.status?.metadata.get(Header.noRetry).length ?? 0) > 0,
-  notSent: (response) => response.notSent,
-  pushbackMs: (response) => {
-    const value = response.status?.metadata.get('grpc-retry-pushback-ms')[0];
-    return parseGrpcPushback(value === undefined ? undefined : String(value));
-  },
-};

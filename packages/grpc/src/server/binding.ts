@@ -50,7 +50,7 @@ export function rejectionStatus(error: WeftError): { code: Status; details: stri
   }
 }
 
-export const grpcBinding: ServerBinding = {
+export const grpcServerBinding: ServerBinding = {
   protocol: 'grpc',
   durationMetric: 'rpc.server.duration',
   rejectionAttributes: REJECTION_ATTRIBUTES,

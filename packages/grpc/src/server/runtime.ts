@@ -20,7 +20,7 @@ import {
   status as Status,
 } from '@grpc/grpc-js';
 import { describeDestinations, Header, runInServerContext, ServerRuntimeBase } from '@weft/core';
-import { grpcBinding } from './binding.ts';
+import { grpcServerBinding } from './binding.ts';
 import { GrpcServerCall, grpcTerminal, outcomeOf } from './call.ts';
 import {
   type GrpcServerOptions,
@@ -35,7 +35,7 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
 
   constructor(options?: GrpcServerOptions) {
     const resolved = resolveGrpcServerOptions(options);
-    super({ server: resolved, binding: grpcBinding, terminal: grpcTerminal });
+    super({ server: resolved, binding: grpcServerBinding, terminal: grpcTerminal });
     this.options = resolved;
     this.interceptor = (descriptor, call) => this.#intercept(descriptor.path, call);
   }

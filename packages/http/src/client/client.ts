@@ -4,18 +4,11 @@
  * over healthy endpoints, one undici Pool per endpoint.
  */
 
-import {
-  checkServiceName,
-  type DestinationDescription,
-  ErrorCode,
-  localZoneFromOptions,
-  policyFromOptions,
-  WeftError,
-} from '@weft/core';
+import { checkServiceName, type DestinationDescription, ErrorCode, WeftError } from '@weft/core';
 import { type HttpBody, HttpCall } from './call.ts';
 import { respond } from './client-fetch.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
-import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
+import { type ClientOptions, checkClientKeys } from './options.ts';
 import { checkHeader, checkTarget } from './request-headers.ts';
 
 /** `RequestInit` plus Weft's per-call settings. */
@@ -45,18 +38,7 @@ const NO_INIT: WeftRequestInit = Object.freeze({});
 export function createClient(options: ClientOptions): WeftClient {
   checkClientKeys('createClient', options);
   const service = checkServiceName(options?.service);
-  const destination = createHttpDestination({
-    name: service,
-    resolver: resolverFromOptions(options),
-    policy: policyFromOptions(service, options),
-    stack: stackFromOptions(options),
-    transport: options,
-    config: options.config,
-    localZone: localZoneFromOptions(options),
-    kind: 'createClient',
-    clock: options.clock,
-    random: options.random,
-  });
+  const destination = createHttpDestination(service, options, 'createClient');
   const tls = options.scheme === 'https';
   return {
     service,

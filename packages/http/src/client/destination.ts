@@ -1,55 +1,25 @@
 /**
- * The HTTP destination: core's `Destination` with one undici Pool per endpoint, the HTTP transport
- * and classifier, and a close that lets requests in flight finish, then destroys what is left.
+ * The HTTP destination: core's `Destination` over the HTTP binding (one undici Pool per endpoint),
+ * built by core's `createDestination` for `createClient` and `createDispatcher` alike, and a close
+ * that lets requests in flight finish, then destroys what is left.
  */
-import {
-  type Clock,
-  Destination,
-  type PolicySource,
-  type Random,
-  type Resolver,
-  type Stack,
-} from '@weft/core';
-import type { DestinationPolicy } from '@weft/core/config';
+import { createDestination, type Destination } from '@weft/core';
 import type { Pool } from 'undici';
+import { httpBinding } from './binding.ts';
 import type { HttpCall } from './call.ts';
-import { DEFAULT_RETRY_STATUSES, httpClassifier } from './classifier.ts';
 import type { HttpExchange } from './exchange.ts';
-import { createPool, httpProtocol, retirePool, send, type TransportOptions } from './transport.ts';
+import type { ClientOptions } from './options.ts';
+import { retirePool } from './transport.ts';
 
 export type HttpDestination = Destination<HttpCall, HttpExchange, Pool>;
 
-export interface HttpDestinationOptions {
-  name: string;
-  resolver: Resolver;
-  /** The policy set in code (validated). */
-  policy: DestinationPolicy;
-  stack: Stack<HttpCall, HttpExchange>;
-  transport: TransportOptions;
-  config?: PolicySource;
-  /** The caller's zone for zone-aware balancing. */
-  localZone?: string;
-  /** What made it, for `describe()`: `createClient` or `createDispatcher`. */
-  kind?: string;
-  clock?: Clock;
-  random?: Random;
-}
-
-export function createHttpDestination(options: HttpDestinationOptions): HttpDestination {
-  return new Destination<HttpCall, HttpExchange, Pool>({
-    ...options,
-    terminal: send,
-    protocol: httpProtocol,
-    classifier: (policy) => httpClassifier(policy.retry?.retryOnStatuses ?? DEFAULT_RETRY_STATUSES),
-    connect: (endpoint) => createPool(endpoint, options.transport),
-    // A removed endpoint's pool closes once its requests in flight have finished.
-    disconnect: (pool) => {
-      pool
-        .close()
-        .catch(() => {})
-        .finally(() => retirePool(pool));
-    },
-  });
+/** The destination `name` of a client made by `kind` (`createClient`, `createDispatcher`). */
+export function createHttpDestination(
+  name: string,
+  options: Omit<ClientOptions, 'service'>,
+  kind: string,
+): HttpDestination {
+  return createDestination(httpBinding(options), name, options, { kind, customize: options.stack });
 }
 
 /** How long closing a destination lets requests in flight finish, in ms. */

@@ -11,9 +11,7 @@ import {
   ErrorCode,
   invalidOption,
   type KeySet,
-  localZoneFromOptions,
   type PolicySource,
-  policyFromOptions,
   type Resolver,
   WeftError,
 } from '@weft/core';
@@ -22,7 +20,7 @@ import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
 import type { HttpExchange, RawHeaders, Sink } from './exchange.ts';
 import { type LegacyHandler, LegacyHandlerAdapter } from './legacy-handler.ts';
-import { type ClientOptions, checkClientKeys, resolverFromOptions, stackFromOptions } from './options.ts';
+import { type ClientOptions, checkClientKeys } from './options.ts';
 import { checkBody, requestHeaders } from './request-headers.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
@@ -128,20 +126,10 @@ export class WeftDispatcher extends Dispatcher {
       this.#destinations.set(host, null);
       return null;
     }
-    const options: ClientOptions = { ...this.#options.defaults, ...own, service: host };
+    // The config service is the dispatcher's, for every service.
+    const options: ServiceOptions = { ...this.#options.defaults, ...own, config: this.#options.config };
     if (resolver) options.resolver = resolver;
-    dest = createHttpDestination({
-      name: host,
-      resolver: resolverFromOptions(options),
-      policy: policyFromOptions(host, options),
-      stack: stackFromOptions(options),
-      transport: options,
-      config: this.#options.config,
-      localZone: localZoneFromOptions(options),
-      kind: 'createDispatcher',
-      clock: options.clock,
-      random: options.random,
-    });
+    dest = createHttpDestination(host, options, 'createDispatcher');
     this.#destinations.set(host, dest);
     if (options.scheme === 'https') this.#tls.add(host);
     return dest;

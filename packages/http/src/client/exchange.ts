@@ -5,7 +5,7 @@
  * between the head and the body, so a retried attempt's body is drained, never delivered.
  */
 
-import { ErrorCode, SignalFollower, WeftError } from '@weft/core';
+import { AttemptExchange, ErrorCode, WeftError } from '@weft/core';
 import type { Dispatcher } from 'undici';
 
 type Controller = Dispatcher.DispatchController;
@@ -38,7 +38,7 @@ const INVALID_REQUEST_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPO
 /** The sink of a body nobody reads: one for every exchange. */
 const DRAIN: Sink = { data() {}, end() {}, error() {} };
 
-export class HttpExchange extends SignalFollower implements Dispatcher.DispatchHandler {
+export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispatcher.DispatchHandler {
   statusCode = 0;
   statusMessage = '';
   headers: Headers = {};
@@ -57,24 +57,14 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
   #trailers: Headers | undefined;
   #error: Error | undefined;
   #sent = false;
-  #head = false;
-  #done = false;
   /** What `abort()` was given: that error reaches the consumer as it is. */
   #cancelledWith: Error | undefined;
-  #onDone: (() => void)[] | undefined;
   #abortReason: Error | undefined;
-  #resolve!: (e: HttpExchange) => void;
-  #reject!: (e: unknown) => void;
-  /** Resolves with this exchange when the head arrives; rejects with a typed error before that. */
-  readonly head: Promise<HttpExchange>;
 
+  /** `head` resolves with this exchange at the final response head. */
   constructor(destination: string) {
     super();
     this.#destination = destination;
-    this.head = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
   }
 
   /** Aborting the attempt's signal aborts the request, queued or in flight. */
@@ -83,10 +73,8 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     else {
       // Still queued in the pool: fail now, abort when the pool gets to it.
       this.#abortReason = reason;
-      if (!this.#done) {
-        this.#done = true;
-        this.#reject(reason);
-      }
+      this.rejectHead(reason);
+      this.finish();
     }
   }
 
@@ -118,13 +106,12 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     this.#sent = true;
     // An interim response (100, 102, 103 Early Hints): the final head is still to come.
     if (statusCode < 200) return;
-    this.#head = true;
     this.statusCode = statusCode;
     this.headers = headers;
     this.statusMessage = statusMessage ?? '';
     this.rawHeaders = controller.rawHeaders ?? null;
     controller.pause();
-    this.#resolve(this);
+    this.resolveHead(this);
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
@@ -140,29 +127,21 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     this.#trailers = trailers;
     this.rawTrailers = (controller as Controller | null)?.rawTrailers ?? null;
     if (this.#sink) this.#sink.end(trailers);
-    this.#finish();
+    this.finish();
   }
 
   onResponseError(_controller: Controller, err: Error): void {
-    if (!this.#head) {
-      if (this.#done) return;
-      this.unwatch();
-      this.#done = true;
-      this.#reject(this.#classify(err));
+    if (this.done) return;
+    if (!this.headSettled) {
+      this.rejectHead(this.#classify(err));
+      this.finish();
       return;
     }
     // After the head the error belongs to the body: typed, unless it is the reason it was cancelled.
     const error = err === this.#cancelledWith || err instanceof WeftError ? err : this.#bodyError(err);
     this.#error = error;
     if (this.#sink) this.#sink.error(error);
-    this.#finish();
-  }
-
-  /** Calls `fn` once the body is finished, failed or abandoned. */
-  onDone(fn: () => void): void {
-    if (this.#done) fn();
-    else if (this.#onDone) this.#onDone.push(fn);
-    else this.#onDone = [fn];
+    this.finish();
   }
 
   /** Throws the body away without breaking the connection (used when the attempt is retried). */
@@ -172,7 +151,7 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
 
   /** Cancels the body: the connection is aborted. */
   abort(reason: Error): void {
-    if (this.#done) return;
+    if (this.done) return;
     this.#cancelledWith = reason;
     this.#controller?.abort(reason);
   }
@@ -194,15 +173,6 @@ export class HttpExchange extends SignalFollower implements Dispatcher.DispatchH
     if (this.#error) sink.error(this.#error);
     else if (this.#trailers) sink.end(this.#trailers);
     else this.resume();
-  }
-
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.unwatch();
-    const fns = this.#onDone;
-    this.#onDone = undefined;
-    if (fns) for (const fn of fns) fn();
   }
 
   /** Maps a transport error to a typed one: before the request was sent it is safe to retry. */

@@ -6,12 +6,8 @@ import {
   CLIENT_POLICY_KEYS,
   type ClientPolicyOptions,
   checkKnownKeys,
-  defaultClientStack,
-  invalidOption,
   type KeySet,
-  type Resolver,
   type Stack,
-  staticEndpoints,
 } from '@weft/core';
 import type { HttpCall } from './call.ts';
 import type { HttpExchange } from './exchange.ts';
@@ -38,16 +34,4 @@ export function checkClientKeys(where: string, options: object | undefined, serv
     const { service: _omit, ...rest } = CLIENT_KEYS;
     checkKnownKeys(where, options as Omit<ClientOptions, 'service'>, rest);
   }
-}
-
-export function resolverFromOptions(options: ClientOptions): Resolver {
-  if (options.resolver) return options.resolver;
-  if (!options.endpoints)
-    throw invalidOption('endpoints', `give endpoints or a resolver for ${options.service}`);
-  return staticEndpoints(options.endpoints);
-}
-
-export function stackFromOptions(options: ClientOptions): Stack<HttpCall, HttpExchange> {
-  const base = defaultClientStack<HttpCall, HttpExchange>();
-  return options.stack ? options.stack(base) : base;
 }

@@ -2,15 +2,8 @@
  * The terminal service: sends an attempt to the endpoint the balancer chose, over that endpoint's
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
-import type { Endpoint, EndpointState, KeySet, ProtocolAdapter, Service } from '@weft/core';
-import {
-  addressProblem,
-  endpointKey,
-  Header,
-  isCallerCancellation,
-  parseRetryAfter,
-  portProblem,
-} from '@weft/core';
+import type { Endpoint, EndpointState, KeySet, Service } from '@weft/core';
+import { addressProblem, endpointKey, isCallerCancellation, portProblem } from '@weft/core';
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { HttpExchange } from './exchange.ts';
@@ -142,13 +135,4 @@ export const send: Service<HttpCall, HttpExchange> = (call) => {
     exchange,
   );
   return exchange.head;
-};
-
-export const httpProtocol: ProtocolAdapter<HttpExchange> = {
-  name: 'http',
-  discard: (response) => response.discard(),
-  onBodyDone: (response, done) => response.onDone(done),
-  status: (response) => response.statusCode,
-  upstreamExhausted: (response) => response.headers[Header.noRetry] !== undefined,
-  pushbackMs: (response) => parseRetryAfter(response.headers['retry-after'], Date.now()),
 };

@@ -10,7 +10,7 @@ import { replyFor } from './replies.ts';
 
 const NO_ATTRIBUTES: Attributes = {};
 
-export const httpBinding: ServerBinding = {
+export const httpServerBinding: ServerBinding = {
   protocol: 'http',
   durationMetric: 'http.server.request.duration',
   rejectionAttributes: NO_ATTRIBUTES,

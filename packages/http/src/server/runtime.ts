@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { describeDestinations, type RouteAdmission, SERVER_REJECTIONS, ServerRuntimeBase } from '@weft/core';
 import { registerListener, type ServerRegistrationOptions } from '@weft/discovery';
-import { httpBinding } from './binding.ts';
+import { httpServerBinding } from './binding.ts';
 import { callOf, httpTerminal } from './call.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, type Reply, replyFor } from './replies.ts';
@@ -20,7 +20,7 @@ export class ServerRuntime extends ServerRuntimeBase {
 
   constructor(options?: ServerOptions) {
     const resolved = resolveServerOptions(options);
-    super({ server: resolved, binding: httpBinding, terminal: httpTerminal });
+    super({ server: resolved, binding: httpServerBinding, terminal: httpTerminal });
     this.options = resolved;
     this.#observeLimit = (result) => {
       const c = this.admission.snapshot().concurrency;
