@@ -15,6 +15,7 @@ import type { BenchContext, Scenario, ScenarioResult } from './lib/context.ts';
 import { machineInfo } from './lib/machine.ts';
 import { installCleanup, killAll } from './lib/proc.ts';
 import { renderReport } from './lib/report.ts';
+import { breakerCost } from './scenarios/breaker-cost.ts';
 import { configPropagation } from './scenarios/config-propagation.ts';
 import { grpcOverhead } from './scenarios/grpc-overhead.ts';
 import { memory } from './scenarios/memory.ts';
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   pickCost,
   memory,
   grpcOverhead,
+  breakerCost,
 ];
 
 const args = process.argv.slice(2);

@@ -17,7 +17,7 @@ export async function ablation(
   const clients: BenchClient[] = [
     rawRequest(endpoints),
     weftDispatcher(endpoints, {}, 'Weft dispatcher, full default stack'),
-    weftDispatcher(endpoints, { circuitBreaker: false }, 'without the breaker (opossum)'),
+    weftDispatcher(endpoints, { circuitBreaker: false }, 'without the breaker'),
     weftDispatcher(endpoints, { retry: false }, 'without retries'),
     weftDispatcher(endpoints, { outlierDetection: false }, 'without outlier detection'),
     weftDispatcher(endpoints, { stack: (s) => s.remove('telemetry') }, 'without the telemetry module'),

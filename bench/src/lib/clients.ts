@@ -3,6 +3,16 @@
  * reads the whole response body, so they all do the same work per request.
  */
 import { type ClientOptions, createClient, createDispatcher } from '@weft/http';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
 import { Pool, request, fetch as undiciFetch } from 'undici';
 import type { RequestFn } from './load.ts';
 
@@ -33,6 +43,45 @@ export function rawRequest(
       await res.body.text();
       return res.statusCode < 500;
     },
+    async close() {
+      await Promise.all(pools.map((p) => p.close()));
+    },
+  };
+}
+
+/**
+ * `undici.request` wrapped in cockatiel 4, round robin over one Pool per endpoint: what users
+ * hand-roll today instead of a mesh. Settings: cockatiel's documented defaults where it has them
+ * (`ExponentialBackoff()`: 128 ms initial, 30 s max, decorrelated jitter); where it has none
+ * (`retry` defaults to unbounded attempts, `circuitBreaker` and `timeout` have required settings),
+ * the values of its README's example — 3 attempts, a `ConsecutiveBreaker(5)`, half-open after 10 s —
+ * and Weft's own default total timeout, 15 s, cooperative (the signal goes to undici, so a timed-out
+ * request is cancelled, not left running). One breaker for all endpoints, like Weft's per
+ * destination. The body is read inside the policy, so the timeout covers it, and a 5xx is thrown so
+ * the breaker and the retry see it.
+ */
+export function cockatielWrapped(endpoints: readonly string[]): BenchClient {
+  const pools = endpoints.map(
+    (e) => new Pool(`http://${e}`, { connections: CONNECTIONS, keepAliveTimeout: 60_000 }),
+  );
+  const urls = endpoints.map((e) => `http://${e}/`);
+  const policy = wrap(
+    retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
+    circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+    timeout(15_000, TimeoutStrategy.Cooperative),
+  );
+  let next = 0;
+  return {
+    name: 'undici.request wrapped in cockatiel',
+    fn: () =>
+      policy.execute(async ({ signal }) => {
+        const i = next;
+        next = i + 1 === pools.length ? 0 : i + 1;
+        const res = await request(urls[i]!, { dispatcher: pools[i]!, signal });
+        await res.body.text();
+        if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+        return true;
+      }),
     async close() {
       await Promise.all(pools.map((p) => p.close()));
     },

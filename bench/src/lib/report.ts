@@ -128,6 +128,20 @@ function panels(results: readonly ScenarioResult[]): Panel[] {
         weft: v.name.startsWith('Weft'),
       })),
     });
+  const breaker = by('breaker');
+  if (breaker?.addedNsPerCall)
+    out.push({
+      title: '9. Circuit breaker cost per call (closed, every call a success)',
+      unit: 'ns added per call, lower is better',
+      bars: Object.entries(breaker.addedNsPerCall as Record<string, number>)
+        .filter(([k]) => !k.startsWith('bare'))
+        .map(([k, v]) => ({
+          label: k.replace(/`/g, '').split(/ \(|, /)[0]!,
+          value: v,
+          weft: k.startsWith('Weft'),
+        })),
+      goal: { value: 1_000, label: 'goal 1 µs' },
+    });
   return out;
 }
 

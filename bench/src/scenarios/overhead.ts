@@ -1,12 +1,20 @@
 /**
  * 1. Overhead: the Weft client with its full default stack against raw `undici.request` to the same
- * backends (one backend process, four endpoints). Throughput ratio at saturation, added latency at
- * a paced load, client CPU per request, and a CPU profile of the Weft client's side.
+ * backends (one backend process, four endpoints), and against `undici.request` wrapped in cockatiel
+ * (retry, breaker, timeout: what users hand-roll without a mesh). Throughput ratio at saturation,
+ * added latency at a paced load, client CPU per request, and a CPU profile of the Weft client's side.
  */
 
 import { ablation } from '../lib/ablation.ts';
 import { startBackends } from '../lib/backends.ts';
-import { type BenchClient, rawFetch, rawRequest, weftClient, weftDispatcher } from '../lib/clients.ts';
+import {
+  type BenchClient,
+  cockatielWrapped,
+  rawFetch,
+  rawRequest,
+  weftClient,
+  weftDispatcher,
+} from '../lib/clients.ts';
 import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
 import {
   type BenchContext,
@@ -37,7 +45,8 @@ export const overhead: Scenario = {
       const wd = weftDispatcher(backends.endpoints);
       const rf = rawFetch(backends.endpoints);
       const wc = weftClient(backends.endpoints);
-      clients.push(raw, wd, rf, wc);
+      const ck = cockatielWrapped(backends.endpoints);
+      clients.push(raw, wd, rf, wc, ck);
       const o = {
         concurrency: CONCURRENCY,
         saturationMs: 2_000 * ctx.scale,
@@ -88,6 +97,15 @@ export const overhead: Scenario = {
           met: addP99 <= 100,
         });
       }
+      const wdCpu = res.get(wd.name)!;
+      const ckCpu = res.get(ck.name)!;
+      const vsCockatiel = pairedMedian(wdCpu, ckCpu, (x, y) => x.sat.cpuUsPerRequest - y.sat.cpuUsPerRequest);
+      figures[`${wd.name} vs ${ck.name}`] = { addedCpuUs: vsCockatiel };
+      goals.push({
+        text: `${wd.name} (full stack): client CPU per request ≤ ${ck.name}'s`,
+        measured: `${fixed(wdCpu.cpuUsPerRequest, 1)} vs ${fixed(ckCpu.cpuUsPerRequest, 1)} µs (${vsCockatiel >= 0 ? '+' : ''}${fixed(vsCockatiel, 1)} µs, paired median)`,
+        met: vsCockatiel <= 0,
+      });
       const fetchRatio = pairedMedian(res.get(wc.name)!, res.get(rf.name)!, (x, y) => x.sat.rps / y.sat.rps);
       figures.fetchVsFetch = fetchRatio;
       const cpuRatio = r.cpuUsPerRequest / res.get(wd.name)!.cpuUsPerRequest;
@@ -128,13 +146,13 @@ export const overhead: Scenario = {
         const full = ab.figures['Weft dispatcher, full default stack']!;
         const saved = (name: string) => fixed(full - ab.figures[name]!, 1);
         const weftSites = aw.top
-          .filter((t) => t.where.startsWith('packages/') || t.where.startsWith('opossum'))
+          .filter((t) => t.where.startsWith('packages/'))
           .slice(0, 6)
           .map((t) => `\`${t.where}\` ${Math.round(t.bytesPerRequest)} B`)
           .join(', ');
         notes.push(
-          `Where the time goes. Turning one module off at a time saves, per request: the breaker (opossum) ${saved('without the breaker (opossum)')} µs, the telemetry module ${saved('without the telemetry module')} µs, outlier detection ${saved('without outlier detection')} µs, retries ${saved('without retries')} µs; the rest is spread thinly over the stack (each filter an async function, a promise per layer). The sampled allocation profile shows ${Math.round(aw.bytesPerRequest).toLocaleString('en-US')} bytes allocated per request against ${Math.round(ar.bytesPerRequest).toLocaleString('en-US')} for raw undici; the largest Weft sites: ${weftSites}.`,
-          "What is left of the overhead: every module that must see a call's outcome (the breaker, through opossum, which adds its own promise, two `Date.now()` and event emits per call; retries; per-endpoint accounting) is an async layer with a promise of its own that lives as long as the request; the fetch-shaped API also pays the WHATWG `Response` and `ReadableStream`; `EndpointSet.pick()` reads the clock on every pick. Modules with nothing to do for a call (no inbound request, no deadline, no SDK, no per-try timeout) already pass it on without a promise, and a caller's signal goes down as it is when there is no deadline.",
+          `Where the time goes. Turning one module off at a time saves, per request: the breaker ${saved('without the breaker')} µs, the telemetry module ${saved('without the telemetry module')} µs, outlier detection ${saved('without outlier detection')} µs, retries ${saved('without retries')} µs; the rest is spread thinly over the stack (each filter an async function, a promise per layer). The sampled allocation profile shows ${Math.round(aw.bytesPerRequest).toLocaleString('en-US')} bytes allocated per request against ${Math.round(ar.bytesPerRequest).toLocaleString('en-US')} for raw undici; the largest Weft sites: ${weftSites}.`,
+          "What is left of the overhead: every module that must see a call's outcome (the breaker, retries, per-endpoint accounting) is an async layer with a promise of its own that lives as long as the request; the fetch-shaped API also pays the WHATWG `Response` and `ReadableStream`; `EndpointSet.pick()` reads the clock on every pick. Modules with nothing to do for a call (no inbound request, no deadline, no SDK, no per-try timeout) already pass it on without a promise, and a caller's signal goes down as it is when there is no deadline.",
         );
       }
       return {

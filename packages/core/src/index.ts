@@ -43,6 +43,8 @@ export {
 } from './balancer/strategies.ts';
 export type { BreakerParams } from './breaker/breaker-filter.ts';
 export { BREAKER_DEFAULTS, breakerModule } from './breaker/breaker-filter.ts';
+export type { CircuitOutcome, CircuitParams, CircuitState } from './breaker/circuit.ts';
+export { Circuit, checkCircuitParams } from './breaker/circuit.ts';
 export { hostIssue, serviceNameIssue, validateHost, validateServiceName } from './config/names.ts';
 export type { WeftContext } from './context/context.ts';
 export { createContext, currentContext, runWithContext } from './context/context.ts';

@@ -1,33 +1,44 @@
-// opossum keeps its own (real) timers for the reset timeout: these tests use a short resetTimeoutMs
-// and wait on wall-clock time with a generous bound. Requests themselves run on the virtual clock.
+// The breaker filter end to end over the fake client, on virtual time: the reset timeout is the
+// stack's clock too, so a test moves past it with `clock.advance`.
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { ErrorCode, isWeftError } from '@weft/core';
+import {
+  Call,
+  Destination,
+  defaultClientStack,
+  ErrorCode,
+  isWeftError,
+  type PolicySource,
+  StaticResolver,
+} from '@weft/core';
 import type { DestinationPolicy } from '@weft/core/config';
-import { type FakeClientOptions, fakeClient } from '@weft/core/testing';
+import {
+  type FakeClientOptions,
+  type FakeConnection,
+  type FakeResponse,
+  fakeBinding,
+  fakeClassifier,
+  fakeClient,
+  fakeEndpoints,
+  scriptedService,
+  seededRandom,
+  VirtualClock,
+} from '@weft/core/testing';
 
 const RESET_MS = 40;
+const BREAKER = { volumeThreshold: 5, errorThresholdPercent: 50, resetTimeoutMs: RESET_MS };
 
-function client(options: FakeClientOptions = {}, policy: DestinationPolicy = {}) {
-  return fakeClient({
-    ...options,
-    policy: {
-      retry: { enabled: false },
-      outlierDetection: { enabled: false },
-      circuitBreaker: { volumeThreshold: 5, errorThresholdPercent: 50, resetTimeoutMs: RESET_MS },
-      ...policy,
-    },
-  });
+function policy(circuitBreaker: DestinationPolicy['circuitBreaker'] = {}): DestinationPolicy {
+  return {
+    retry: { enabled: false },
+    outlierDetection: { enabled: false },
+    circuitBreaker: { ...BREAKER, ...circuitBreaker },
+  };
 }
 
-/** Waits (wall clock) until `predicate` holds, up to `limitMs`. */
-async function until(predicate: () => boolean, limitMs = 5000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!predicate()) {
-    if (Date.now() > end) assert.fail(`condition not met within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function client(options: FakeClientOptions = {}, overrides: DestinationPolicy = {}) {
+  return fakeClient({ ...options, policy: { ...policy(), ...overrides } });
 }
 
 function watchBreaker(): { states: string[]; stop: () => void } {
@@ -36,6 +47,8 @@ function watchBreaker(): { states: string[]; stop: () => void } {
   subscribe('weft:breaker:state', listener);
   return { states, stop: () => unsubscribe('weft:breaker:state', listener) };
 }
+
+const isOpen = (e: unknown) => isWeftError(e, ErrorCode.CircuitOpen);
 
 describe('circuit breaker', () => {
   test('opens once failures pass the threshold, but not before volumeThreshold calls', async () => {
@@ -53,7 +66,7 @@ describe('circuit breaker', () => {
       await assert.rejects(c.run(), (e: unknown) => {
         assert.ok(isWeftError(e, ErrorCode.CircuitOpen));
         assert.equal(e.message, 'circuit breaker for fake is open');
-        assert.equal((e.cause as { code?: string }).code, 'EOPENBREAKER');
+        assert.equal(e.retryable, false);
         return true;
       });
       assert.equal(c.server.attempts(), before, 'failed fast: nothing sent');
@@ -63,17 +76,30 @@ describe('circuit breaker', () => {
     }
   });
 
-  test('stays closed while failures are at or under the threshold', async () => {
+  test('stays closed while failures are under the threshold, and opens when they reach it', async () => {
     const watch = watchBreaker();
-    // Every other call fails, starting with a success: never above 50%, and opossum opens only above.
+    // One call in three fails: 33%, under 50%.
     let calls = 0;
-    const c = client({ fallback: () => (calls++ % 2 === 1 ? { status: 500 } : { status: 200 }) });
+    const c = client({ fallback: () => (calls++ % 3 === 2 ? { status: 500 } : { status: 200 }) });
     try {
-      for (let i = 0; i < 20; i++) await c.run();
+      for (let i = 0; i < 30; i++) await c.run();
       assert.deepEqual(watch.states, []);
     } finally {
       watch.stop();
       c.close();
+    }
+    const watch2 = watchBreaker();
+    // Every other call fails, starting with a success: 2 of 5, then 3 of 6 — 50%, the threshold.
+    let n = 0;
+    const d = client({ fallback: () => (n++ % 2 === 1 ? { status: 500 } : { status: 200 }) });
+    try {
+      for (let i = 0; i < 5; i++) await d.run();
+      assert.deepEqual(watch2.states, [], '2 failures of 5 calls');
+      await d.run();
+      assert.deepEqual(watch2.states, ['open'], '3 failures of 6 calls');
+    } finally {
+      watch2.stop();
+      d.close();
     }
   });
 
@@ -83,15 +109,13 @@ describe('circuit breaker', () => {
     try {
       for (let i = 0; i < 5; i++) await c.run();
       assert.deepEqual(watch.states, ['open']);
-      await until(() => watch.states.includes('half-open'));
+      await c.clock.advance(RESET_MS - 1);
+      await assert.rejects(c.run(), isOpen, 'still open just before the reset time');
+      await c.clock.advance(1);
       c.server.setFallback({ status: 200, latencyMs: 10 });
       const probe = c.call();
       const second = c.call();
-      await assert.rejects(
-        c.clock.run(second),
-        (e) => isWeftError(e, ErrorCode.CircuitOpen),
-        'one probe only',
-      );
+      await assert.rejects(c.clock.run(second), isOpen, 'one probe only');
       assert.equal((await c.clock.run(probe)).status, 200);
       assert.deepEqual(watch.states, ['open', 'half-open', 'closed']);
       assert.equal((await c.run()).status, 200);
@@ -101,22 +125,50 @@ describe('circuit breaker', () => {
     }
   });
 
-  test('half-open: a failed probe opens it again', async () => {
+  test('half-open: a failed probe opens it again, for another reset period', async () => {
     const watch = watchBreaker();
     const c = client({ fallback: { status: 500 } });
     try {
       for (let i = 0; i < 5; i++) await c.run();
-      await until(() => watch.states.includes('half-open'));
+      await c.clock.advance(RESET_MS);
       assert.equal((await c.run()).status, 500);
       assert.deepEqual(watch.states, ['open', 'half-open', 'open']);
-      await assert.rejects(c.run(), (e) => isWeftError(e, ErrorCode.CircuitOpen));
+      await assert.rejects(c.run(), isOpen);
+      await c.clock.advance(RESET_MS);
+      c.server.setFallback({ status: 200 });
+      assert.equal((await c.run()).status, 200);
+      assert.deepEqual(watch.states, ['open', 'half-open', 'open', 'half-open', 'closed']);
     } finally {
       watch.stop();
       c.close();
     }
   });
 
-  test('caller cancellations do not count as failures', async () => {
+  test('a late answer to a call sent before the breaker opened is not taken for the probe', async () => {
+    const watch = watchBreaker();
+    let n = 0;
+    // The first call is slow and succeeds; the next five fail at once and open the breaker.
+    const c = client({ fallback: () => (n++ === 0 ? { status: 200, latencyMs: 1_000 } : { status: 500 }) });
+    try {
+      const slow = c.call();
+      for (let i = 0; i < 5; i++) await c.run();
+      assert.deepEqual(watch.states, ['open']);
+      await c.clock.advance(RESET_MS);
+      c.server.setFallback({ hang: true });
+      const ac = new AbortController();
+      const probe = c.call({ signal: ac.signal });
+      assert.equal((await c.clock.run(slow)).status, 200, 'the slow call answers while the probe hangs');
+      assert.deepEqual(watch.states, ['open', 'half-open'], 'the late success did not close the breaker');
+      await assert.rejects(c.run(), isOpen, 'the probe is still the only call let through');
+      ac.abort(new Error('done'));
+      await assert.rejects(probe, (e) => isWeftError(e, ErrorCode.Cancelled));
+    } finally {
+      watch.stop();
+      c.close();
+    }
+  });
+
+  test('caller cancellations do not count as failures, nor as calls in the window', async () => {
     const watch = watchBreaker();
     const c = client({ fallback: { hang: true } });
     try {
@@ -128,6 +180,33 @@ describe('circuit breaker', () => {
         await assert.rejects(call, (e) => isWeftError(e, ErrorCode.Cancelled));
       }
       assert.deepEqual(watch.states, []);
+      // Four failures after ten cancellations: still under the volume threshold of 5.
+      c.server.setFallback({ status: 500 });
+      for (let i = 0; i < 4; i++) await c.run();
+      assert.deepEqual(watch.states, [], 'the cancellations were not counted as calls');
+      await c.run();
+      assert.deepEqual(watch.states, ['open']);
+    } finally {
+      watch.stop();
+      c.close();
+    }
+  });
+
+  test('the window slides: failures older than rollingWindowMs are forgotten', async () => {
+    const watch = watchBreaker();
+    const c = client(
+      { fallback: { status: 500 } },
+      { circuitBreaker: { ...BREAKER, rollingWindowMs: 1_000 } },
+    );
+    try {
+      for (let i = 0; i < 4; i++) await c.run();
+      await c.clock.advance(1_000);
+      for (let i = 0; i < 4; i++) await c.run();
+      assert.deepEqual(watch.states, [], 'the first four failures left the window');
+      // Half a window later the last four are still in it: one more failure makes five.
+      await c.clock.advance(500);
+      await c.run();
+      assert.deepEqual(watch.states, ['open']);
     } finally {
       watch.stop();
       c.close();
@@ -139,15 +218,66 @@ describe('circuit breaker', () => {
     const c = client({ fallback: { status: 500 } });
     try {
       for (let i = 0; i < 5; i++) await c.run();
-      c.rebuild({
-        retry: { enabled: false, maxAttempts: 2 },
-        outlierDetection: { enabled: false },
-        circuitBreaker: { volumeThreshold: 5, errorThresholdPercent: 50, resetTimeoutMs: RESET_MS },
-      });
-      await assert.rejects(c.run(), (e) => isWeftError(e, ErrorCode.CircuitOpen));
+      c.rebuild({ ...policy(), retry: { enabled: false, maxAttempts: 2 } });
+      await assert.rejects(c.run(), isOpen);
       const other = client({ fallback: { status: 200 } });
       assert.equal((await other.run()).status, 200, 'another destination is unaffected');
       other.close();
+    } finally {
+      watch.stop();
+      c.close();
+    }
+  });
+
+  test('an open breaker stays open when its errorThresholdPercent changes', async () => {
+    const watch = watchBreaker();
+    const c = client({ fallback: { status: 500 } });
+    try {
+      for (let i = 0; i < 5; i++) await c.run();
+      c.rebuild(policy({ errorThresholdPercent: 90 }));
+      await assert.rejects(c.run(), isOpen, 'still open under the new threshold');
+      assert.equal(c.server.attempts(), 5);
+      // The new resetTimeoutMs counts from when it opened.
+      c.rebuild(policy({ errorThresholdPercent: 90, resetTimeoutMs: 2 * RESET_MS }));
+      await c.clock.advance(RESET_MS);
+      await assert.rejects(c.run(), isOpen, 'the longer reset time has not passed');
+      await c.clock.advance(RESET_MS);
+      c.server.setFallback({ status: 200 });
+      assert.equal((await c.run()).status, 200);
+      assert.deepEqual(watch.states, ['open', 'half-open', 'closed']);
+    } finally {
+      watch.stop();
+      c.close();
+    }
+  });
+
+  test("the window's counts survive a volumeThreshold change", async () => {
+    const watch = watchBreaker();
+    const c = client({ fallback: { status: 500 } }, policy({ volumeThreshold: 10 }));
+    try {
+      for (let i = 0; i < 4; i++) await c.run();
+      c.rebuild(policy({ volumeThreshold: 5 }));
+      assert.deepEqual(watch.states, []);
+      await c.run();
+      assert.deepEqual(watch.states, ['open'], 'five failures: four from before the change, one after');
+    } finally {
+      watch.stop();
+      c.close();
+    }
+  });
+
+  test('a stack whose build failed does not change the working breaker', async () => {
+    const watch = watchBreaker();
+    const c = client({ fallback: { status: 500 } });
+    try {
+      // A deadline over the limit fails the build above the breaker, after the breaker was made.
+      await c.run();
+      const bad = { ...policy({ volumeThreshold: 1 }), timeoutMs: -1 };
+      assert.throws(() => c.rebuild(bad));
+      for (let i = 0; i < 3; i++) await c.run();
+      assert.deepEqual(watch.states, [], 'still the volume threshold of 5');
+      await c.run();
+      assert.deepEqual(watch.states, ['open']);
     } finally {
       watch.stop();
       c.close();
@@ -170,7 +300,7 @@ test('circuit breaker: a half-open probe cancelled by its caller does not close 
   const c = client({ fallback: { status: 500 } });
   try {
     for (let i = 0; i < 5; i++) await c.run();
-    await until(() => watch.states.includes('half-open'));
+    await c.clock.advance(RESET_MS);
     c.server.setFallback({ hang: true });
     const ac = new AbortController();
     const probe = c.call({ signal: ac.signal });
@@ -178,12 +308,61 @@ test('circuit breaker: a half-open probe cancelled by its caller does not close 
     ac.abort(new Error('user went away'));
     await assert.rejects(probe, (e) => isWeftError(e, ErrorCode.Cancelled));
     assert.deepEqual(watch.states, ['open', 'half-open', 'open'], 'no verdict: open again, probe later');
-    await until(() => watch.states.length === 4);
+    await assert.rejects(c.run(), isOpen, 'open for another reset period');
+    await c.clock.advance(RESET_MS);
     c.server.setFallback({ status: 200 });
     assert.equal((await c.run()).status, 200);
     assert.deepEqual(watch.states, ['open', 'half-open', 'open', 'half-open', 'closed']);
   } finally {
     watch.stop();
     c.close();
+  }
+});
+
+/** A policy source driven by hand, as the config-service client would be. */
+class Policies implements PolicySource {
+  readonly #policies = new Map<string, DestinationPolicy>();
+  readonly #listeners = new Set<(e: { revision: number }) => void>();
+  #revision = 0;
+  policy(destination: string) {
+    return this.#policies.get(destination);
+  }
+  subscribe(listener: (e: { revision: number }) => void) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  set(destination: string, policy: DestinationPolicy) {
+    this.#policies.set(destination, policy);
+    this.#revision++;
+    for (const l of this.#listeners) l({ revision: this.#revision });
+  }
+}
+
+test('circuit breaker: a config-service change of its params keeps an open breaker open', async () => {
+  const watch = watchBreaker();
+  const config = new Policies();
+  const clock = new VirtualClock();
+  const server = scriptedService({ clock, fallback: { status: 500 } });
+  const dest = new Destination<Call, FakeResponse, FakeConnection>({
+    name: 'users',
+    resolver: new StaticResolver(fakeEndpoints(3)),
+    policy: policy(),
+    stack: defaultClientStack<Call, FakeResponse>(),
+    binding: fakeBinding(server.service, { classify: fakeClassifier() }),
+    config,
+    clock,
+    random: seededRandom(3),
+  });
+  const run = () => clock.run(dest.call(new Call('users', 'GET', '/', {})));
+  try {
+    for (let i = 0; i < 5; i++) await run();
+    assert.deepEqual(watch.states, ['open']);
+    config.set('users', { circuitBreaker: { errorThresholdPercent: 80, volumeThreshold: 50 } });
+    assert.equal(dest.policy.circuitBreaker?.errorThresholdPercent, 80, 'the change was applied');
+    await assert.rejects(run(), isOpen);
+    assert.equal(server.attempts(), 5, 'nothing sent while open');
+  } finally {
+    watch.stop();
+    dest.close();
   }
 });
