@@ -7,7 +7,9 @@
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module } from '../stack/stack.ts';
+import type { Clock, TimerHandle } from '../time/clock.ts';
 import { DEADLINE_DEFAULTS, DEADLINE_PARAMS, type DeadlineParams } from './deadline-params.ts';
+import { DeadlineQueue, type Expiring } from './deadline-queue.ts';
 
 export type { DeadlineParams } from './deadline-params.ts';
 export { DEADLINE_DEFAULTS } from './deadline-params.ts';
@@ -28,36 +30,21 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
     sets: ['deadline', 'signal'],
     make(params, next, env) {
       const { clock, binding } = env;
-      /** The guarded path: one AbortController for the call, a timer for its deadline. */
-      const guarded = async (
-        call: Call,
-        now: number,
-        deadline: number,
-        callerSignal: AbortSignal | undefined,
-        parentSignal: AbortSignal | undefined,
-      ) => {
-        const controller = new AbortController();
-        const onCancel = (event: Event) =>
-          controller.abort(cancelled(call, (event.target as AbortSignal).reason));
-        callerSignal?.addEventListener('abort', onCancel);
-        parentSignal?.addEventListener('abort', onCancel);
-        const timer =
-          deadline === Number.POSITIVE_INFINITY
-            ? undefined
-            : clock.setTimeout(() => controller.abort(deadlineExceeded(call)), deadline - now);
-        const cleanup = () => {
-          if (timer !== undefined) clock.clearTimeout(timer);
-          callerSignal?.removeEventListener('abort', onCancel);
-          parentSignal?.removeEventListener('abort', onCancel);
-        };
-        call.signal = controller.signal;
+      // Calls under this module's own timeout expire in the order they start: one timer for all.
+      const queue = new DeadlineQueue(clock);
+      const ownTimeoutMs = params.timeoutMs;
+
+      /** The guarded path: one AbortController and one guard object per call, no closure. */
+      const guarded = async (call: Call, guard: DeadlineGuard) => {
+        call.signal = guard.controller.signal;
         try {
           const response = await next(call);
-          binding.onBodyDone(response, cleanup);
+          binding.onBodyDone(response, guard.release);
           return response;
         } catch (error) {
-          cleanup();
-          throw controller.signal.aborted && !(error instanceof WeftError) ? controller.signal.reason : error;
+          guard.release();
+          const signal = guard.controller.signal;
+          throw signal.aborted && !(error instanceof WeftError) ? signal.reason : error;
         }
       };
 
@@ -80,10 +67,73 @@ export function deadlineModule(params: Partial<DeadlineParams> = {}): Module<Dea
         if (deadline <= now) return Promise.reject(deadlineExceeded(call));
         if (callerSignal?.aborted || parentSignal?.aborted)
           return Promise.reject(cancelled(call, callerSignal?.reason ?? parentSignal?.reason));
-        return guarded(call, now, deadline, callerSignal, parentSignal);
+        const guard = new DeadlineGuard(call, deadline, clock, callerSignal, parentSignal);
+        if (deadline !== Number.POSITIVE_INFINITY) {
+          if (deadline === own && timeoutMs === ownTimeoutMs) queue.add(guard);
+          // A per-call or inherited deadline: its own timer (the rarer path).
+          else
+            guard.timer = clock.setTimeout(() => {
+              guard.timer = undefined;
+              guard.expire();
+            }, deadline - now);
+        }
+        return guarded(call, guard);
       };
     },
   };
+}
+
+/**
+ * One guarded call: the controller its signal comes from, what it follows (the caller's and the
+ * parent request's signals, as an event-listener object: no closure), and its place in the queue
+ * or its own timer.
+ */
+class DeadlineGuard implements Expiring {
+  readonly controller = new AbortController();
+  readonly #call: Call;
+  readonly #clock: Clock;
+  readonly #callerSignal: AbortSignal | undefined;
+  readonly #parentSignal: AbortSignal | undefined;
+  deadline: number;
+  prev: Expiring | undefined = undefined;
+  next: Expiring | undefined = undefined;
+  queue: DeadlineQueue | undefined = undefined;
+  timer: TimerHandle | undefined = undefined;
+  /** Ends the guard (the response body is done, or the call failed): shared by both paths. */
+  readonly release = (): void => {
+    this.queue?.remove(this);
+    if (this.timer !== undefined) {
+      this.#clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.#callerSignal?.removeEventListener('abort', this);
+    this.#parentSignal?.removeEventListener('abort', this);
+  };
+
+  constructor(
+    call: Call,
+    deadline: number,
+    clock: Clock,
+    callerSignal: AbortSignal | undefined,
+    parentSignal: AbortSignal | undefined,
+  ) {
+    this.#call = call;
+    this.deadline = deadline;
+    this.#clock = clock;
+    this.#callerSignal = callerSignal;
+    this.#parentSignal = parentSignal;
+    callerSignal?.addEventListener('abort', this);
+    parentSignal?.addEventListener('abort', this);
+  }
+
+  /** The caller's or the parent's signal aborted. */
+  handleEvent(event: Event): void {
+    this.controller.abort(cancelled(this.#call, (event.target as AbortSignal).reason));
+  }
+
+  expire(): void {
+    this.controller.abort(deadlineExceeded(this.#call));
+  }
 }
 
 function cancelled(call: Call, reason: unknown): WeftError {
