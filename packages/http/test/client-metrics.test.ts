@@ -39,6 +39,9 @@ test('attempts, calls, retries, ejections and breaker transitions are counted', 
     balancer: 'round-robin',
     outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 60_000 },
     circuitBreaker: { volumeThreshold: 1_000 },
+    // Attempts are counted exactly: on a loaded machine a stall past the adaptive per-try timeout
+    // (100 ms at least) would retry a healthy attempt and add one.
+    adaptivePerTry: false,
   });
   for (let i = 0; i < 10; i++) assert.equal((await client.fetch('/')).status, 200);
   await client.close();
@@ -64,6 +67,7 @@ test('attempt durations name the endpoint and its version, so a slow replica is 
       { address: '127.0.0.1', port: v2.port, labels: { version: 'v2' } },
     ],
     balancer: 'round-robin',
+    adaptivePerTry: false, // as above: three attempts per endpoint, whatever the machine's load
   });
   for (let i = 0; i < 6; i++) await (await client.fetch('/')).text();
   await client.close();

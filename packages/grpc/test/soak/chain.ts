@@ -135,17 +135,21 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakSample[]> 
     });
   };
   const tickMs = 10;
-  let owed = 0;
+  const endMs = seconds * 1000;
   await new Promise<void>((done) => {
     let nextSample = every;
     const timer = setInterval(() => {
       const elapsed = performance.now() - started;
-      for (owed += (rate * tickMs) / 1000; owed >= 1; owed--) one();
+      // Sampled before this tick's calls, so a sample never counts the timers of a catch-up burst.
       if (elapsed >= nextSample) {
         nextSample += every;
         sample();
       }
-      if (elapsed >= seconds * 1000) {
+      // Open loop: the calls due by now, so a late tick (a loaded machine) sends what it owes
+      // instead of the rate silently dropping with the tick rate.
+      const due = Math.floor((Math.min(elapsed, endMs) * rate) / 1000);
+      while (calls < due) one();
+      if (elapsed >= endMs) {
         clearInterval(timer);
         done();
       }
