@@ -86,10 +86,13 @@ export const overhead: Scenario = {
         const addP99 = pairedMedian(a, b, (x, y) => x.lat.p99 - y.lat.p99) * 1000;
         const addCpu = pairedMedian(a, b, (x, y) => x.sat.cpuUsPerRequest - y.sat.cpuUsPerRequest);
         figures[`${w} vs ${base}`] = { ratio, addedP50Us: addP50, addedP99Us: addP99, addedCpuUs: addCpu };
+        // The targets of the one-pipeline work: the dispatcher within 10 % of raw undici.request,
+        // the fetch-shaped client within 15 % (it also pays a WHATWG Response per call).
+        const target = w === wc.name ? 0.85 : 0.9;
         goals.push({
-          text: `${w}: throughput ≥ 0.90× raw undici.request`,
+          text: `${w}: throughput ≥ ${fixed(target)}× raw undici.request`,
           measured: `${fixed(ratio)}×`,
-          met: ratio >= 0.9,
+          met: ratio >= target,
         });
         goals.push({
           text: `${w}: added p99 ≤ 100 µs (paced ${pacedRate} req/s)`,
@@ -97,6 +100,13 @@ export const overhead: Scenario = {
           met: addP99 <= 100,
         });
       }
+      const cpuVsRaw = pairedMedian(res.get(wd.name)!, r, (x, y) => x.sat.cpuUsPerRequest / y.sat.cpuUsPerRequest);
+      figures.dispatcherCpuVsRaw = cpuVsRaw;
+      goals.push({
+        text: `${wd.name}: client CPU per request ≤ 1.15× raw undici.request's`,
+        measured: `${fixed(cpuVsRaw)}×`,
+        met: cpuVsRaw <= 1.15,
+      });
       const wdCpu = res.get(wd.name)!;
       const ckCpu = res.get(ck.name)!;
       const vsCockatiel = pairedMedian(wdCpu, ckCpu, (x, y) => x.sat.cpuUsPerRequest - y.sat.cpuUsPerRequest);
@@ -140,6 +150,12 @@ export const overhead: Scenario = {
         const ar = await allocationsWhile(() => count(raw.fn));
         profile = `${profile}\n\n${allocationTable(`Allocation, ${wd.name}`, aw)}\n\n${allocationTable(`Allocation, ${raw.name}`, ar)}`;
         figures.allocation = { weftDispatcher: aw, raw: ar };
+        const bytesRatio = aw.bytesPerRequest / ar.bytesPerRequest;
+        goals.push({
+          text: `${wd.name}: bytes allocated per request ≤ 1.3× raw undici.request's (sampled)`,
+          measured: `${fixed(bytesRatio)}× (${Math.round(aw.bytesPerRequest).toLocaleString('en-US')} vs ${Math.round(ar.bytesPerRequest).toLocaleString('en-US')} B)`,
+          met: bytesRatio <= 1.3,
+        });
         const ab = await ablation(ctx, backends.endpoints, CONCURRENCY);
         figures.ablation = ab.figures;
         profile = `${profile}\n\nClient CPU per request with one part of the stack off (same run, interleaved rounds, medians):\n\n${ab.table}`;

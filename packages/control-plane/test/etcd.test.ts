@@ -146,7 +146,11 @@ describe('two config-service replicas sharing etcd', () => {
       }
     };
     const writers = Array.from({ length: 4 }, (_, w) => writer(w));
-    await new Promise((r) => setTimeout(r, 500));
+    // Writes for at least 500 ms, and until every writer has had one acknowledged (a fresh replica
+    // on a loaded machine may take longer than that for its first), bounded at 10 s.
+    const started = Date.now();
+    while (Date.now() - started < 10_000 && (Date.now() - started < 500 || acknowledged.size < 4))
+      await new Promise((r) => setTimeout(r, 50));
     await c.kill();
     stop = true;
     await Promise.all(writers);
