@@ -1,6 +1,6 @@
 /**
  * One HTTP attempt as an undici dispatch handler. It resolves when the response head arrives and
- * then holds the body (paused, nothing lost) until a consumer attaches: a WHATWG `Response` for
+ * then holds the body (nothing lost; the connection paused once data waits) until a consumer attaches: a WHATWG `Response` for
  * `client.fetch`, or another dispatch handler for the Weft dispatcher. The retry filter decides
  * between the head and the body, so a retried attempt's body is drained, never delivered.
  */
@@ -54,6 +54,8 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
   #controller: Controller | undefined;
   #sink: Sink | undefined;
   #buffer: Buffer[] | undefined;
+  /** The connection was paused because body data came before any consumer. */
+  #held = false;
   #trailers: Headers | undefined;
   #error: Error | undefined;
   #sent = false;
@@ -110,7 +112,9 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
     this.headers = headers;
     this.statusMessage = statusMessage ?? '';
     this.rawHeaders = controller.rawHeaders ?? null;
-    controller.pause();
+    // Not paused here: a small response's body and end usually arrive in the same read as its head,
+    // and are held until a consumer attaches; the connection is paused only when body data comes
+    // before the consumer (see onResponseData), so most responses cost no pause/resume cycle.
     this.resolveHead(this);
   }
 
@@ -118,9 +122,17 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
     // undici can hand over an empty chunk when the parser resumes; passing it on (and pausing for
     // it) would spin pause/resume forever.
     if (this.#abortReason || chunk.length === 0) return;
-    if (this.#sink) this.#sink.data(chunk);
-    else if (this.#buffer) this.#buffer.push(chunk);
+    if (this.#sink) {
+      this.#sink.data(chunk);
+      return;
+    }
+    if (this.#buffer) this.#buffer.push(chunk);
     else this.#buffer = [chunk];
+    // Nobody reads yet: hold what came, and no more until a consumer attaches.
+    if (!this.#held) {
+      this.#held = true;
+      this.#controller?.pause();
+    }
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
@@ -172,7 +184,10 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
     if (buffered) for (const chunk of buffered) sink.data(chunk);
     if (this.#error) sink.error(this.#error);
     else if (this.#trailers) sink.end(this.#trailers);
-    else this.resume();
+    else if (this.#held) {
+      this.#held = false;
+      this.resume();
+    }
   }
 
   /** Maps a transport error to a typed one: before the request was sent it is safe to retry. */
