@@ -3,15 +3,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import {
-  Call,
-  Destination,
-  defaultClientStack,
-  ErrorCode,
-  isWeftError,
-  type PolicySource,
-  StaticResolver,
-} from '@weft/core';
+import { Call, Destination, defaultClientStack, ErrorCode, isWeftError, StaticResolver } from '@weft/core';
 import type { DestinationPolicy } from '@weft/core/config';
 import {
   type FakeClientOptions,
@@ -25,6 +17,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '@weft/core/testing';
+import { Policies } from './support/policies.ts';
 
 const RESET_MS = 40;
 const BREAKER = { volumeThreshold: 5, errorThresholdPercent: 50, resetTimeoutMs: RESET_MS };
@@ -318,25 +311,6 @@ test('circuit breaker: a half-open probe cancelled by its caller does not close 
     c.close();
   }
 });
-
-/** A policy source driven by hand, as the config-service client would be. */
-class Policies implements PolicySource {
-  readonly #policies = new Map<string, DestinationPolicy>();
-  readonly #listeners = new Set<(e: { revision: number }) => void>();
-  #revision = 0;
-  policy(destination: string) {
-    return this.#policies.get(destination);
-  }
-  subscribe(listener: (e: { revision: number }) => void) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  set(destination: string, policy: DestinationPolicy) {
-    this.#policies.set(destination, policy);
-    this.#revision++;
-    for (const l of this.#listeners) l({ revision: this.#revision });
-  }
-}
 
 test('circuit breaker: a config-service change of its params keeps an open breaker open', async () => {
   const watch = watchBreaker();

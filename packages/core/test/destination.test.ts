@@ -6,7 +6,6 @@ import {
   Destination,
   defaultClientStack,
   describeDestinations,
-  type PolicySource,
   SharedState,
   StaticResolver,
   WeftError,
@@ -21,25 +20,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '@weft/core/testing';
-
-/** A policy source driven by hand, as the config-service client would be. */
-class Policies implements PolicySource {
-  readonly #policies = new Map<string, DestinationPolicy>();
-  readonly #listeners = new Set<(e: { revision: number }) => void>();
-  #revision = 0;
-  policy(destination: string) {
-    return this.#policies.get(destination);
-  }
-  subscribe(listener: (e: { revision: number }) => void) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  set(destination: string, policy: unknown) {
-    this.#policies.set(destination, policy as DestinationPolicy);
-    this.#revision++;
-    for (const l of this.#listeners) l({ revision: this.#revision });
-  }
-}
+import { Policies } from './support/policies.ts';
 
 function destination(config: Policies, policy: DestinationPolicy = {}) {
   const clock = new VirtualClock();

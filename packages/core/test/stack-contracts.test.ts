@@ -6,14 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  Call,
-  Destination,
-  defaultClientStack,
-  type Module,
-  type PolicySource,
-  StaticResolver,
-} from '@weft/core';
+import { Call, Destination, defaultClientStack, type Module, StaticResolver } from '@weft/core';
 import { DestinationPolicy } from '@weft/core/config';
 import {
   type FakeConnection,
@@ -26,24 +19,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '@weft/core/testing';
-
-class Policies implements PolicySource {
-  readonly #policies = new Map<string, DestinationPolicy>();
-  readonly #listeners = new Set<(e: { revision: number }) => void>();
-  #revision = 0;
-  policy(destination: string) {
-    return this.#policies.get(destination);
-  }
-  subscribe(listener: (e: { revision: number }) => void) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  set(destination: string, policy: unknown) {
-    this.#policies.set(destination, policy as DestinationPolicy);
-    this.#revision++;
-    for (const l of this.#listeners) l({ revision: this.#revision });
-  }
-}
+import { Policies } from './support/policies.ts';
 
 function destination(config: Policies, policy: DestinationPolicy = {}, status = 200) {
   const clock = new VirtualClock();

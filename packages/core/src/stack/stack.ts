@@ -91,8 +91,8 @@ export interface StackOptions {
 }
 
 /** A module of any params type, as stored in a stack. */
-// biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
 export type AnyModule<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = StackEnv<Req, Res>> = Omit<
+  // biome-ignore lint/suspicious/noExplicitAny: a stack holds modules of heterogeneous params types
   Module<any, Req, Res, Svc, Env>,
   'spec'
 > & {
