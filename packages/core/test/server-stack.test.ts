@@ -219,3 +219,10 @@ describe('server stack', () => {
     assert.equal(sample('success', 1e9, Number.POSITIVE_INFINITY), 'success');
   });
 });
+
+test('server stack: configure refuses a key no server module has (their settings are the server options)', () => {
+  assert.throws(
+    () => defaultServerStack().configure('admission', { concurrency: 10 } as never),
+    /admission\.concurrency: is not a param of module admission \(it has no params\)/,
+  );
+});

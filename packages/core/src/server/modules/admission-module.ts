@@ -40,6 +40,7 @@ export function serverAdmissionModule(): ServerModule {
     sets: ['admission'],
     description: 'concurrency and rate limits (server, then route); shed with a retryable rejection',
     params: {},
+    spec: {},
     make: (_params, next, env) => new AdmissionLayer(next, env.admission).service,
   };
 }

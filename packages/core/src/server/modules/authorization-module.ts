@@ -12,6 +12,7 @@ export function serverAuthorizationModule(): ServerModule {
     role: 'authorization',
     description: 'empty slot: allows every call (replace by role to authorize)',
     params: {},
+    spec: {},
     make: (_params, next) => next,
   };
 }

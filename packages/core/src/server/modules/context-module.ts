@@ -54,6 +54,7 @@ export function serverContextModule(): ServerModule {
     sets: ['context'],
     description: 'build the request context; run the handler inside it (AsyncLocalStorage)',
     params: {},
+    spec: {},
     make: (_params, next, env) => new ContextLayer(next, env.clock, env.onMalformed).service,
   };
 }

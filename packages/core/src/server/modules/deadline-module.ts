@@ -14,6 +14,7 @@ export function serverDeadlineModule(): ServerModule {
     sets: ['deadline'],
     description: 'read the propagated deadline; refuse a call whose deadline has passed',
     params: {},
+    spec: {},
     make(_params, next, env) {
       const onMalformed = env.onMalformed;
       return (call) => {

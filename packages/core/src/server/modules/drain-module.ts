@@ -31,6 +31,7 @@ export function serverDrainModule(): ServerModule {
     role: 'drain',
     description: 'count calls in flight; refuse new ones while draining (retryable)',
     params: {},
+    spec: {},
     make: (_params, next, env) => new DrainLayer(next, env.drain).service,
   };
 }

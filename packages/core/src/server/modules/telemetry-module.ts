@@ -62,6 +62,7 @@ export function serverTelemetryModule(): ServerModule {
     sets: ['span'],
     description: 'server span (parent from traceparent), duration and in-flight metrics',
     params: {},
+    spec: {},
     make: (_params, next, env) => new TelemetryLayer(next, env.instruments, env.binding).service,
   };
 }
