@@ -1,9 +1,10 @@
 /**
  * A small service for the memory comparison, in plain JavaScript: Weft is loaded from its compiled
  * output (dist), as an application would run it, and no TypeScript is stripped in this process.
- * argv[2] is JSON `{ mode: 'baseline' | 'weft-loaded' | 'raw' | 'weft', endpoints, requests }`. It
+ * argv[2] is JSON `{ mode: 'baseline' | 'weft-loaded' | 'raw' | 'weft' | 'weft-request', endpoints, requests }`. It
  * listens on a node:http port (it is a service), builds its clients to the endpoints — one undici
- * Pool each (raw) or one Weft client over all of them — sends `requests` requests 16 at a time,
+ * Pool each (raw), one Weft client over all of them (weft: `createClient().fetch`), or the Weft
+ * dispatcher under `undici.request` (weft-request: the same request API as raw) — sends `requests` requests 16 at a time,
  * then collects garbage and prints its memory use. `weft-loaded` imports Weft and builds nothing;
  * `load:a,b` imports the named packages and builds nothing.
  */
@@ -31,6 +32,16 @@ if (mode === 'raw') {
   hold = pools;
 } else if (mode.startsWith('load:')) {
   for (const name of mode.slice(5).split(',')) await import(name);
+} else if (mode === 'weft-request') {
+  // The same request API as raw: undici.request, through the Weft dispatcher.
+  const { request } = await import('undici');
+  const { createDispatcher } = await import('@weft/http');
+  const dispatcher = createDispatcher({ services: { upstream: { endpoints } }, fallback: false });
+  send = async () => {
+    const res = await request('http://upstream/', { dispatcher });
+    await res.body.text();
+  };
+  hold = dispatcher;
 } else if (mode === 'weft' || mode === 'weft-loaded') {
   const { createClient } = await import('@weft/http');
   if (mode === 'weft') {
