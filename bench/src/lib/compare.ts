@@ -4,7 +4,7 @@
  * variant sustains (latency). Medians across rounds; differences are taken within each round.
  */
 import type { BenchClient } from './clients.ts';
-import type { BenchContext } from './context.ts';
+import { type BenchContext, fixed, int, ms } from './context.ts';
 import { cpuOf } from './cpu.ts';
 import { closedLoop, type LoadResult, paced } from './load.ts';
 import { interleave } from './rounds.ts';
@@ -116,4 +116,39 @@ export function pairedMedian(
 export function compact(s: VariantSummary): Omit<VariantSummary, 'rounds'> {
   const { rounds: _rounds, ...rest } = s;
   return rest;
+}
+
+/**
+ * The comparison settings the overhead scenarios share (HTTP and gRPC alike): `concurrency` in
+ * flight for 2 s at saturation, then half the slower warm-up rate paced for 1.5 s, after 1 s of
+ * warm-up per variant (all scaled by `ctx.scale`).
+ */
+export function overheadOptions(
+  ctx: BenchContext,
+  concurrency: number,
+  otherPids: () => number[],
+): CompareOptions {
+  return {
+    concurrency,
+    saturationMs: 2_000 * ctx.scale,
+    pacedShare: 0.5,
+    otherPids,
+    pacedMs: 1_500 * ctx.scale,
+    warmupMs: 1_000 * ctx.scale,
+  };
+}
+
+/** One row of an overhead table: throughput, × `base`, client CPU, saturated and paced latency. */
+export function overheadRow(v: VariantSummary, base: VariantSummary): string[] {
+  return [
+    v.name,
+    int(v.rps),
+    fixed(pairedMedian(v, base, (x, y) => x.sat.rps / y.sat.rps)),
+    fixed(v.cpuUsPerRequest, 1),
+    ms(v.satP50),
+    ms(v.satP99),
+    ms(v.p50),
+    ms(v.p99),
+    ms(v.p999),
+  ];
 }

@@ -7,16 +7,8 @@
 
 import { startGrpcBackends } from '../lib/backends.ts';
 import type { BenchClient } from '../lib/clients.ts';
-import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
-import {
-  type BenchContext,
-  fixed,
-  int,
-  ms,
-  type Scenario,
-  type ScenarioResult,
-  table,
-} from '../lib/context.ts';
+import { compact, compareClients, overheadOptions, overheadRow, pairedMedian } from '../lib/compare.ts';
+import { type BenchContext, fixed, type Scenario, type ScenarioResult, table } from '../lib/context.ts';
 import { plainGrpcClient, weftGrpcClient } from '../lib/grpc-clients.ts';
 
 const ENDPOINTS = 4;
@@ -34,28 +26,11 @@ export const grpcOverhead: Scenario = {
       const plain = plainGrpcClient(backends.endpoints);
       const weft = weftGrpcClient(backends.endpoints);
       clients.push(plain, weft);
-      const o = {
-        concurrency: CONCURRENCY,
-        saturationMs: 2_000 * ctx.scale,
-        pacedShare: 0.5,
-        otherPids: () => backends.pids,
-        pacedMs: 1_500 * ctx.scale,
-        warmupMs: 1_000 * ctx.scale,
-      };
+      const o = overheadOptions(ctx, CONCURRENCY, () => backends.pids);
       const { variants: res, pacedRate } = await compareClients(ctx, 'grpc-overhead', clients, o);
       const p = res.get(plain.name)!;
       const w = res.get(weft.name)!;
-      const rows = [...res.values()].map((v) => [
-        v.name,
-        int(v.rps),
-        fixed(pairedMedian(v, p, (x, y) => x.sat.rps / y.sat.rps)),
-        fixed(v.cpuUsPerRequest, 1),
-        ms(v.satP50),
-        ms(v.satP99),
-        ms(v.p50),
-        ms(v.p99),
-        ms(v.p999),
-      ]);
+      const rows = [...res.values()].map((v) => overheadRow(v, p));
       const ratio = pairedMedian(w, p, (x, y) => x.sat.rps / y.sat.rps);
       const cpuRatio = pairedMedian(w, p, (x, y) => x.sat.cpuUsPerRequest / y.sat.cpuUsPerRequest);
       const addCpu = pairedMedian(w, p, (x, y) => x.sat.cpuUsPerRequest - y.sat.cpuUsPerRequest);

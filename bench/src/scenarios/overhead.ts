@@ -15,16 +15,8 @@ import {
   weftClient,
   weftDispatcher,
 } from '../lib/clients.ts';
-import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
-import {
-  type BenchContext,
-  fixed,
-  int,
-  ms,
-  type Scenario,
-  type ScenarioResult,
-  table,
-} from '../lib/context.ts';
+import { compact, compareClients, overheadOptions, overheadRow, pairedMedian } from '../lib/compare.ts';
+import { type BenchContext, fixed, ms, type Scenario, type ScenarioResult, table } from '../lib/context.ts';
 import { closedLoop } from '../lib/load.ts';
 import { allocationsWhile, allocationTable, profileTable, profileWhile } from '../lib/profile.ts';
 
@@ -47,27 +39,10 @@ export const overhead: Scenario = {
       const wc = weftClient(backends.endpoints);
       const ck = cockatielWrapped(backends.endpoints);
       clients.push(raw, wd, rf, wc, ck);
-      const o = {
-        concurrency: CONCURRENCY,
-        saturationMs: 2_000 * ctx.scale,
-        pacedShare: 0.5,
-        otherPids: () => backends.pids,
-        pacedMs: 1_500 * ctx.scale,
-        warmupMs: 1_000 * ctx.scale,
-      };
+      const o = overheadOptions(ctx, CONCURRENCY, () => backends.pids);
       const { variants: res, pacedRate } = await compareClients(ctx, 'overhead', clients, o);
       const r = res.get(raw.name)!;
-      const rows = [...res.values()].map((v) => [
-        v.name,
-        int(v.rps),
-        fixed(pairedMedian(v, r, (x, y) => x.sat.rps / y.sat.rps)),
-        fixed(v.cpuUsPerRequest, 1),
-        ms(v.satP50),
-        ms(v.satP99),
-        ms(v.p50),
-        ms(v.p99),
-        ms(v.p999),
-      ]);
+      const rows = [...res.values()].map((v) => overheadRow(v, r));
       const goals = [];
       const notes: string[] = [];
       const figures: Record<string, unknown> = {
