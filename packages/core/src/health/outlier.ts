@@ -8,35 +8,17 @@
  * An endpoint that leaves an attempt unanswered (it hangs) is ejected at once (`ejectUnanswered`).
  */
 
-import { OUTLIER_DEFAULTS } from '../balancer/balance-params.ts';
+import { OUTLIER_DEFAULTS, type OutlierParams } from '../balancer/balance-params.ts';
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import { invalidOption } from '../errors/errors.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import { definedOnly } from '../util/defined.ts';
 
-export interface OutlierOptions {
-  /** Defaults to true. */
-  enabled?: boolean;
-  /** Consecutive failures that eject an endpoint. Defaults to 5. */
-  consecutiveFailures?: number;
-  /** Success rate (0–100) under which an endpoint is ejected; 0 turns the check off. Defaults to 0. */
-  minSuccessRatePercent?: number;
-  /** Requests per success-rate window. Defaults to 20. */
-  minRequests?: number;
-  /** Base ejection time in ms. Defaults to 5000. */
-  baseEjectionMs?: number;
-  /** Largest ejection time in ms. Defaults to 300000. */
-  maxEjectionMs?: number;
-  /** Most endpoints ejected at once, in percent; at least one may always be. Defaults to 50. */
-  maxEjectionPercent?: number;
-  /**
-   * Eject at once an endpoint that left an attempt unanswered: the attempt timed out after at
-   * least the adaptive per-try timeout while the endpoint answered no request sent after it (it hangs). A hung
-   * endpoint gets almost no traffic once the balancer sees its calls' age, so waiting for
-   * `consecutiveFailures` would take minutes. Defaults to true.
-   */
-  ejectUnanswered?: boolean;
-}
+/**
+ * Outlier-detection settings, each optional: the endpoint module's declared params
+ * (balancer/balance-params.ts), which give their meaning and defaults.
+ */
+export type OutlierOptions = Partial<OutlierParams>;
 
 /**
  * How a failed request failed, for outlier detection and the latency estimate: `refused` (the

@@ -6,7 +6,9 @@
  * ttl 10 s). A fixed max-attempts alone turns an outage into a retry storm; a budget cannot.
  */
 import { invalidOption } from '../errors/errors.ts';
+import { defaultsOf } from '../stack/params.ts';
 import type { Clock } from '../time/clock.ts';
+import { RETRY_BUDGET_PARAMS } from './retry-params.ts';
 
 export interface RetryBudget {
   /** Records one request. */
@@ -33,11 +35,8 @@ export interface RetryBudgetOptions {
   ttlMs?: number;
 }
 
-export const RETRY_BUDGET_DEFAULTS: Required<RetryBudgetOptions> = {
-  percent: 20,
-  minRetriesPerSecond: 10,
-  ttlMs: 10_000,
-};
+/** The defaults, as the retry module declares them (retry-params.ts). */
+export const RETRY_BUDGET_DEFAULTS: Required<RetryBudgetOptions> = defaultsOf(RETRY_BUDGET_PARAMS);
 
 const SLICES = 10;
 

@@ -2,15 +2,10 @@
 import { z } from 'zod';
 import { invalidOption } from '../errors/errors.ts';
 import { defaultsOf, type ParamSpecs, param, paramGroup } from '../stack/params.ts';
+import type { RetryBudgetOptions } from './budget.ts';
 
-export interface RetryBudgetParams {
-  /** Retries as a percentage of requests. */
-  percent: number;
-  /** Retries per second always allowed. */
-  minRetriesPerSecond: number;
-  /** Window in ms over which deposits and withdrawals count. */
-  ttlMs: number;
-}
+/** The budget's settings as the module runs with them: {@link RetryBudgetOptions}, every field set. */
+export type RetryBudgetParams = Required<RetryBudgetOptions>;
 
 export interface RetryParams {
   /** Turns retries off when false. Defaults to true. */
