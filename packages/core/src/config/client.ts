@@ -7,6 +7,7 @@
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
+import type { RouteSpec } from '../route/route-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
@@ -80,6 +81,8 @@ export interface ConfigClient {
   ready(): Promise<void>;
   /** The current validated policy of a destination service (synchronous, O(1)). */
   policy(destination: string): DestinationPolicy | undefined;
+  /** The current validated `Route` of a destination service (synchronous, O(1)). */
+  route(destination: string): RouteSpec | undefined;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
   effectivePolicy(
     destination: string,
@@ -318,6 +321,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
   return {
     ready,
     policy: (destination) => state.policy(destination),
+    route: (destination) => state.route(destination),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
     endpoints: (service) => state.endpoints(service),
@@ -344,6 +348,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         cacheFile,
         cachedRevision,
         policies: Object.fromEntries(state.policies()),
+        routes: Object.fromEntries(state.routes()),
       };
     },
     async close() {

@@ -4,6 +4,7 @@
  * clients. New kinds (routes, authorization policies) are added to {@link DOCUMENT_KINDS}.
  */
 import { z } from 'zod';
+import { RouteSpec } from '../route/route-schema.ts';
 import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
 
@@ -11,6 +12,8 @@ import { DestinationPolicy, formatIssues } from './policy.ts';
 export const DOCUMENT_KINDS = {
   /** How clients call one destination service; `name` is the destination service. */
   DestinationPolicy,
+  /** How calls to one destination service are split, matched, mirrored and faulted; `name` is the destination service. */
+  Route: RouteSpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -18,6 +21,7 @@ export type DocumentKind = keyof typeof DOCUMENT_KINDS;
 /** The spec type of each kind. */
 export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
+  Route: RouteSpec;
 }
 
 /**

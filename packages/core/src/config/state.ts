@@ -6,6 +6,7 @@
  * change inside one is skipped and reported.
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
+import type { RouteSpec } from '../route/route-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
 import type { Instance, LogEntry, Snapshot } from './protocol.ts';
@@ -23,6 +24,7 @@ export class ConfigState {
   revision = 0;
   readonly #documents = new Map<string, StoredDocument>();
   readonly #policies = new Map<string, DestinationPolicy>();
+  readonly #routes = new Map<string, RouteSpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -34,6 +36,15 @@ export class ConfigState {
 
   policies(): ReadonlyMap<string, DestinationPolicy> {
     return this.#policies;
+  }
+
+  /** The validated `Route` of a destination service, if it has one. */
+  route(destination: string): RouteSpec | undefined {
+    return this.#routes.get(destination);
+  }
+
+  routes(): ReadonlyMap<string, RouteSpec> {
+    return this.#routes;
   }
 
   /** The registered endpoints of a service, or undefined when it has none. */
@@ -69,6 +80,7 @@ export class ConfigState {
     this.revision = snap.revision;
     this.#documents.clear();
     this.#policies.clear();
+    this.#routes.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -96,6 +108,7 @@ export class ConfigState {
       else if (c.op === 'delete') {
         this.#documents.delete(`${c.kind}/${c.name}`);
         if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
+        else if (c.kind === 'Route') this.#routes.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else {
         const set = this.#instances.get(c.service);
@@ -121,7 +134,8 @@ export class ConfigState {
       return;
     }
     this.#documents.set(`${d.kind}/${d.name}`, d);
-    if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data);
+    if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
+    else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
   }
 
   #register(i: Instance): void {
