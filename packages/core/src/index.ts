@@ -27,15 +27,21 @@ export type { BalanceParams } from './balancer/balance-filter.ts';
 export { BALANCE_DEFAULTS, balanceModule } from './balancer/balance-filter.ts';
 export type { EndpointParams } from './balancer/endpoint-filter.ts';
 export { DEADLINE_BLAME_FACTOR, endpointModule } from './balancer/endpoint-filter.ts';
+export type { Selector } from './balancer/endpoint-pool.ts';
+export { EndpointPool } from './balancer/endpoint-pool.ts';
 export type { EndpointSetOptions } from './balancer/endpoint-set.ts';
-export { EndpointSet, PROBE_PREFERENCE_MS } from './balancer/endpoint-set.ts';
+export { EndpointSet, MAX_SUBSETS, PROBE_PREFERENCE_MS } from './balancer/endpoint-set.ts';
 export type { Health } from './balancer/endpoint-state.ts';
 export { EndpointState, NO_HISTORY_PENALTY, REFUSED_PENALTY } from './balancer/endpoint-state.ts';
+export { HASH_RANGE, hash32 } from './balancer/hash.ts';
 export type { Balancer, P2cEwmaOptions } from './balancer/strategies.ts';
 export {
   balancerFor,
   p2cEwma,
   p2cLeastLoaded,
+  RING_MAX_POINTS,
+  RING_POINTS_PER_ENDPOINT,
+  ringHash,
   roundRobin,
   TIE_ABSOLUTE_MS,
   TIE_RELATIVE,
@@ -69,7 +75,12 @@ export {
 } from './destination/client-options.ts';
 export type { DestinationExtras } from './destination/create.ts';
 export { createDestination } from './destination/create.ts';
-export type { DestinationDescription, DestinationOptions, PolicySource } from './destination/destination.ts';
+export type {
+  DestinationDescription,
+  DestinationOptions,
+  PolicySource,
+  RouteDescription,
+} from './destination/destination.ts';
 export { Destination, describeDestinations } from './destination/destination.ts';
 export { addressProblem, isUsableEndpoint, portProblem } from './endpoint/address.ts';
 export type { Endpoint, Resolver, ResolverListener, ResolverState } from './endpoint/endpoint.ts';
@@ -78,7 +89,7 @@ export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/err
 export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
 export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
-export type { DurationInstrument, ProtocolBinding, ProtocolSemconv } from './protocol/binding.ts';
+export type { DurationInstrument, FaultAbort, ProtocolBinding, ProtocolSemconv } from './protocol/binding.ts';
 export { nativeDeadline, writeDeadlineHeader } from './protocol/binding.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';
 export { RETRY_BUDGET_DEFAULTS, retryBudget } from './retry/budget.ts';
@@ -87,6 +98,37 @@ export type { Pushback } from './retry/pushback.ts';
 export { applyPushback, MAX_PUSHBACK_MS, parseGrpcPushback, parseRetryAfter } from './retry/pushback.ts';
 export type { RetryBudgetParams, RetryParams } from './retry/retry-filter.ts';
 export { RETRY_DEFAULTS, retryModule } from './retry/retry-filter.ts';
+export { faultModule, MAX_HEADER_DELAY_MS } from './route/fault-module.ts';
+export { MIRROR_DEFAULT_MAX_INFLIGHT, MirrorGate } from './route/mirror.ts';
+export { editCallHeaders, editRecordHeaders, routeModule, ruleOverrides } from './route/route-module.ts';
+export type {
+  FaultSpec,
+  HeaderEdits,
+  HeaderMatch,
+  PathMatch,
+  RouteBackend,
+  RouteMatch,
+  RouteRule,
+  RouteSpecInput,
+} from './route/route-schema.ts';
+export { MAX_REGEX_LENGTH, RouteSpec } from './route/route-schema.ts';
+export type {
+  CompiledEdits,
+  CompiledRule,
+  HeaderReader,
+  MethodKind,
+  RouteTable,
+} from './route/route-table.ts';
+export {
+  compileRoute,
+  isRouteOverride,
+  MAX_ROUTE_OVERRIDE_LENGTH,
+  overrideFor,
+  queryParam,
+  readCallHeader,
+} from './route/route-table.ts';
+export type { OutcomeAttributes, RoutedBackend, RoutedRule } from './route/routed.ts';
+export { chooseBackend } from './route/routed.ts';
 export { assertNodeVersion, nodeVersionSatisfies } from './runtime/node-version.ts';
 export type {
   ServerBinding,

@@ -25,6 +25,7 @@ describe('request context', () => {
       traceparent: undefined,
       tracestate: undefined,
       downstreamExhausted: false,
+      route: undefined,
     });
   });
 

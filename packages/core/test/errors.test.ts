@@ -15,6 +15,7 @@ describe('errors', () => {
   test('codes are stable (users match on them: changing one is a breaking change)', () => {
     assert.deepEqual(ErrorCode, {
       DeadlineExceeded: 'WEFT_DEADLINE_EXCEEDED',
+      FaultInjected: 'WEFT_FAULT_INJECTED',
       AttemptTimeout: 'WEFT_ATTEMPT_TIMEOUT',
       CircuitOpen: 'WEFT_CIRCUIT_OPEN',
       NoEndpoints: 'WEFT_NO_ENDPOINTS',

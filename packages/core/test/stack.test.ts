@@ -133,14 +133,25 @@ describe('Stack', () => {
   test('describe() lists the modules top to bottom with their effective params', () => {
     const stack = defaultClientStack().configure('deadline', { timeoutMs: 800 });
     const lines = stack.describe({ retry: { maxAttempts: 2 } }).split('\n');
-    assert.equal(lines.length, 8);
+    assert.equal(lines.length, 10);
     assert.deepEqual(
       lines.map((l) => l.trim().split(/\s+/)[1]),
-      ['context', 'telemetry', 'deadline', 'breaker', 'retry', 'attempt', 'balance', 'endpoint'],
+      [
+        'context',
+        'telemetry',
+        'route',
+        'deadline',
+        'fault',
+        'breaker',
+        'retry',
+        'attempt',
+        'balance',
+        'endpoint',
+      ],
     );
-    assert.match(lines[2]!, /^ 3\. deadline .*\{"timeoutMs":800\}$/);
-    assert.match(lines[4]!, /"maxAttempts":2/);
-    assert.match(lines[4]!, /retry retryable failures/);
+    assert.match(lines[3]!, /^ 4\. deadline .*\{"timeoutMs":800\}$/);
+    assert.match(lines[6]!, /"maxAttempts":2/);
+    assert.match(lines[6]!, /retry retryable failures/);
   });
 
   test('build() validates params: a bad value names the option', () => {

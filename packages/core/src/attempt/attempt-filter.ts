@@ -111,6 +111,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
           if (span) {
             if (status !== undefined) span.setAttribute(statusKey, status);
             if (call.endpoint) span.setAttribute('network.peer.address', call.endpoint.key);
+            if (call.backend) span.setAttribute('weft.route.subset', call.backend.subset);
             span.end();
           }
           if (instruments.metricsEnabled) {
@@ -129,6 +130,8 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
               const version = ep.labels?.version;
               if (version !== undefined) attributes['weft.version'] = version;
             }
+            if (call.route) attributes['weft.route.rule'] = call.route.rule.label;
+            if (call.backend) attributes['weft.route.subset'] = call.backend.subset;
             if (status !== undefined) attributes[statusKey] = status;
             if (errorType !== undefined) attributes['error.type'] = errorType;
             instruments.attemptDuration.record((clock.now() - start) / unitMs, attributes);
@@ -162,8 +165,19 @@ function injectTrace(call: Call, span: Span, parent: import('@opentelemetry/api'
     else if (call.parent?.traceparent) call.headers[Header.traceparent] = call.parent.traceparent;
     else if (previous !== undefined) call.headers[Header.traceparent] = previous;
   }
-  if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
-    call.headers[Header.baggage] = call.parent.baggage;
+  passInherited(call);
+}
+
+/**
+ * What a call carries on from the request being handled besides the trace: the baggage and the
+ * travelling `weft-route` override (unless the caller set its own).
+ */
+function passInherited(call: Call): void {
+  const parent = call.parent;
+  if (parent === undefined) return;
+  if (call.headers[Header.baggage] === undefined && parent.baggage)
+    call.headers[Header.baggage] = parent.baggage;
+  if (call.headers[Header.route] === undefined && parent.route) call.headers[Header.route] = parent.route;
 }
 
 /**
@@ -181,6 +195,5 @@ function passTrace(call: Call): void {
     if (call.parent?.tracestate !== undefined && call.headers[Header.tracestate] === undefined)
       call.headers[Header.tracestate] = call.parent.tracestate;
   }
-  if (call.headers[Header.baggage] === undefined && call.parent?.baggage)
-    call.headers[Header.baggage] = call.parent.baggage;
+  passInherited(call);
 }

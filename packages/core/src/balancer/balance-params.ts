@@ -3,12 +3,23 @@ import { z } from 'zod';
 import { invalidOption } from '../errors/errors.ts';
 import { defaultsOf, type ParamSpecs, param, paramGroup } from '../stack/params.ts';
 
-export const BALANCER_KINDS = ['p2c-ewma', 'p2c-least-loaded', 'round-robin', 'weighted'] as const;
+export const BALANCER_KINDS = [
+  'p2c-ewma',
+  'p2c-least-loaded',
+  'round-robin',
+  'weighted',
+  'ring-hash',
+] as const;
 export type BalancerKind = (typeof BALANCER_KINDS)[number];
 
 export interface BalanceParams {
-  /** `p2c-ewma`, `p2c-least-loaded`, `round-robin` or `weighted`. Defaults to `p2c-ewma`. */
+  /** `p2c-ewma`, `p2c-least-loaded`, `round-robin`, `weighted` or `ring-hash`. Defaults to `p2c-ewma`. */
   kind: BalancerKind;
+  /**
+   * The request header whose value is the hash key of `ring-hash` (session affinity), when the
+   * route rule gives none (`hashOn`). Defaults to `''` (none: calls without a key land at random).
+   */
+  hashHeader: string;
   /** Peak-EWMA decay time constant in ms. Defaults to 10000. */
   decayMs: number;
   /** Share of healthy endpoints (0–100) under which health is ignored. Defaults to 50. */
@@ -19,6 +30,15 @@ export interface BalanceParams {
 
 export const BALANCE_PARAMS: ParamSpecs<BalanceParams> = {
   kind: param(z.enum(BALANCER_KINDS), 'p2c-ewma', 'Which algorithm picks the endpoint.', 'balancer.kind'),
+  hashHeader: param(
+    z
+      .string()
+      .regex(/^$|^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/, 'must be a lower-case HTTP header name')
+      .max(256),
+    '',
+    "With `ring-hash`: the request header whose value keeps a caller on one endpoint (a route rule's `hashOn` wins).",
+    'balancer.hashHeader',
+  ),
   decayMs: param(
     z.number().int().min(1).max(600_000),
     10_000,

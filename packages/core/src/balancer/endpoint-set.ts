@@ -27,9 +27,9 @@ import {
 } from '../health/outlier.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock, Random } from '../time/clock.ts';
+import { EndpointPool, type Selector, selectorKey } from './endpoint-pool.ts';
 import { EndpointState } from './endpoint-state.ts';
 import { type Balancer, pickAvoiding } from './strategies.ts';
-import { ZoneSplit } from './zones.ts';
 
 export interface EndpointSetOptions<T> {
   destination: string;
@@ -54,6 +54,9 @@ export interface EndpointSetOptions<T> {
   onHealthChanged?(endpoint: EndpointState<T>, reason: string): void;
 }
 
+/** Most distinct subsets (label selectors) one destination keeps pools for. */
+export const MAX_SUBSETS = 256;
+
 /** How long a readmission probe waits for an attempt that could be retried, in ms. */
 export const PROBE_PREFERENCE_MS = 1_000;
 
@@ -61,12 +64,14 @@ export class EndpointSet<T = unknown> {
   readonly destination: string;
   readonly #byKey = new Map<string, EndpointState<T>>();
   #all: EndpointState<T>[] = [];
-  #available: EndpointState<T>[] = [];
-  #panic = false;
-  #balancer: Balancer;
+  /** The whole destination. */
+  readonly #main: EndpointPool<T>;
+  /** Subsets by selector key (route backends), made on first use. */
+  readonly #subsets = new Map<string, EndpointPool<T>>();
   #panicThreshold: number;
   #decayMs: number;
-  readonly #zones: ZoneSplit | undefined;
+  readonly #localZone: string | undefined;
+  #spillover: number;
   readonly #outlier: OutlierDetector;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -79,12 +84,11 @@ export class EndpointSet<T = unknown> {
 
   constructor(options: EndpointSetOptions<T>) {
     this.destination = options.destination;
-    this.#balancer = options.balancer;
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#decayMs = options.decayMs ?? 10_000;
-    this.#zones = options.localZone
-      ? new ZoneSplit(options.localZone, options.zoneSpilloverFactor ?? 2)
-      : undefined;
+    this.#localZone = options.localZone;
+    this.#spillover = options.zoneSpilloverFactor ?? 2;
+    this.#main = new EndpointPool<T>(undefined, options.balancer, this.#localZone, this.#spillover);
     this.#clock = options.clock;
     this.#random = options.random;
     this.#connect = options.connect;
@@ -114,11 +118,42 @@ export class EndpointSet<T = unknown> {
 
   /** The endpoints picks are made from now (all of them in panic mode). */
   get available(): readonly EndpointState<T>[] {
-    return this.#available;
+    return this.#main.available;
   }
 
   get panic(): boolean {
-    return this.#panic;
+    return this.#main.panic;
+  }
+
+  /** The whole destination's pool: what a call without a route backend picks from. */
+  get pool(): EndpointPool<T> {
+    return this.#main;
+  }
+
+  /**
+   * The pool of the endpoints whose labels match `selector` (a route's subset), made on first use
+   * and kept in step with membership and health from then on. At most {@link MAX_SUBSETS} distinct
+   * selectors per destination.
+   */
+  subset(selector: Selector): EndpointPool<T> {
+    const key = selectorKey(selector);
+    let pool = this.#subsets.get(key);
+    if (pool) return pool;
+    if (this.#subsets.size >= MAX_SUBSETS)
+      throw new WeftError(
+        ErrorCode.InvalidOption,
+        `${this.destination}: more than ${MAX_SUBSETS} distinct subsets were asked for`,
+      );
+    pool = new EndpointPool<T>(
+      { ...selector },
+      EndpointPool.strategy(this.#main.balancer.kind, this.#decayMs),
+      this.#localZone,
+      this.#spillover,
+    );
+    pool.members(this.#all);
+    pool.rebuild(this.#panicThreshold, this.#decayMs);
+    this.#subsets.set(key, pool);
+    return pool;
   }
 
   get resolverState(): ResolverState {
@@ -126,7 +161,7 @@ export class EndpointSet<T = unknown> {
   }
 
   get balancer(): Balancer {
-    return this.#balancer;
+    return this.#main.balancer;
   }
 
   /** Peak-EWMA decay time constant in ms. */
@@ -146,7 +181,7 @@ export class EndpointSet<T = unknown> {
   }
 
   get localZone(): string | undefined {
-    return this.#zones?.zone;
+    return this.#localZone;
   }
 
   /** Applies new balancing settings; endpoint history and health are kept. */
@@ -156,12 +191,20 @@ export class EndpointSet<T = unknown> {
     panicThresholdPercent: number;
     zoneSpilloverFactor?: number;
   }): void {
-    if (settings.balancer !== this.#balancer) this.#zones?.reset();
-    this.#balancer = settings.balancer;
+    const main = this.#main;
+    const changed = settings.balancer !== main.balancer;
+    if (changed) main.zones?.reset();
+    main.balancer = settings.balancer;
     this.#decayMs = settings.decayMs;
     this.#panicThreshold = settings.panicThresholdPercent;
-    if (settings.zoneSpilloverFactor !== undefined && this.#zones)
-      this.#zones.spillover = settings.zoneSpilloverFactor;
+    if (settings.zoneSpilloverFactor !== undefined) this.#spillover = settings.zoneSpilloverFactor;
+    for (const pool of [main, ...this.#subsets.values()]) {
+      if (pool !== main && (changed || pool.balancer.kind !== main.balancer.kind)) {
+        pool.balancer = EndpointPool.strategy(main.balancer.kind, this.#decayMs);
+        pool.zones?.reset();
+      }
+      if (pool.zones) pool.zones.spillover = this.#spillover;
+    }
     this.#rebuild();
   }
 
@@ -176,23 +219,23 @@ export class EndpointSet<T = unknown> {
    * readmission, the probe is left to such an attempt, so that a probe of an endpoint still broken
    * costs a retry rather than a failed call.
    */
-  pick(retryable = true): EndpointState<T> | undefined {
+  pick(retryable = true, pool: EndpointPool<T> = this.#main, hash?: number): EndpointState<T> | undefined {
     const now = this.#clock.now();
     let ep = (
-      this.#zones?.active
-        ? this.#zones.pick(now, this.#random, this.#decayMs)
-        : this.#balancer.pick(this.#available, now, this.#random)
+      pool.zones?.active && hash === undefined
+        ? pool.zones.pick(now, this.#random, this.#decayMs)
+        : pool.balancer.pick(pool.available, now, this.#random, hash)
     ) as EndpointState<T> | undefined;
     if (
       ep?.health === 'probing' &&
       !retryable &&
-      !this.#panic &&
+      !pool.panic &&
       now - ep.probingSince < PROBE_PREFERENCE_MS
     ) {
-      const other = pickAvoiding(this.#available, ep, now, this.#decayMs, this.#random);
+      const other = pickAvoiding(pool.available, ep, now, this.#decayMs, this.#random);
       if (other !== undefined && other.health === 'healthy') ep = other as EndpointState<T>;
     }
-    if (ep?.health === 'probing' && !this.#panic) {
+    if (ep?.health === 'probing' && !pool.panic) {
       // The single readmission probe: take it out of rotation until its result is in.
       ep.probing = true;
       this.#rebuild();
@@ -205,12 +248,12 @@ export class EndpointSet<T = unknown> {
    * Picks for a retry, avoiding `failed` (the endpoint of the attempt that failed): two random
    * others, the one with the lower peak-EWMA load. Undefined when there is no other.
    */
-  pickOther(failed: EndpointState<T>): EndpointState<T> | undefined {
-    const ep = pickAvoiding(this.#available, failed, this.#clock.now(), this.#decayMs, this.#random) as
+  pickOther(failed: EndpointState<T>, pool: EndpointPool<T> = this.#main): EndpointState<T> | undefined {
+    const ep = pickAvoiding(pool.available, failed, this.#clock.now(), this.#decayMs, this.#random) as
       | EndpointState<T>
       | undefined;
     if (ep === undefined) return undefined;
-    if (ep.health === 'probing' && !this.#panic) {
+    if (ep.health === 'probing' && !pool.panic) {
       ep.probing = true;
       this.#rebuild();
     }
@@ -303,7 +346,10 @@ export class EndpointSet<T = unknown> {
     this.#outlier.close();
     for (const ep of this.#all) this.#drop(ep);
     this.#all = [];
-    this.#available = [];
+    for (const pool of [this.#main, ...this.#subsets.values()]) {
+      pool.all = [];
+      pool.available = [];
+    }
     this.#byKey.clear();
   }
 
@@ -340,6 +386,8 @@ export class EndpointSet<T = unknown> {
       }
     }
     this.#all = next;
+    this.#main.members(next);
+    for (const pool of this.#subsets.values()) pool.members(next);
     this.#rebuild();
   }
 
@@ -367,20 +415,7 @@ export class EndpointSet<T = unknown> {
   }
 
   #rebuild(): void {
-    const healthy: EndpointState<T>[] = [];
-    for (const ep of this.#all) {
-      if (ep.health === 'healthy' || (ep.health === 'probing' && !ep.probing)) healthy.push(ep);
-    }
-    const total = this.#all.length;
-    this.#panic = total > 0 && healthy.length * 100 < total * this.#panicThreshold;
-    this.#available = this.#panic ? this.#all : healthy;
-    this.#balancer.rebuild(this.#available);
-    this.#zones?.rebuild(
-      this.#all,
-      this.#available,
-      this.#panicThreshold,
-      this.#balancer.kind,
-      this.#decayMs,
-    );
+    this.#main.rebuild(this.#panicThreshold, this.#decayMs);
+    for (const pool of this.#subsets.values()) pool.rebuild(this.#panicThreshold, this.#decayMs);
   }
 }

@@ -8,16 +8,28 @@
  * - `roundRobin`: each in turn.
  * - `weighted`: random in proportion to `weight`, by Vose's alias method (O(1) per pick after an
  *   O(n) rebuild on each set change).
+ * - `ring-hash`: consistent hashing on a ring (Karger et al., 1997; Envoy's `RING_HASH`): a call
+ *   with a hash key (the route rule's `hashOn`, or the balancer's `hashHeader`) goes to the first
+ *   endpoint clockwise of the key's point, so one key stays on one endpoint while the set is
+ *   unchanged, and only the keys of an endpoint that leaves move. O(log n) per pick; calls without
+ *   a key land on a random point.
  */
 import type { Random } from '../time/clock.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import { HASH_RANGE, hash32 } from './hash.ts';
 
 export interface Balancer {
   /** The strategy's name, as in the `balancer.kind` policy field. */
   readonly kind: string;
   /** Called whenever the available set changes. */
   rebuild(available: readonly EndpointState[]): void;
-  pick(available: readonly EndpointState[], now: number, random: Random): EndpointState | undefined;
+  /** `hash` is the call's hash key ({@link hash32}), when it has one; only `ring-hash` reads it. */
+  pick(
+    available: readonly EndpointState[],
+    now: number,
+    random: Random,
+    hash?: number,
+  ): EndpointState | undefined;
 }
 
 export interface P2cEwmaOptions {
@@ -135,6 +147,55 @@ export function weighted(): Balancer {
   };
 }
 
+/** Points per endpoint on the ring (times its weight, capped): Envoy's minimum ring size is 1024 for a few hosts. */
+export const RING_POINTS_PER_ENDPOINT = 160;
+/** Most points on a ring, whatever the weights: bounds the rebuild and the memory. */
+export const RING_MAX_POINTS = 65_536;
+
+export function ringHash(): Balancer {
+  let points = new Uint32Array(0);
+  let owners = new Uint32Array(0);
+  let members: readonly EndpointState[] = [];
+  return {
+    kind: 'ring-hash',
+    rebuild(available) {
+      members = available;
+      const n = available.length;
+      if (n === 0) {
+        points = new Uint32Array(0);
+        owners = new Uint32Array(0);
+        return;
+      }
+      let totalWeight = 0;
+      for (const ep of available) totalWeight += Math.max(1, ep.weight);
+      const scale = Math.min(RING_POINTS_PER_ENDPOINT, RING_MAX_POINTS / totalWeight);
+      const ring: { point: number; owner: number }[] = [];
+      available.forEach((ep, owner) => {
+        const count = Math.max(1, Math.round(scale * Math.max(1, ep.weight)));
+        for (let i = 0; i < count; i++) ring.push({ point: hash32(`${ep.key}_${i}`), owner });
+      });
+      ring.sort((a, b) => a.point - b.point || a.owner - b.owner);
+      points = Uint32Array.from(ring, (r) => r.point);
+      owners = Uint32Array.from(ring, (r) => r.owner);
+    },
+    pick(available, _now, random, hash) {
+      const n = available.length;
+      if (n === 0) return undefined;
+      if (available !== members) this.rebuild(available);
+      const key = hash ?? Math.floor(random() * HASH_RANGE);
+      // The first point at or after the key, wrapping around.
+      let lo = 0;
+      let hi = points.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (points[mid]! < key) lo = mid + 1;
+        else hi = mid;
+      }
+      return available[owners[lo === points.length ? 0 : lo]!];
+    },
+  };
+}
+
 /**
  * For a retry: two random endpoints of `list` other than `failed`, the one with the lower peak-EWMA
  * load (whatever the strategy: a retry only needs to go elsewhere, sensibly). Undefined when there
@@ -168,6 +229,8 @@ export function balancerFor(kind: string, options: P2cEwmaOptions = {}): Balance
       return roundRobin();
     case 'weighted':
       return weighted();
+    case 'ring-hash':
+      return ringHash();
     default:
       throw new TypeError(`unknown balancer kind ${kind}`);
   }

@@ -40,7 +40,7 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
       circuit.configure(params);
       const openMessage = `circuit breaker for ${destination} is open`;
 
-      return async (call) => {
+      const guarded = async (call: Call) => {
         if (!circuit.allow()) throw new WeftError(ErrorCode.CircuitOpen, openMessage);
         const generation = circuit.generation;
         let response: unknown;
@@ -57,6 +57,8 @@ export function breakerModule(params: Partial<BreakerParams> = {}): Module<Break
           circuit.record(circuitOutcome(classify, call, response, error, failed), generation);
         }
       };
+      // A mirrored copy's failures say nothing of the primary's destination.
+      return (call) => (call.shadow ? next(call) : guarded(call));
     },
   };
 }

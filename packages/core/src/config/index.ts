@@ -1,6 +1,8 @@
 // First: refuses too old a Node.js before any other module of the package runs.
 import '../runtime/node-check.ts';
 
+export type { RouteSpecInput } from '../route/route-schema.ts';
+export { RouteSpec } from '../route/route-schema.ts';
 export type { BackoffOptions } from './backoff.ts';
 export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 export {

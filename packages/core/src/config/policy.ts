@@ -89,7 +89,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Formats zod issues as `path: reason` lines, the form every Weft validation error uses. */
 export function formatIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    const path = [prefix, ...i.path.map(pathSegment)].filter(Boolean).join('.');
     return `${path || '(root)'}: ${i.message}`;
   });
+}
+
+/**
+ * A path segment as printed: names and indexes as they are; a key with other characters (a record
+ * key someone mistyped) quoted, `:` escaped, so that `path: reason` still reads unambiguously.
+ */
+function pathSegment(segment: PropertyKey): string {
+  const text = String(segment);
+  return /^[A-Za-z0-9_-]+$/.test(text) ? text : JSON.stringify(text).replaceAll(':', '\\u003a');
 }

@@ -24,6 +24,11 @@ export interface WeftContext {
    * not-to-be-retried, so retries do not multiply across hops.
    */
   downstreamExhausted: boolean;
+  /**
+   * The inbound `weft-route` override (`catalog=v2`), carried to every outbound call made in this
+   * context, so one request runs against the same subsets at every hop.
+   */
+  readonly route?: string | undefined;
 }
 
 const storage = new AsyncLocalStorage<WeftContext>();
@@ -51,5 +56,6 @@ export function createContext(fields: Partial<WeftContext> = {}): WeftContext {
     traceparent: fields.traceparent,
     tracestate: fields.tracestate,
     downstreamExhausted: fields.downstreamExhausted ?? false,
+    route: fields.route,
   };
 }

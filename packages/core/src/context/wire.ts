@@ -5,6 +5,8 @@
  *   hosts does not matter (the idea of gRPC's `grpc-timeout`).
  * - `weft-rejected: 1` on a response: the server shed the request before processing it (admission
  *   control, draining); safe to retry on another endpoint whatever the method.
+ * - `weft-route: catalog=v2` on a request: pins subsets of the named services for this request and
+ *   every call it causes, where the service's Route allows overrides.
  * - `weft-no-retry: 1` on a response: the server already retried downstream and gave up; callers
  *   must not retry, or retries multiply at every hop.
  */
@@ -13,6 +15,16 @@ export const Header = {
   rejected: 'weft-rejected',
   noRetry: 'weft-no-retry',
   attempt: 'weft-attempt',
+  /** The travelling subset override: `catalog=v2,users=v3` (see the Route document). */
+  route: 'weft-route',
+  /** On a mirrored copy: `1`. */
+  mirror: 'weft-mirror',
+  /** A delay asked for by the request, where the route rule allows header faults. */
+  faultDelay: 'weft-fault-delay-ms',
+  /** An abort asked for by the request (an HTTP status or a gRPC code), where allowed. */
+  faultAbort: 'weft-fault-abort',
+  /** On a response a fault injection answered: `abort`. */
+  fault: 'weft-fault',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
   baggage: 'baggage',

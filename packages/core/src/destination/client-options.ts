@@ -18,6 +18,7 @@ import {
 import { addressProblem, portProblem } from '../endpoint/address.ts';
 import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import { invalidOption } from '../errors/errors.ts';
+import { RouteSpec, type RouteSpecInput } from '../route/route-schema.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { KeySet } from '../util/known-keys.ts';
 import type { PolicySource } from './destination.ts';
@@ -50,6 +51,12 @@ export interface ClientPolicyOptions {
   /** Policies from the config service, applied over these options at run time. */
   config?: PolicySource;
   /**
+   * The destination's `Route` (splits, matches, mirroring, faults; see docs/traffic.md), as the spec
+   * of a `Route` document. The config service's Route for this destination, when it has one,
+   * replaces it whole. Defaults to none (every call goes to the whole destination).
+   */
+  route?: RouteSpecInput;
+  /**
    * This process's zone: endpoints labelled with the same `zone` are preferred while healthy and not
    * overloaded. Defaults to the `WEFT_ZONE` environment variable, or none.
    */
@@ -72,6 +79,7 @@ export const CLIENT_POLICY_KEYS = {
   circuitBreaker: true,
   outlierDetection: true,
   config: true,
+  route: true,
   localZone: true,
   clock: true,
   random: true,
@@ -90,6 +98,14 @@ export function policyFromOptions(service: string, options: ClientPolicyOptions)
   };
   const parsed = DestinationPolicy.safeParse(candidate);
   if (!parsed.success) throw invalidOption(service, formatIssues(parsed.error).join('; '));
+  return parsed.data;
+}
+
+/** The Route set in code, validated; the error names `route.<field>`. Undefined when none. */
+export function routeFromOptions(options: ClientPolicyOptions): RouteSpec | undefined {
+  if (options.route === undefined) return undefined;
+  const parsed = RouteSpec.safeParse(options.route);
+  if (!parsed.success) throw invalidOption('route', formatIssues(parsed.error, 'route').join('; '));
   return parsed.data;
 }
 

@@ -15,6 +15,7 @@ import {
   localZoneFromOptions,
   policyFromOptions,
   resolverFromOptions,
+  routeFromOptions,
 } from './client-options.ts';
 import { Destination } from './destination.ts';
 
@@ -65,6 +66,7 @@ export function createDestination<Req extends Call, Res, T>(
     stack: extras.customize ? extras.customize(base) : base,
     kind: extras.kind,
     config: options.config,
+    route: routeFromOptions(options),
     graceMs: extras.graceMs,
     localZone: resolved ? resolved.localZone : localZoneFromOptions(options),
     clock: options.clock,

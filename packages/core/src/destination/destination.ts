@@ -15,6 +15,9 @@ import { DestinationPolicy, formatIssues, mergePolicies } from '../config/policy
 import type { Endpoint, Resolver } from '../endpoint/endpoint.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
+import type { MirrorGate } from '../route/mirror.ts';
+import type { RouteSpec } from '../route/route-schema.ts';
+import { compileRoute, type RouteTable } from '../route/route-table.ts';
 import type { Call } from '../stack/call.ts';
 import { type Classifier, SharedState, type StackEnv } from '../stack/env.ts';
 import type { Service, Stack } from '../stack/stack.ts';
@@ -24,6 +27,8 @@ import { type Clock, type Random, systemClock } from '../time/clock.ts';
 /** A source of destination policies: the config-service client, or anything shaped like it. */
 export interface PolicySource {
   policy(destination: string): DestinationPolicy | undefined;
+  /** The destination's validated `Route`, if it has one. Optional: a source without it routes nothing. */
+  route?(destination: string): RouteSpec | undefined;
   subscribe(listener: (event: { revision: number }) => void): () => void;
 }
 
@@ -38,6 +43,8 @@ export interface DestinationOptions<Req extends Call, Res, T> {
   binding: ProtocolBinding<Req, Res, T>;
   /** Policies from the config service, applied over `policy`. */
   config?: PolicySource;
+  /** The `Route` set in code, validated; the config service's Route, when there is one, replaces it whole. */
+  route?: RouteSpec;
   /** The caller's zone for zone-aware balancing. */
   localZone?: string;
   /** What made this destination, as `describe()` reports it (`createClient`, …). Defaults to `client`. */
@@ -66,6 +73,10 @@ export interface DestinationDescription {
   sources: { code: DestinationPolicy; config: DestinationPolicy | undefined };
   /** Why the last config-service policy was refused, if it was. */
   rejectedConfig: string | undefined;
+  /** The Route in force (where it came from, its subsets with their endpoint counts, its rules), or undefined. */
+  route: RouteDescription | undefined;
+  /** Why the last Route received was refused (the previous one stays in force), if it was. */
+  rejectedRoute: string | undefined;
   stack: { role: string; description: string; params: object }[];
   resolver: string;
   panic: boolean;
@@ -79,6 +90,17 @@ export interface DestinationDescription {
     failures: number;
     labels: Record<string, string>;
   }[];
+}
+
+export interface RouteDescription {
+  source: 'code' | 'config';
+  overrides: boolean;
+  subsets: { name: string; selector: Record<string, string>; endpoints: number; available: number }[];
+  rules: { rule: string; matches: number; backends: { subset: string; weight: number }[] | undefined }[];
+  /** Mirrored copies by outcome since the client started. */
+  mirrors: Record<string, number> | undefined;
+  /** Features this protocol does not apply (e.g. `responseHeaders` without a binding hook). */
+  unsupported: string[];
 }
 
 /** Every open destination of the process, for admin endpoints. */
@@ -108,6 +130,12 @@ export class Destination<Req extends Call, Res, T = unknown> {
   #policy: DestinationPolicy;
   #configPolicy: DestinationPolicy | undefined;
   #rejected: string | undefined;
+  #codeRoute: RouteSpec | undefined;
+  #configRoute: RouteSpec | undefined;
+  /** The config service's Route last seen (in force or refused). */
+  #seenRoute: RouteSpec | undefined;
+  #table: RouteTable | undefined;
+  #rejectedRoute: string | undefined;
   #closed = false;
 
   constructor(options: DestinationOptions<Req, Res, T>) {
@@ -149,11 +177,29 @@ export class Destination<Req extends Call, Res, T = unknown> {
       },
       binding,
       instruments,
+      get route() {
+        return self.#table;
+      },
       shared: (key, create) => shared.get(key, create),
     };
     this.#configPolicy = options.config?.policy(options.name);
     this.#policy = mergePolicies(options.policy, this.#configPolicy);
-    this.#service = this.#build(this.#policy);
+    this.#codeRoute = options.route;
+    this.#configRoute = options.config?.route?.(options.name);
+    this.#seenRoute = this.#configRoute;
+    let table: RouteTable | undefined;
+    try {
+      table = this.#compile(this.#configRoute ?? this.#codeRoute);
+      this.#service = this.#build(this.#policy, table);
+    } catch (error) {
+      // A Route from the config service that cannot be built never stops the client: it runs
+      // without it and says why. One set in code is the caller's error.
+      if (this.#configRoute === undefined) throw error;
+      this.#rejectedRoute = (error as Error).message;
+      this.#configRoute = undefined;
+      table = this.#compile(this.#codeRoute);
+      this.#service = this.#build(this.#policy, table);
+    }
     this.#unsubscribe = options.config?.subscribe(() => this.#onConfig());
     this.#client = { kind: options.kind ?? 'client', protocol: binding.name, id: nextId++ };
     live.add(this);
@@ -194,7 +240,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
    */
   setPolicy(policy: DestinationPolicy): void {
     const next = mergePolicies(policy, this.#configPolicy);
-    this.#service = this.#build(next);
+    this.#service = this.#build(next, this.#table);
     this.#codePolicy = policy;
     this.#policy = next;
   }
@@ -208,6 +254,8 @@ export class Destination<Req extends Call, Res, T = unknown> {
       policy: this.#policy,
       sources: { code: this.#codePolicy, config: this.#configPolicy },
       rejectedConfig: this.#rejected,
+      route: this.#describeRoute(),
+      rejectedRoute: this.#rejectedRoute,
       stack: this.#options.stack.effective(this.#policy).modules.map((m) => ({ ...m })),
       resolver: this.endpoints.resolverState.kind,
       panic: this.endpoints.panic,
@@ -240,9 +288,16 @@ export class Destination<Req extends Call, Res, T = unknown> {
     return transports;
   }
 
-  #build(policy: DestinationPolicy): Service<Req, Res> {
+  #compile(spec: RouteSpec | undefined): RouteTable | undefined {
+    return spec === undefined ? undefined : compileRoute(spec, this.#options.binding.methodKind ?? 'verb');
+  }
+
+  /** Builds the stack for `policy` and the route `table` (both kept only when the build succeeds). */
+  #build(policy: DestinationPolicy, table: RouteTable | undefined): Service<Req, Res> {
     const previous = this.#classify;
+    const previousTable = this.#table;
     this.#classify = this.#options.binding.classifier(policy);
+    this.#table = table;
     this.#shared.beginBuild();
     try {
       const service = this.#options.stack.build(this.#terminal, this.#env, policy);
@@ -252,20 +307,76 @@ export class Destination<Req extends Call, Res, T = unknown> {
       // Nothing the working stack uses may be dropped because a new one failed to build.
       this.#shared.abortBuild();
       this.#classify = previous;
+      this.#table = previousTable;
       throw error;
     }
   }
 
+  #describeRoute(): RouteDescription | undefined {
+    const table = this.#table;
+    if (table === undefined) return undefined;
+    const spec = table.spec;
+    const binding = this.#options.binding;
+    const unsupported: string[] = [];
+    const uses = (f: (r: RouteSpec['rules'][number]) => unknown) =>
+      spec.rules.some((r) => f(r) !== undefined);
+    if (!this.#options.stack.has('route')) unsupported.push('the stack has no route module');
+    if (uses((r) => r.responseHeaders) && !binding.editResponseHeaders) unsupported.push('responseHeaders');
+    if (uses((r) => r.rewrite) && !binding.rewritesPaths) unsupported.push('rewrite');
+    if (uses((r) => r.mirror) && !binding.mirror) unsupported.push('mirror');
+    const gate = this.#shared.peek<MirrorGate>('route-mirror');
+    return {
+      source: this.#configRoute !== undefined ? 'config' : 'code',
+      overrides: spec.overrides === true,
+      subsets: Object.entries(spec.subsets ?? {}).map(([name, selector]) => {
+        const pool = this.endpoints.subset(selector);
+        return {
+          name,
+          selector: { ...selector },
+          endpoints: pool.all.length,
+          available: pool.available.length,
+        };
+      }),
+      rules: table.rules.map((r) => ({
+        rule: r.label,
+        matches: r.spec.matches?.length ?? 0,
+        backends: r.spec.backends?.map((b) => ({ subset: b.subset, weight: b.weight })),
+      })),
+      mirrors: gate ? { ...gate.counts, inflight: gate.inflight } : undefined,
+      unsupported,
+    };
+  }
+
   #onConfig(): void {
-    const raw = this.#options.config?.policy(this.name);
+    const config = this.#options.config;
+    const raw = config?.policy(this.name);
+    const rawRoute = config?.route?.(this.name);
+    // Nothing of this destination changed (another service's document, a registration): no rebuild.
+    if (raw === this.#configPolicy && rawRoute === this.#seenRoute && this.#rejected === undefined) return;
     const parsed = DestinationPolicy.safeParse(raw ?? {});
     if (!parsed.success) {
       this.#rejected = formatIssues(parsed.error, this.name).join('; ');
       return;
     }
     const next = mergePolicies(this.#codePolicy, parsed.data);
+    if (rawRoute !== this.#seenRoute) {
+      // A Route is tried once per version received: one refused stays refused until it changes.
+      this.#seenRoute = rawRoute;
+      try {
+        this.#service = this.#build(next, this.#compile(rawRoute ?? this.#codeRoute));
+        this.#policy = next;
+        this.#configPolicy = raw;
+        this.#rejected = undefined;
+        this.#configRoute = rawRoute;
+        this.#rejectedRoute = undefined;
+        return;
+      } catch (error) {
+        // Keep the Route in force; the policy may still be good on its own.
+        this.#rejectedRoute = (error as Error).message;
+      }
+    }
     try {
-      this.#service = this.#build(next);
+      this.#service = this.#build(next, this.#table);
       this.#policy = next;
       this.#configPolicy = raw;
       this.#rejected = undefined;

@@ -19,6 +19,8 @@ export const ErrorCode = {
   ConnectFailed: 'WEFT_CONNECT_FAILED',
   /** The call was cancelled by its caller. */
   Cancelled: 'WEFT_CANCELLED',
+  /** A route rule's fault injection aborted the call (protocols without a response form for it). */
+  FaultInjected: 'WEFT_FAULT_INJECTED',
   /** A server shed the request before processing it (admission control, draining). */
   Rejected: 'WEFT_REJECTED',
   /** A downstream service already retried and failed; do not retry again. */

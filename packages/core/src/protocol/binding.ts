@@ -17,6 +17,7 @@
 import type { DestinationPolicy } from '../config/policy.ts';
 import { Header } from '../context/wire.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
+import type { CompiledEdits, MethodKind } from '../route/route-table.ts';
 import type { Call } from '../stack/call.ts';
 import type { Classifier } from '../stack/env.ts';
 import type { Service } from '../stack/stack.ts';
@@ -98,6 +99,33 @@ export interface ProtocolBinding<Req extends Call = Call, Res = unknown, T = unk
    * `grpc-retry-pushback-ms`): ms to wait, `-1` for "do not retry", `undefined` for none. Optional.
    */
   pushbackMs?(response: Res): number | undefined;
+
+  // Traffic control (the `route` and `fault` modules). Each is optional: without it, the feature
+  // that needs it does nothing for this protocol, and `describe()` says so.
+
+  /** How the protocol names methods in route matches: `verb` (HTTP methods) or `rpc` (`/pkg.Service/Method`). Defaults to `verb`. */
+  readonly methodKind?: MethodKind;
+  /** Reads one request header (lower-case name) for route matches. Defaults to `call.headers[name]`. */
+  requestHeader?(call: Req, name: string): string | undefined;
+  /** Applies a rule's request header edits. Defaults to editing `call.headers`. */
+  editRequestHeaders?(call: Req, edits: CompiledEdits): void;
+  /** Applies a rule's response header edits to the response the caller gets. */
+  editResponseHeaders?(response: Res, edits: CompiledEdits): void;
+  /** Whether a rule's path rewrite applies to this protocol's calls. Defaults to false. */
+  readonly rewritesPaths?: boolean;
+  /**
+   * A copy of the call to mirror (method, path, headers, the body when it can be sent again), or
+   * undefined when it cannot be copied (a stream already being read).
+   */
+  mirror?(call: Req): Req | undefined;
+  /** The response of an injected abort: the call is answered here, without reaching any server. */
+  faultResponse?(call: Req, abort: FaultAbort): Res;
+}
+
+/** An injected abort: the status an HTTP call gets, the code a gRPC call gets (see FaultSpec). */
+export interface FaultAbort {
+  readonly status?: number | undefined;
+  readonly grpcStatus?: number | undefined;
 }
 
 /** `writeDeadline` for protocols that carry the deadline as Weft's header, `weft-deadline-ms`. */

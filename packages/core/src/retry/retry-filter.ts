@@ -61,7 +61,7 @@ export function retryModule(
         if (call.parent) call.parent.downstreamExhausted = true;
       };
 
-      return async (call) => {
+      const retrying = async (call: Call) => {
         budget.deposit();
         let delay: IBackoff<unknown> | undefined;
         const retriable = call.idempotent && call.replayable;
@@ -132,6 +132,8 @@ export function retryModule(
           }
         }
       };
+      // A mirrored copy is never retried and deposits nothing: shadow traffic must not fund retries.
+      return (call) => (call.shadow ? next(call) : retrying(call));
     },
   };
 }

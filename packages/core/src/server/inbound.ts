@@ -7,6 +7,7 @@ import type { Context as OtelContext } from '@opentelemetry/api';
 import type { WeftContext } from '../context/context.ts';
 import { parseDeadlineHeader, parseTraceparent } from '../context/wire.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
+import { isRouteOverride } from '../route/route-table.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 
 /** The raw inbound values; a header repeated arrives as an array. */
@@ -16,10 +17,12 @@ export interface InboundValues {
   traceparent?: string | string[] | undefined;
   tracestate?: string | string[] | undefined;
   baggage?: string | string[] | undefined;
+  /** `weft-route`: the travelling subset override (`catalog=v2,users=v3`). */
+  route?: string | string[] | undefined;
 }
 
 /** Which inbound value was malformed (the `header` attribute of `weft.server.malformed_headers`). */
-export type InboundField = 'deadline' | 'traceparent' | 'tracestate' | 'baggage';
+export type InboundField = 'deadline' | 'traceparent' | 'tracestate' | 'baggage' | 'route';
 
 export interface Inbound {
   /** Remaining budget in ms, `undefined` when none was sent (or it was malformed). */
@@ -27,6 +30,7 @@ export interface Inbound {
   traceparent: string | undefined;
   tracestate: string | undefined;
   baggage: string | undefined;
+  route: string | undefined;
 }
 
 /** W3C Trace Context: `tracestate` is at most 32 members; 512 characters is the size vendors must keep. */
@@ -66,11 +70,17 @@ export function readInbound(values: InboundValues, onMalformed: (field: InboundF
     onMalformed('baggage');
     baggage = undefined;
   }
+  let route = single(values.route);
+  if (route === null || (route !== undefined && !isRouteOverride(route))) {
+    onMalformed('route');
+    route = undefined;
+  }
   return {
     remainingMs,
     traceparent: traceparent ?? undefined,
     tracestate: tracestate ?? undefined,
     baggage: baggage ?? undefined,
+    route: route ?? undefined,
   };
 }
 
@@ -90,6 +100,8 @@ export interface ServerContextFields {
   traceparent?: string | undefined;
   tracestate?: string | undefined;
   baggage?: string | undefined;
+  /** The inbound `weft-route` override, carried to outbound calls. */
+  route?: string | undefined;
   /** The OpenTelemetry context holding the server span. */
   otel?: OtelContext | undefined;
 }
@@ -105,6 +117,7 @@ export class ServerContext implements WeftContext {
   readonly traceparent: string | undefined;
   readonly tracestate: string | undefined;
   readonly baggage: string | undefined;
+  readonly route: string | undefined;
   otel: OtelContext | undefined;
   downstreamExhausted = false;
   readonly #clock: Clock;
@@ -118,6 +131,7 @@ export class ServerContext implements WeftContext {
     this.traceparent = fields.traceparent;
     this.tracestate = fields.tracestate;
     this.baggage = fields.baggage;
+    this.route = fields.route;
     this.otel = fields.otel;
     this.#clock = clock;
   }

@@ -43,6 +43,7 @@ const MALFORMED_ATTRS: Record<InboundField, Attributes> = {
   traceparent: { header: Header.traceparent },
   tracestate: { header: Header.tracestate },
   baggage: { header: Header.baggage },
+  route: { header: Header.route },
 };
 
 /** Refusal reasons whose metric attributes are kept (a module's reasons are few; this bounds a bad one). */

@@ -7,6 +7,7 @@ import type { Context as OtelContext } from '@opentelemetry/api';
 import type { EndpointState } from '../balancer/endpoint-state.ts';
 import type { WeftContext } from '../context/context.ts';
 import type { WeftError } from '../errors/errors.ts';
+import type { RoutedBackend, RoutedRule } from '../route/routed.ts';
 import type { Outcome } from './env.ts';
 
 /** What a transport registers for the attempt in flight, so that it can be abandoned on its own. */
@@ -27,8 +28,8 @@ export class Call {
   readonly destination: string;
   /** HTTP method, or the gRPC method path. */
   readonly method: string;
-  /** The request path (HTTP path with query, or gRPC `/pkg.Service/Method`). */
-  readonly path: string;
+  /** The request path (HTTP path with query, or gRPC `/pkg.Service/Method`); a route may rewrite it. */
+  path: string;
   /** Safe to send more than once. */
   idempotent: boolean;
   /** The body can be sent again (false for streams). */
@@ -73,6 +74,19 @@ export class Call {
   outcome: Outcome | undefined;
   /** The response or error the {@link outcome} is for. */
   settled: unknown;
+  /** The route rule the call matched, set by the `route` module; undefined without a route. */
+  route: RoutedRule | undefined;
+  /** The subset a travelling `weft-route` override pinned for this destination, if honoured. */
+  routePin: RoutedBackend | undefined;
+  /** The call's consistent-hashing key (the 32-bit hash of the rule's `hashOn` header), if any. */
+  hash: number | undefined;
+  /** The route backend (subset) of the current attempt, set by `balance`. */
+  backend: RoutedBackend | undefined;
+  /**
+   * A mirrored copy (shadow traffic): never retried, counted by no retry budget or breaker, its
+   * answer discarded. Set by the `route` module on the copies it sends.
+   */
+  shadow = false;
 
   constructor(
     destination: string,

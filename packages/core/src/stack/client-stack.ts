@@ -1,7 +1,10 @@
 /**
  * The default client stack, top (first to see a call) to bottom. The protocol binding supplies the
- * terminal service (the transport) below `endpoint`. Routing (weighted splits, header matches,
- * mirroring, fault injection) will sit between `telemetry` and `deadline`.
+ * terminal service (the transport) below `endpoint`. `route` (weighted splits, header matches,
+ * mirroring, the travelling override) sits between `telemetry` and `deadline`, so each rule's
+ * timeouts and retries build the stack below it; `fault` sits below `deadline` (a delay never
+ * outlasts the deadline) and above `breaker` and `retry` (an injected abort is neither counted nor
+ * retried). Both cost nothing for a destination without a Route.
  */
 import { attemptModule } from '../attempt/attempt-filter.ts';
 import { balanceModule } from '../balancer/balance-filter.ts';
@@ -14,6 +17,8 @@ import { deadlineModule } from '../deadline/deadline-filter.ts';
 import type { AttemptParams, DeadlineParams } from '../deadline/deadline-params.ts';
 import { retryModule } from '../retry/retry-filter.ts';
 import type { RetryParams } from '../retry/retry-params.ts';
+import { faultModule } from '../route/fault-module.ts';
+import { routeModule } from '../route/route-module.ts';
 import { telemetryModule } from '../telemetry/telemetry-filter.ts';
 import type { Call } from './call.ts';
 import { type CallField, Stack } from './stack.ts';
@@ -23,7 +28,9 @@ declare module './stack.ts' {
   interface ParamsByRole {
     context: Record<never, never>;
     telemetry: Record<never, never>;
+    route: Record<never, never>;
     deadline: DeadlineParams;
+    fault: Record<never, never>;
     breaker: BreakerParams;
     retry: RetryParams;
     attempt: AttemptParams;
@@ -40,7 +47,9 @@ export function defaultClientStack<Req extends Call = Call, Res = unknown>(): St
     [
       contextModule(),
       telemetryModule(),
+      routeModule(),
       deadlineModule(),
+      faultModule(),
       breakerModule(),
       retryModule(),
       attemptModule(),

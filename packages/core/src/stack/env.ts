@@ -6,6 +6,7 @@
  */
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
+import type { RouteTable } from '../route/route-table.ts';
 import type { Instruments } from '../telemetry/instruments.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { Call } from './call.ts';
@@ -57,6 +58,8 @@ export interface StackEnv<Req = Call, Res = unknown> {
   /** The protocol: wire encoding, semantic-convention names, response handling. */
   readonly binding: ProtocolBinding<Req & Call, Res>;
   readonly instruments: Instruments;
+  /** The destination's `Route`, compiled; undefined when it has none (the route modules then do nothing). */
+  readonly route: RouteTable | undefined;
   /** Returns the value stored under `key`, creating it on first use; it survives stack rebuilds. */
   shared<T>(key: string, create: () => T): T;
 }
@@ -82,6 +85,11 @@ export class SharedState {
     const value = create();
     this.#values.set(key, value);
     return value;
+  }
+
+  /** The value under `key`, if one was made (never makes one). */
+  peek<T>(key: string): T | undefined {
+    return this.#values.get(key) as T | undefined;
   }
 
   beginBuild(): void {

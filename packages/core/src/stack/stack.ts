@@ -5,7 +5,7 @@
  * insert, replace, remove and configure modules by role; `describe()` prints the stack with its
  * effective params (after Finagle's `Stack` and `StackRegistry`).
  */
-import type { DestinationPolicy } from '../config/policy.ts';
+import { type DestinationPolicy, mergePolicies } from '../config/policy.ts';
 import { definedOnly } from '../util/defined.ts';
 import type { Call } from './call.ts';
 import type { StackEnv } from './env.ts';
@@ -49,8 +49,13 @@ export interface Module<
   readonly needs?: readonly CallField[];
   /** The call fields it sets for the modules below it. */
   readonly sets?: readonly CallField[];
-  /** Builds the service for this layer around `next`. */
-  make(params: P, next: Svc, env: Env): Svc;
+  /**
+   * Builds the service for this layer around `next`. `below` builds the modules under this one
+   * again with `overrides` merged over the stack's policy (the terminal and the shared state stay
+   * the same): what a module that sends some calls under other settings needs (the route module's
+   * per-rule timeouts and retries). It checks the overridden stack first and throws as `build` does.
+   */
+  make(params: P, next: Svc, env: Env, below: (overrides: DestinationPolicy) => Svc): Svc;
 }
 
 /**
@@ -197,10 +202,24 @@ export class Stack<Req = Call, Res = unknown, Svc = Service<Req, Res>, Env = Sta
    * stack is checked first ({@link check}).
    */
   build(terminal: Svc, env: Env, policy: DestinationPolicy = {}): Svc {
-    const effective = this.check(policy).modules;
+    return this.#buildFrom(0, terminal, env, policy, this.check(policy).modules);
+  }
+
+  /** Builds modules `from`… over `terminal` with their `effective` params under `policy`. */
+  #buildFrom(
+    from: number,
+    terminal: Svc,
+    env: Env,
+    policy: DestinationPolicy,
+    effective: StackDescription['modules'],
+  ): Svc {
     let service = terminal;
-    for (let i = this.modules.length - 1; i >= 0; i--) {
-      service = this.modules[i]!.make(effective[i]!.params, service, env);
+    for (let i = this.modules.length - 1; i >= from; i--) {
+      const below = (overrides: DestinationPolicy) => {
+        const merged = mergePolicies(policy, overrides);
+        return this.#buildFrom(i + 1, terminal, env, merged, this.check(merged).modules);
+      };
+      service = this.modules[i]!.make(effective[i]!.params, service, env, below);
     }
     return service;
   }

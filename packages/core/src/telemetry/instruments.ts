@@ -42,6 +42,10 @@ export interface Instruments {
   readonly budgetExhausted: Counter;
   readonly ejections: Counter;
   readonly breakerTransitions: Counter;
+  /** Mirrored copies by outcome (`sent`, `dropped-limit`, `dropped-body`, `failed`). */
+  readonly mirrors: Counter;
+  /** Injected faults by kind (`delay`, `abort`). */
+  readonly faults: Counter;
 }
 
 /** Histogram buckets in seconds recommended by the semantic conventions for request durations. */
@@ -87,6 +91,13 @@ export function createInstruments(attemptDuration: DurationInstrument): Instrume
     }),
     breakerTransitions: meter.createCounter('weft.circuit_breaker.transitions', {
       description: 'Circuit breaker state changes, by new state.',
+    }),
+    mirrors: meter.createCounter('weft.client.mirrors', {
+      description:
+        'Mirrored copies of calls (shadow traffic), by outcome: sent, dropped-limit, dropped-body, failed.',
+    }),
+    faults: meter.createCounter('weft.client.faults', {
+      description: 'Faults injected by route rules, by kind: delay, abort.',
     }),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Role `telemetry`: the logical call. One INTERNAL span per user call (the attempts are its CLIENT
  * children, as the OpenTelemetry HTTP conventions ask for retries) and one `weft.client.calls`
- * count with the final outcome.
+ * count with the final outcome — and, for a routed call, its route rule and subset
+ * (`weft.route.rule`, `weft.route.subset`), so a canary's numbers stand beside the stable's.
  */
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Call } from '../stack/call.ts';
@@ -28,19 +29,25 @@ export function telemetryModule(): Module<object> {
         try {
           const response = await next(call);
           const ok = outcomeOf(classify, call, response, undefined) === 'success';
-          instruments.calls.add(1, ok ? okAttrs : failAttrs);
+          const routed = call.backend?.attributes ?? call.route?.attributes;
+          instruments.calls.add(1, ok ? (routed?.success ?? okAttrs) : (routed?.failure ?? failAttrs));
           if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
           return response;
         } catch (error) {
+          const routed = call.backend?.attributes ?? call.route?.attributes;
           instruments.calls.add(
             1,
-            outcomeOf(classify, call, undefined, error) === 'ignored' ? cancelAttrs : failAttrs,
+            outcomeOf(classify, call, undefined, error) === 'ignored'
+              ? (routed?.cancelled ?? cancelAttrs)
+              : (routed?.failure ?? failAttrs),
           );
           span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
           throw error;
         } finally {
           if (span) {
             span.setAttribute('weft.attempts', call.attempt);
+            if (call.route) span.setAttribute('weft.route.rule', call.route.rule.label);
+            if (call.backend) span.setAttribute('weft.route.subset', call.backend.subset);
             span.end();
           }
         }

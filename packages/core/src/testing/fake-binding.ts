@@ -5,13 +5,21 @@
  * metric names are HTTP's unless you give others, so a test can check what a binding's names do.
  */
 import type { DestinationPolicy } from '../config/policy.ts';
+import { Header } from '../context/wire.ts';
 import { type Endpoint, endpointKey } from '../endpoint/endpoint.ts';
-import { type ProtocolBinding, type ProtocolSemconv, writeDeadlineHeader } from '../protocol/binding.ts';
+import {
+  type FaultAbort,
+  type ProtocolBinding,
+  type ProtocolSemconv,
+  writeDeadlineHeader,
+} from '../protocol/binding.ts';
 import { classifyError } from '../retry/classifier.ts';
-import type { Call } from '../stack/call.ts';
+import { editRecordHeaders } from '../route/route-module.ts';
+import { Call } from '../stack/call.ts';
 import type { Classifier } from '../stack/env.ts';
 import type { Service } from '../stack/stack.ts';
-import type { FakeResponse } from './scripted-service.ts';
+import { systemClock } from '../time/clock.ts';
+import { FakeResponse } from './scripted-service.ts';
 
 /** Statuses the fake classifier retries on idempotent calls, like the HTTP binding's defaults. */
 export const FAKE_RETRY_STATUSES: readonly number[] = [502, 503, 504];
@@ -84,6 +92,21 @@ function onBodyDone(response: FakeResponse, done: () => void): void {
   response.onBodyDone(done);
 }
 
+/** A copy of a call whose body can be sent again (a fake call's body is its replayable flag). */
+function mirror(call: Call): Call | undefined {
+  if (!call.replayable) return undefined;
+  const copy = new Call(call.destination, call.method, call.path, { ...call.headers });
+  copy.idempotent = call.idempotent;
+  return copy;
+}
+
+/** An injected abort: a response of the rule's status, from no endpoint (`fault`). */
+function faultResponse(_call: Call, abort: FaultAbort): FakeResponse {
+  const response = new FakeResponse(abort.status ?? 503, 'fault', 0, false, systemClock, 0, undefined);
+  response.headers[Header.fault] = 'abort';
+  return response;
+}
+
 /** A binding whose terminal is `service` (usually `scriptedService(…).service`). */
 export function fakeBinding(
   service: Service<Call, FakeResponse>,
@@ -110,6 +133,10 @@ export function fakeBinding(
     status,
     discard,
     onBodyDone,
+    rewritesPaths: true,
+    mirror,
+    faultResponse,
+    editResponseHeaders: (response, edits) => editRecordHeaders(response.headers, edits),
     connected,
     disconnected,
   };

@@ -7,9 +7,10 @@
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
 import type { DestinationPolicy } from '../config/policy.ts';
 import { createDestination } from '../destination/create.ts';
-import type { DestinationDescription } from '../destination/destination.ts';
+import type { DestinationDescription, PolicySource } from '../destination/destination.ts';
 import { type Endpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import type { ProtocolSemconv } from '../protocol/binding.ts';
+import type { RouteSpecInput } from '../route/route-schema.ts';
 import { Call } from '../stack/call.ts';
 import { defaultClientStack } from '../stack/client-stack.ts';
 import type { Classifier, StackEnv } from '../stack/env.ts';
@@ -44,6 +45,10 @@ export interface FakeClientOptions {
   stack?: Stack<Call, FakeResponse>;
   /** The policy the stack is built with. Defaults to `{}`. */
   policy?: DestinationPolicy;
+  /** The destination's Route (see docs/traffic.md). Defaults to none. */
+  route?: RouteSpecInput;
+  /** A policy source (the config service's documents, e.g. a `ManualPolicySource`). Defaults to none. */
+  config?: PolicySource;
   /** The classifier. Defaults to `fakeClassifier()` with the policy's `retry.retryOnStatuses`. */
   classify?: Classifier<Call, FakeResponse>;
   /** The binding's span and metric names. Defaults to `FAKE_SEMCONV` (HTTP's names). */
@@ -135,7 +140,13 @@ export function fakeClient(options: FakeClientOptions = {}): FakeClient {
   const destination = createDestination(
     binding,
     options.destination ?? 'fake',
-    { resolver, clock, random: options.random ?? seededRandom(options.seed ?? 1) },
+    {
+      resolver,
+      clock,
+      random: options.random ?? seededRandom(options.seed ?? 1),
+      ...(options.route === undefined ? {} : { route: options.route }),
+      ...(options.config === undefined ? {} : { config: options.config }),
+    },
     // The policy is used as given (a module's own check names a bad field), the zone is none whatever
     // the environment, and state a rebuild drops is closed at once.
     {

@@ -60,6 +60,8 @@ export class FakeResponse {
   readonly rejected: boolean;
   /** True once the retry filter (or anyone) discarded it. */
   discarded = false;
+  /** Response headers (a route rule's `responseHeaders` edits them). */
+  headers: Record<string, string> = {};
   /** Why the body stopped early (abort reason), if it did. */
   bodyError: unknown;
   #bodyDone: boolean;

@@ -15,6 +15,7 @@ class ContextLayer implements ServerFinisher {
           traceparent: call.header(Header.traceparent),
           tracestate: call.header(Header.tracestate),
           baggage: call.header(Header.baggage),
+          route: call.header(Header.route),
         },
         onMalformed,
       );
@@ -24,6 +25,7 @@ class ContextLayer implements ServerFinisher {
           traceparent: inbound.traceparent,
           tracestate: inbound.tracestate,
           baggage: inbound.baggage,
+          route: inbound.route,
           otel: call.otel,
         },
         clock,
