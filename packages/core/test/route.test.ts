@@ -519,7 +519,7 @@ describe('mirroring', () => {
       { subsets: SUBSETS, rules: [{ backends: [{ subset: 'v1' }], mirror: { subset: 'v2' } }] },
       {
         scripts: { '10.0.0.4:8080': { status: 503 }, '10.0.0.5:8080': { status: 503 } },
-        policy: { circuitBreaker: { minRequests: 5 } },
+        policy: { circuitBreaker: { volumeThreshold: 5 } },
       },
     );
     for (let i = 0; i < 100; i++) assert.equal((await c.run()).status, 200);
