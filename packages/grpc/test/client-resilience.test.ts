@@ -423,7 +423,18 @@ describe('policy from the config service', () => {
     assert.equal(bad.hits.empty, 5);
     assert.deepEqual(
       described?.stack.map((m) => m.role),
-      ['context', 'telemetry', 'route', 'deadline', 'fault', 'breaker', 'retry', 'attempt', 'balance', 'endpoint'],
+      [
+        'context',
+        'telemetry',
+        'route',
+        'deadline',
+        'fault',
+        'breaker',
+        'retry',
+        'attempt',
+        'balance',
+        'endpoint',
+      ],
     );
   });
 });

@@ -18,6 +18,13 @@ import {
 import type { GrpcCall } from './call.ts';
 import { grpcClassifier } from './classifier.ts';
 import type { GrpcExchange } from './exchange.ts';
+import {
+  editRequestHeaders,
+  editResponseHeaders,
+  faultResponse,
+  mirror,
+  requestHeader,
+} from './route-hooks.ts';
 import { createChannel, sender, type TransportOptions } from './transport.ts';
 
 /**
@@ -31,6 +38,9 @@ export const GRPC_SEMCONV: ProtocolSemconv<GrpcCall> = {
   resendCountKey: undefined,
   attemptDuration: { name: 'rpc.client.duration', unit: 's' },
 };
+
+/** The process clock, for a fault's exchange (it never reads the deadline). */
+const performanceNow = () => performance.now();
 
 function terminal(clock: Clock) {
   return sender(() => clock.now());
@@ -81,5 +91,11 @@ export function grpcBinding(
     upstreamExhausted,
     notSent,
     pushbackMs,
+    methodKind: 'rpc',
+    requestHeader,
+    editRequestHeaders,
+    editResponseHeaders,
+    mirror,
+    faultResponse: (call, abort) => faultResponse(call, abort, performanceNow),
   };
 }

@@ -123,8 +123,8 @@ export const DEFAULT_REPLAY_LIMIT_BYTES = 262_144;
 
 export class GrpcCall extends Call {
   readonly kind: GrpcCallKind;
-  /** The caller's metadata; each attempt sends a copy with Weft's headers added. */
-  readonly metadata: Metadata;
+  /** The caller's metadata (a copy once a route rule edits it); each attempt sends a copy with Weft's headers added. */
+  metadata: Metadata;
   /** The serialized request of a unary or server-streaming call. */
   request: Buffer | undefined;
   /** The request stream of a client-streaming or bidi call (replayable until committed). */

@@ -17,6 +17,13 @@ import type { Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { httpClassifier } from './classifier.ts';
 import type { HttpExchange } from './exchange.ts';
+import {
+  editRequestHeaders,
+  editResponseHeaders,
+  faultResponse,
+  mirror,
+  requestHeader,
+} from './route-hooks.ts';
 import { createPool, retirePool, send, type TransportOptions } from './transport.ts';
 
 /** The names of the OpenTelemetry HTTP semantic conventions (stable) for client spans and metrics. */
@@ -71,5 +78,12 @@ export function httpBinding(transport: TransportOptions): ProtocolBinding<HttpCa
     onBodyDone: onExchangeDone,
     upstreamExhausted,
     pushbackMs,
+    methodKind: 'verb',
+    requestHeader,
+    editRequestHeaders,
+    editResponseHeaders,
+    rewritesPaths: true,
+    mirror,
+    faultResponse,
   };
 }
