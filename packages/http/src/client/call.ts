@@ -10,6 +10,11 @@ export class HttpCall extends Call {
   body: HttpBody;
   /** The body came as a stream: fetch never sends it twice for a redirect, even when it was kept. */
   readonly streamed: boolean;
+  /**
+   * The protocol asked for in an upgrade request (`websocket`), sent as undici's `upgrade` option;
+   * undefined for an ordinary request. Set with {@link askUpgrade}.
+   */
+  upgrade: string | undefined = undefined;
 
   constructor(
     destination: string,
@@ -29,6 +34,16 @@ export class HttpCall extends Call {
       this.replayable = isReplayable(body);
     }
   }
+}
+
+/**
+ * Makes `call` an upgrade request for `protocol`. It is not idempotent: once sent, the server may
+ * have switched the connection, so it is retried only when it never left (a refused connection) or
+ * a Weft server shed it unprocessed, never after an answer.
+ */
+export function askUpgrade(call: HttpCall, protocol: string): void {
+  call.upgrade = protocol;
+  call.idempotent = false;
 }
 
 /** Strings, byte arrays and Blobs can be sent again. */

@@ -3,7 +3,8 @@
  * unprocessed, whatever the method), and statuses in `retryOnStatuses` (502, 503, 504 by default) on
  * idempotent requests. Never retried: a response marked `weft-no-retry` (its server already retried
  * downstream). Other 5xx are failures; everything else is a success (a 404 is an answer, not a
- * fault of the endpoint).
+ * fault of the endpoint). An accepted upgrade is a success whatever its status and the policy say:
+ * its connection is the caller's, and a retry would open a second one.
  */
 import { type Classifier, classifyError, Header } from '@weft/core';
 import type { HttpCall } from './call.ts';
@@ -19,6 +20,7 @@ export function httpClassifier(
     if (response === undefined) return classifyError(call, error);
     const status = response.statusCode;
     if (status < 500 && !retryable.has(status)) return 'success';
+    if (response.socket !== undefined) return 'success';
     const headers = response.headers;
     if (headers[Header.noRetry] !== undefined) return 'failure';
     if (headers[Header.rejected] !== undefined) return 'retryable';

@@ -5,7 +5,9 @@
  */
 
 import { checkServiceName, type DestinationDescription, ErrorCode, WeftError } from '@weft/core';
+import type { Dispatcher } from 'undici';
 import { type HttpBody, HttpCall } from './call.ts';
+import { ClientDispatcher } from './client-dispatcher.ts';
 import { respond } from './client-fetch.ts';
 import { closeHttpDestination, createHttpDestination } from './destination.ts';
 import { type ClientOptions, checkClientKeys } from './options.ts';
@@ -26,6 +28,15 @@ export interface WeftClient {
    * (`http://users/users/1`). Resolves with a standard Response; rejects with a `WeftError`.
    */
   fetch(input: string | URL, init?: WeftRequestInit): Promise<Response>;
+  /**
+   * The client as an undici Dispatcher, for what `fetch` cannot do: HTTP upgrades and WebSockets
+   * (`undici.upgrade(url, { dispatcher })`, `new WebSocket(url, { dispatcher })`) and undici's own
+   * `request`/`stream`/`pipeline`. Every request goes to this client's service, whatever the URL's
+   * host, through the same stack as `fetch`: balanced, and an upgrade retried only when it never
+   * left (a refused connection), never once the server answered it. The default `Host` is the
+   * URL's (the endpoint's address over `https`). Closing it closes the client.
+   */
+  readonly dispatcher: Dispatcher;
   /** The effective policy, stack and endpoint state. */
   describe(): DestinationDescription;
   /** Releases connections and watchers; in-flight requests finish first. */
@@ -40,6 +51,8 @@ export function createClient(options: ClientOptions): WeftClient {
   const service = checkServiceName(options?.service);
   const destination = createHttpDestination(service, options, 'createClient');
   const tls = options.scheme === 'https';
+  const close = () => closeHttpDestination(destination);
+  let dispatcher: ClientDispatcher | undefined;
   return {
     service,
     async fetch(input, init) {
@@ -48,10 +61,12 @@ export function createClient(options: ClientOptions): WeftClient {
       const exchange = await destination.call(call);
       return respond(destination, call, exchange, requestUrl(service, input), init ?? NO_INIT);
     },
-    describe: () => destination.describe(),
-    async close() {
-      await closeHttpDestination(destination);
+    get dispatcher() {
+      dispatcher ??= new ClientDispatcher(destination, tls, close);
+      return dispatcher;
     },
+    describe: () => destination.describe(),
+    close,
   };
 }
 

@@ -2,7 +2,8 @@
  * `createDispatcher`: an undici Dispatcher that sends `http://<service>/…` through Weft. Installed
  * with undici's `setGlobalDispatcher`, it makes plain `fetch('http://users/u/1')` a mesh call: the
  * hostname names the destination service. Hosts that are not mesh services go to the fallback
- * dispatcher unchanged.
+ * dispatcher unchanged. Upgrades (`undici.upgrade`, undici's `WebSocket`: `ws://users/…` reaches it
+ * as `http://users`) are mesh calls too (see forward.ts).
  */
 
 import {
@@ -16,12 +17,10 @@ import {
   WeftError,
 } from '@weft/core';
 import { Agent, Dispatcher } from 'undici';
-import { HttpCall } from './call.ts';
 import { closeHttpDestination, createHttpDestination, type HttpDestination } from './destination.ts';
-import type { HttpExchange, RawHeaders, Sink } from './exchange.ts';
+import { dispatchThrough, ForwardController } from './forward.ts';
 import { type LegacyHandler, LegacyHandlerAdapter } from './legacy-handler.ts';
 import { type ClientOptions, checkClientKeys } from './options.ts';
-import { checkBody, requestHeaders } from './request-headers.ts';
 
 export type ServiceOptions = Omit<ClientOptions, 'service'>;
 
@@ -36,69 +35,6 @@ export interface DispatcherOptions {
   config?: PolicySource;
   /** Where other hosts go. Defaults to a new undici Agent; `false` rejects them. */
   fallback?: Dispatcher | false;
-}
-
-/**
- * The caller's side of a mesh request: lets its handler abort, pause and resume whichever attempt is
- * current, carries the raw head and trailers (undici's fetch reads `controller.rawHeaders`, not the
- * parsed object), and is the sink the final attempt's body streams into.
- */
-class ForwardController implements Dispatcher.DispatchController, Sink {
-  readonly #abort = new AbortController();
-  readonly #handler: Dispatcher.DispatchHandler;
-  exchange: HttpExchange | undefined;
-  rawHeaders: RawHeaders = null;
-  rawTrailers: RawHeaders = null;
-  #paused = false;
-
-  constructor(handler: Dispatcher.DispatchHandler) {
-    this.#handler = handler;
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-  get aborted(): boolean {
-    return this.#abort.signal.aborted;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  get reason(): Error | null {
-    return this.aborted ? (this.#abort.signal.reason as Error) : null;
-  }
-  abort(reason: Error): void {
-    this.#abort.abort(reason);
-  }
-  pause(): void {
-    this.#paused = true;
-    this.exchange?.pause();
-  }
-  resume(): void {
-    this.#paused = false;
-    this.exchange?.resume();
-  }
-
-  /** The final attempt's head, then its body. */
-  forward(exchange: HttpExchange): void {
-    this.exchange = exchange;
-    if (this.#paused) exchange.pause();
-    const handler = this.#handler;
-    if (exchange.started) handler.onResponseStarted?.();
-    this.rawHeaders = exchange.rawHeaders;
-    handler.onResponseStart?.(this, exchange.statusCode, exchange.headers as never, exchange.statusMessage);
-    exchange.attach(this);
-  }
-  data(chunk: Buffer): void {
-    this.#handler.onResponseData?.(this, chunk);
-  }
-  end(trailers: Record<string, string | string[] | undefined>): void {
-    this.rawTrailers = this.exchange?.rawTrailers ?? null;
-    this.#handler.onResponseEnd?.(this, trailers as never);
-  }
-  error(err: Error): void {
-    this.#handler.onResponseError?.(this, err);
-  }
 }
 
 export class WeftDispatcher extends Dispatcher {
@@ -172,28 +108,10 @@ export class WeftDispatcher extends Dispatcher {
       handler.onResponseError?.(new ForwardController(handler), err);
       return false;
     }
-    const controller = new ForwardController(handler);
-    handler.onRequestStart?.(controller, {});
-    if (controller.aborted) return true;
-    const method = (opts.method ?? 'GET').toUpperCase();
     // Over TLS the Host also names the server (SNI): the endpoint's address stands unless the
     // caller sets a Host itself.
     const authority = this.#tls.has(dest.name) ? undefined : this.#authority(origin!);
-    let headers: Record<string, string>;
-    try {
-      headers = requestHeaders(dest.name, opts.headers, authority, method, opts.path);
-      checkBody(dest.name, opts.body);
-    } catch (error) {
-      // A request undici would refuse to send: the caller's error, never the endpoint's.
-      handler.onResponseError?.(controller, error as Error);
-      return true;
-    }
-    const call = new HttpCall(dest.name, method, opts.path, headers, opts.body, controller.signal);
-    dest.call(call).then(
-      (exchange) => controller.forward(exchange),
-      (error: Error) => handler.onResponseError?.(controller, error),
-    );
-    return true;
+    return dispatchThrough(dest, opts, handler, authority);
   }
 
   /** Every mesh destination's description. */

@@ -3,8 +3,13 @@
  * then holds the body (nothing lost; the connection paused once data waits) until a consumer attaches: a WHATWG `Response` for
  * `client.fetch`, or another dispatch handler for the Weft dispatcher. The retry filter decides
  * between the head and the body, so a retried attempt's body is drained, never delivered.
+ *
+ * An upgrade request (`upgrade: 'websocket'`) that the server switches (101) resolves with the
+ * connection in {@link HttpExchange.socket} and ends the attempt there: the socket belongs to the
+ * caller from then on, so no deadline, per-try timeout or endpoint accounting follows it.
  */
 
+import type { Duplex } from 'node:stream';
 import { AttemptExchange, ErrorCode, WeftError } from '@weft/core';
 import type { Dispatcher } from 'undici';
 
@@ -50,6 +55,8 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
   started = false;
   /** The endpoint that answered (`address:port`). */
   endpoint = '';
+  /** The connection, once the server accepted an upgrade: whoever takes the exchange owns it. */
+  socket: Duplex | undefined = undefined;
   readonly #destination: string;
   #controller: Controller | undefined;
   #sink: Sink | undefined;
@@ -118,6 +125,25 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
     this.resolveHead(this);
   }
 
+  /**
+   * The server switched protocols: the head and the socket are the answer, and the attempt is over
+   * (its endpoint has answered; what the socket carries next is the caller's, not a response).
+   */
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    if (this.#abortReason || this.done) {
+      socket.destroy();
+      return;
+    }
+    this.#controller = controller;
+    this.#sent = true;
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.rawHeaders = controller.rawHeaders ?? null;
+    this.socket = socket;
+    this.resolveHead(this);
+    this.finish();
+  }
+
   onResponseData(_controller: Controller, chunk: Buffer): void {
     // undici can hand over an empty chunk when the parser resumes; passing it on (and pausing for
     // it) would spin pause/resume forever.
@@ -156,9 +182,13 @@ export class HttpExchange extends AttemptExchange<HttpExchange> implements Dispa
     this.finish();
   }
 
-  /** Throws the body away without breaking the connection (used when the attempt is retried). */
+  /**
+   * Throws the body away without breaking the connection (used when the attempt is retried). An
+   * upgraded connection nobody takes is closed.
+   */
   discard(): void {
-    this.attach(DRAIN);
+    if (this.socket) this.socket.destroy();
+    else this.attach(DRAIN);
   }
 
   /** Cancels the body: the connection is aborted. */

@@ -3,6 +3,7 @@
  * `onError`, which undici ≤ 7 and Node's bundled fetch hand to a dispatcher installed under their
  * global symbol) to the current controller-based API that Weft's dispatcher drives.
  */
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 /** The older handler shape, as undici ≤ 7 calls it. */
@@ -19,6 +20,8 @@ export interface LegacyHandler {
   onError?(error: Error): void;
   onUpgrade?(status: number, rawHeaders: (Buffer | string)[], socket: unknown): void;
   onResponseStarted?(): void;
+  /** Some undici 7 handlers (its fetch's) carry the current API's upgrade callback beside the older one. */
+  onRequestUpgrade?(controller: unknown, status: number, headers: unknown, socket: unknown): void;
   onBodySent?(chunk: unknown): void;
   onRequestSent?(): void;
 }
@@ -67,6 +70,21 @@ export class LegacyHandlerAdapter implements Dispatcher.DispatchHandler {
 
   onResponseEnd(controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     this.#h.onComplete?.(raw(controller.rawTrailers, trailers));
+  }
+
+  /** True when the handler takes an upgraded connection (`onUpgrade`, or the current API's callback). */
+  get upgradable(): boolean {
+    return typeof this.#h.onUpgrade === 'function' || typeof this.#h.onRequestUpgrade === 'function';
+  }
+
+  onRequestUpgrade(
+    controller: Controller,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    socket: Duplex,
+  ): void {
+    if (this.#h.onUpgrade) this.#h.onUpgrade(status, raw(controller.rawHeaders, headers), socket);
+    else this.#h.onRequestUpgrade?.(controller, status, headers, socket);
   }
 
   onResponseError(_controller: Controller, error: Error): void {

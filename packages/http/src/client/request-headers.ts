@@ -8,6 +8,8 @@
  * (a bad method, path, header name or value; `expect`, `upgrade`, `transfer-encoding`, …) fails with
  * `WEFT_INVALID_OPTION` before the stack sees it, so it is never retried, never counted against an
  * endpoint, and never reaches an endpoint's pool (where undici marks a connection busy for it).
+ * An upgrade is asked for with the dispatch option `upgrade`, as undici asks for it, never with a
+ * header; `CONNECT` opens a tunnel to some other host, which is no call to a service, and is refused.
  */
 import { ErrorCode, WeftError } from '@weft/core';
 import { type Dispatcher, errors } from 'undici';
@@ -82,8 +84,10 @@ function add(out: Record<string, string>, destination: string, name: unknown, va
   return lower === 'host' ? 1 : 0;
 }
 
-/** Throws when undici would refuse the method or path. */
+/** Throws when undici would refuse the method or path, or the method is `CONNECT`. */
 export function checkTarget(destination: string, method: string, path: string): void {
+  if (method === 'CONNECT')
+    throw invalid(destination, new errors.NotSupportedError('CONNECT tunnels are not mesh calls'));
   if (!KNOWN_METHODS.has(method) && !TOKEN.test(method))
     throw invalid(destination, new errors.InvalidArgumentError('invalid request method'));
   if (typeof path !== 'string' || path[0] !== '/' || INVALID_PATH.test(path))
@@ -102,6 +106,21 @@ export function checkHeader(destination: string, lower: string, value: string): 
     for (const token of value.split(','))
       if (!TOKEN.test(token.trim()))
         throw invalid(destination, new errors.InvalidArgumentError('invalid connection header'));
+}
+
+/**
+ * The protocol of an upgrade request (the dispatch option `upgrade`), or undefined for none; throws
+ * when undici would refuse it, or when the caller's handler cannot take the upgraded connection.
+ */
+export function checkUpgrade(destination: string, upgrade: unknown, upgradable: boolean): string | undefined {
+  if (!upgrade) return undefined;
+  if (typeof upgrade !== 'string')
+    throw invalid(destination, new errors.InvalidArgumentError('upgrade must be a string'));
+  if (INVALID_VALUE.test(upgrade))
+    throw invalid(destination, new errors.InvalidArgumentError('invalid upgrade header'));
+  if (!upgradable)
+    throw invalid(destination, new errors.InvalidArgumentError('invalid onRequestUpgrade method'));
+  return upgrade;
 }
 
 /** Throws when undici would refuse the body's type (it takes bytes, strings, Blobs, FormData, streams and iterables). */

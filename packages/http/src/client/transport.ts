@@ -2,6 +2,7 @@
  * The terminal service: sends an attempt to the endpoint the balancer chose, over that endpoint's
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
+import type { Duplex } from 'node:stream';
 import type { Endpoint, EndpointState, KeySet, Service } from '@weft/core';
 import { addressProblem, endpointKey, isCallerCancellation, portProblem } from '@weft/core';
 import { type Dispatcher, Pool } from 'undici';
@@ -109,6 +110,17 @@ class EndpointExchange extends HttpExchange {
     super.onResponseEnd(controller, trailers);
   }
 
+  override onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Headers,
+    socket: Duplex,
+  ): void {
+    // The endpoint answered whole: what the socket does next is the caller's, not the endpoint's.
+    this.#ep.bodyEnded();
+    super.onRequestUpgrade(controller, statusCode, headers, socket);
+  }
+
   override onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
     if (this.statusCode !== 0 && !isCallerCancellation(err)) this.#ep.bodyFailed();
     super.onResponseError(controller, err);
@@ -131,6 +143,7 @@ export const send: Service<HttpCall, HttpExchange> = (call) => {
       method: call.method as never,
       headers: call.headers,
       body: call.body,
+      upgrade: call.upgrade,
     } as never,
     exchange,
   );
