@@ -86,10 +86,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Formats zod issues as `path: reason` lines, the form every Weft validation error uses. */
+/**
+ * Formats zod issues as `path: reason` lines, the form every Weft validation error uses. A refused
+ * record key (a subset or header name) says why, not only zod's "Invalid key in record".
+ */
 export function formatIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((i) => {
     const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
-    return `${path || '(root)'}: ${i.message}`;
+    const reason =
+      i.code === 'invalid_key' && i.issues.length
+        ? `invalid key: ${i.issues.map((inner) => inner.message).join('; ')}`
+        : i.message;
+    return `${path || '(root)'}: ${reason}`;
   });
 }
