@@ -191,12 +191,12 @@ describe('Route documents in the config service (real process)', () => {
       [
         'bad subset name',
         (s) => (s.subsets.V2 = { version: 'v2' }),
-        /^spec\.subsets\.V2: invalid key: must be lowercase letters/,
+        /^spec\.subsets: invalid key "V2": must be lowercase letters/,
       ],
       [
         'bad header name',
         (s) => (s.rules[1].requestHeaders.set = { 'x env': 'prod' }),
-        /^spec\.rules\.1\.requestHeaders\.set\.x env: invalid key: must be an HTTP header name/,
+        /^spec\.rules\.1\.requestHeaders\.set: invalid key "x env": must be an HTTP header name/,
       ],
       [
         'bad method',
