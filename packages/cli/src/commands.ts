@@ -1,6 +1,6 @@
 /**
- * The client commands of the `weft` CLI: apply, get, delete, history, rollback, endpoints, tokens.
- * Each prints a short human summary, or with `--output json` the service's JSON reply.
+ * The client commands of the `weft` CLI: apply, get, delete, history, rollback, endpoints, tokens
+ * (`split` has its own module). Each prints a short human summary, or with `--output json` the service's JSON reply.
  */
 import {
   type ConfigDocument,
@@ -27,6 +27,9 @@ const ALIASES: Record<string, DocumentKind> = {
   policy: 'DestinationPolicy',
   policies: 'DestinationPolicy',
   dp: 'DestinationPolicy',
+  route: 'Route',
+  routes: 'Route',
+  rt: 'Route',
 };
 
 export class UsageError extends Error {}
@@ -36,7 +39,7 @@ export function resolveKind(kind: string): DocumentKind {
   const k = ALIASES[kind.toLowerCase()];
   if (!k)
     throw new UsageError(
-      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; alias: policy)`,
+      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt)`,
     );
   return k;
 }

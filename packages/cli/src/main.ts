@@ -9,8 +9,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { ApiError, api } from './api.ts';
 import * as cmd from './commands.ts';
 import { isEntryModule } from './entry.ts';
+import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
 import { loadServer } from './server.ts';
+import { split } from './split.ts';
 import { CLI_VERSION } from './version.ts';
 
 interface GlobalOptions {
@@ -162,6 +164,26 @@ export function buildProgram(io: CliIo = processIo): Command {
       await cmd.rollback(request, o, int('revision')(revision));
     });
   program
+    .command('split <service> <subset=weight...>')
+    .description("set the weights of a service's Route, e.g. split catalog v1=90 v2=10")
+    .addHelpText(
+      'after',
+      `
+Rewrites the backends of the Route's default rule (the first rule without matches; one is appended
+when there is none) to exactly the subsets given (each defined in spec.subsets), and writes it with
+compare-and-set on the revision read: a change made meanwhile is a conflict, never overwritten.
+`,
+    )
+    .option('--dry-run', 'print the document that would be written, and write nothing')
+    .option('--if-revision <rev>', 'only if the Route is still at this revision (default: the one read)')
+    .action(async (service, weights, opts) => {
+      const { request, o } = client();
+      await split(request, o, service, weights, {
+        dryRun: opts.dryRun === true,
+        ifRevision: opts.ifRevision === undefined ? undefined : int('--if-revision')(opts.ifRevision),
+      });
+    });
+  program
     .command('endpoints <service>')
     .description('list the registered instances of a service')
     .action(async (service) => {
@@ -223,6 +245,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       } else {
         io.err(`error: ${e.issues.length ? (e instanceof FileError ? e.message : 'rejected') : e.message}\n`);
         for (const issue of e.issues) io.err(`  ${issue}\n`);
+      }
+      return 1;
+    }
+    if (error instanceof CommandError) {
+      const { code, message, issues, hint } = error;
+      if (json) io.err(`${JSON.stringify({ error: { code, message, issues, hint } }, null, 2)}\n`);
+      else {
+        io.err(`error: ${message}\n`);
+        for (const issue of issues) io.err(`  ${issue}\n`);
+        if (hint) io.err(`${hint.replace(/^/gm, '  ')}\n`);
       }
       return 1;
     }

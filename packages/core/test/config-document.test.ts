@@ -49,7 +49,10 @@ describe('validateDocument', () => {
       const r = validateDocument(input);
       return r.ok ? [] : r.issues;
     };
-    assert.match(issues({ kind: 'Gateway', name: 'a', spec: {} })[0]!, /^kind: unsupported kind "Gateway"/);
+    assert.match(
+      issues({ kind: 'Gateway', name: 'a', spec: {} })[0]!,
+      /^kind: unsupported kind "Gateway" \(supported: DestinationPolicy, Route\)/,
+    );
     assert.match(issues({ kind: 'DestinationPolicy', name: 'Upper', spec: {} })[0]!, /^name: /);
     assert.match(issues({ kind: 'DestinationPolicy', name: 'a' })[0]!, /^spec: /);
     assert.match(issues({ kind: 'DestinationPolicy', name: 'a', spec: {}, x: 1 })[0]!, /^\(root\): .*"x"/);

@@ -86,11 +86,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Formats zod issues as `path: reason` lines, the form every Weft validation error uses. */
+/**
+ * Formats zod issues as `path: reason` lines, the form every Weft validation error uses. A refused
+ * record key (a subset or header name) is named in the reason, quoted, with the reason it is refused
+ * (not only zod's "Invalid key in record"), and the path stops at the record: the key may hold any
+ * character, `:` and spaces included, and the path must stay readable up to its `: `.
+ */
 export function formatIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((i) => {
-    const path = [prefix, ...i.path.map(pathSegment)].filter(Boolean).join('.');
-    return `${path || '(root)'}: ${i.message}`;
+    const badKey = i.code === 'invalid_key';
+    const segments = (badKey ? i.path.slice(0, -1) : i.path).map(pathSegment);
+    const path = [prefix, ...segments].filter(Boolean).join('.');
+    const reason = badKey
+      ? `invalid key ${JSON.stringify(String(i.path.at(-1) ?? ''))}: ${i.issues.map((inner) => inner.message).join('; ') || i.message}`
+      : i.message;
+    return `${path || '(root)'}: ${reason}`;
   });
 }
 

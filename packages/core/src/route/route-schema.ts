@@ -111,7 +111,11 @@ const GrpcMethod = z
  */
 export const RouteMatch = z.strictObject({
   path: PathMatch.optional(),
-  method: z.union([HttpMethod, GrpcMethod]).optional(),
+  method: z
+    .union([HttpMethod, GrpcMethod], {
+      error: 'must be an HTTP method ("GET") or a gRPC method ({ service, method })',
+    })
+    .optional(),
   headers: z.array(NamedValueMatch).max(32).optional(),
   queryParams: z.array(NamedValueMatch).max(32).optional(),
 });
@@ -190,8 +194,18 @@ export const RouteRule = z.strictObject({
 });
 export type RouteRule = z.infer<typeof RouteRule>;
 
-/** A subset: a label selector over the registered instances' labels (every label must equal). */
-const Selector = z.record(z.string().min(1).max(63), z.string().max(253));
+/**
+ * A subset: a label selector over the registered instances' labels (every label must equal). Keys
+ * follow the registry's rule for label keys, so a selector never names a label no instance can have.
+ */
+const Selector = z.record(
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[A-Za-z0-9._/-]+$/, 'label keys are letters, digits and . _ / -'),
+  z.string().max(253),
+);
 
 export const RouteSpec = z
   .strictObject({
