@@ -419,7 +419,9 @@ describe('live Route changes', () => {
         ['v3', 0],
       ],
     );
-    assert.deepEqual(route.rules, [{ rule: 'main', matches: 0, backends: [{ subset: 'v1', weight: 3 }] }]);
+    assert.deepEqual(route.rules, [
+      { rule: 'main', matches: 0, backends: [{ subset: 'v1', weight: 3 }], overrides: undefined },
+    ]);
     c.close();
   });
 

@@ -16,6 +16,7 @@ import type { Endpoint, Resolver } from '../endpoint/endpoint.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { MirrorGate } from '../route/mirror.ts';
+import { ruleOverrides } from '../route/route-module.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { compileRoute, type RouteTable } from '../route/route-table.ts';
 import type { Call } from '../stack/call.ts';
@@ -96,7 +97,13 @@ export interface RouteDescription {
   source: 'code' | 'config';
   overrides: boolean;
   subsets: { name: string; selector: Record<string, string>; endpoints: number; available: number }[];
-  rules: { rule: string; matches: number; backends: { subset: string; weight: number }[] | undefined }[];
+  rules: {
+    rule: string;
+    matches: number;
+    backends: { subset: string; weight: number }[] | undefined;
+    /** The destination-policy fields the rule overrides (`timeoutMs`, `perTryTimeoutMs`, `retry`), if any. */
+    overrides: DestinationPolicy | undefined;
+  }[];
   /** Mirrored copies by outcome since the client started. */
   mirrors: Record<string, number> | undefined;
   /** Features this protocol does not apply (e.g. `responseHeaders` without a binding hook). */
@@ -341,6 +348,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
         rule: r.label,
         matches: r.spec.matches?.length ?? 0,
         backends: r.spec.backends?.map((b) => ({ subset: b.subset, weight: b.weight })),
+        overrides: ruleOverrides(r.spec),
       })),
       mirrors: gate ? { ...gate.counts, inflight: gate.inflight } : undefined,
       unsupported,
