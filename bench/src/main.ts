@@ -22,6 +22,7 @@ import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { pickCost } from './scenarios/pick-cost.ts';
 import { retryAmplification } from './scenarios/retry-amplification.ts';
+import { routeMatch } from './scenarios/route-match.ts';
 import { sidecar } from './scenarios/sidecar.ts';
 import { slowReplica } from './scenarios/slow-replica.ts';
 
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   memory,
   grpcOverhead,
   breakerCost,
+  routeMatch,
 ];
 
 const args = process.argv.slice(2);
