@@ -25,6 +25,7 @@ import { retryAmplification } from './scenarios/retry-amplification.ts';
 import { routeMatch } from './scenarios/route-match.ts';
 import { sidecar } from './scenarios/sidecar.ts';
 import { slowReplica } from './scenarios/slow-replica.ts';
+import { splitAccuracy } from './scenarios/split-accuracy.ts';
 
 const SCENARIOS: Scenario[] = [
   overhead,
@@ -37,6 +38,7 @@ const SCENARIOS: Scenario[] = [
   grpcOverhead,
   breakerCost,
   routeMatch,
+  splitAccuracy,
 ];
 
 const args = process.argv.slice(2);
