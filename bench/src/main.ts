@@ -19,6 +19,7 @@ import { breakerCost } from './scenarios/breaker-cost.ts';
 import { configPropagation } from './scenarios/config-propagation.ts';
 import { grpcOverhead } from './scenarios/grpc-overhead.ts';
 import { memory } from './scenarios/memory.ts';
+import { mirror } from './scenarios/mirror.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { pickCost } from './scenarios/pick-cost.ts';
 import { retryAmplification } from './scenarios/retry-amplification.ts';
@@ -39,6 +40,7 @@ const SCENARIOS: Scenario[] = [
   breakerCost,
   routeMatch,
   splitAccuracy,
+  mirror,
 ];
 
 const args = process.argv.slice(2);
