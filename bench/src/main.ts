@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (full run, ~10 minutes: writes docs/benchmarks.md and bench/results/latest.json)
+ * `npm run bench` (full run, ~12 minutes: writes docs/benchmarks.md and bench/results/latest.json)
  * and `npm run bench -- --quick` (CI smoke run, under 2 minutes: writes bench/results/quick.json
  * only). `--only=overhead,sidecar` runs some scenarios; `--rounds=N` overrides the round count;
  * `--note="…"` adds a remark (e.g. on the machine's state) to the page.

@@ -219,7 +219,7 @@ export function renderReport(run: RunRecord): { markdown: string; svg: string } 
     '',
     '```sh',
     'npm ci',
-    'npm run bench                      # full run (~10 min): rewrites this page and bench/results/',
+    'npm run bench                      # full run (~12 min): rewrites this page and bench/results/',
     'npm run bench -- --quick           # smoke run (< 2 min, CI): bench/results/quick.json only',
     'npm run bench -- --only=overhead,sidecar --rounds=3   # some scenarios (no page rewrite)',
     'npm run bench -- --only=grpc-overhead                 # the gRPC overhead scenario alone',

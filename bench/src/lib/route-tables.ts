@@ -60,6 +60,8 @@ export function routeSpec(kind: TableKind, rules: number): RouteSpecInput {
 export interface CallShape {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The index of the rule it must match, or -1 for none. */
+  readonly expected: number;
 }
 
 /** Headers every call carries, as a browser or an SDK would send them. */
@@ -71,15 +73,17 @@ const COMMON = {
 
 function shape(kind: TableKind, i: number, k: number): CallShape {
   const query = k % 4 === 0 ? '?page=2' : '';
-  if (i < 0) return { path: `/other/items/${k % 1000}${query}`, headers: COMMON };
+  if (i < 0) return { path: `/other/items/${k % 1000}${query}`, headers: COMMON, expected: -1 };
   const wrong = k % 8 === 0;
+  const expected = wrong && kind === 'mixed' && i % 3 !== 0 ? -1 : i;
   const headers = {
     ...COMMON,
     'x-tenant': wrong ? 'nobody' : `t${i}`,
     'x-user': wrong ? 'anonymous' : `u-${i}-${1000 + (k % 9000)}`,
   };
-  if (kind === 'prefix' && i % 3 === 0 && k % 2 === 0) return { path: `/v1/svc-${i}/health`, headers };
-  return { path: `/svc-${i}/items/${k % 1000}${query}`, headers };
+  if (kind === 'prefix' && i % 3 === 0 && k % 2 === 0)
+    return { path: `/v1/svc-${i}/health`, headers, expected };
+  return { path: `/svc-${i}/items/${k % 1000}${query}`, headers, expected };
 }
 
 /**

@@ -35,9 +35,16 @@ const WITH_ROUTE = 'default stack, 100-rule mixed Route (90/10 split per rule)';
 
 function matchCase(kind: TableKind, rules: number): { micro: MicroCase; matched: number } {
   const compiled: RouteTable = compileRoute(RouteSpec.parse(routeSpec(kind, rules)), 'verb');
-  const calls = callShapes(kind, rules, CALLS).map((s) => callOf('bench', s));
+  const shapes = callShapes(kind, rules, CALLS);
+  const calls = shapes.map((s) => callOf('bench', s));
+  // The figures are only worth something if every call finds the rule it was made for.
   let matched = 0;
-  for (const c of calls) if (compiled.match(c, readCallHeader) !== undefined) matched++;
+  calls.forEach((c, k) => {
+    const got = compiled.match(c, readCallHeader)?.index ?? -1;
+    if (got !== shapes[k]!.expected)
+      throw new Error(`${kind} × ${rules}: ${c.path} matched rule ${got}, not ${shapes[k]!.expected}`);
+    if (got >= 0) matched++;
+  });
   return {
     matched: matched / CALLS,
     micro: {
