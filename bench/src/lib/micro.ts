@@ -2,8 +2,8 @@
  * Timing loops for operations far below a timer's resolution (a route match is a few hundred ns):
  * each case runs its operation many times between two `process.hrtime.bigint()` reads. A case is
  * first warmed up, which also sizes its loop to last about `roundMs`; then the cases run in rounds,
- * in a rotating order (drift on a shared machine hits all alike), and each case's figure is the
- * median of its rounds in ns per operation.
+ * in a rotating order (drift on a shared machine hits all alike), each timed loop after an untimed
+ * eighth of itself, and each case's figure is the median of its rounds in ns per operation.
  */
 import { gc } from './rounds.ts';
 import { median } from './stats.ts';
@@ -54,6 +54,7 @@ export async function measureMicro(
   options: MicroOptions,
 ): Promise<Map<string, MicroResult>> {
   const sizes = new Map<string, number>();
+  gc();
   for (const c of cases) {
     // Doubling until one loop lasts the warm-up: the JIT has settled, and the loop's cost is known.
     let n = 256;
@@ -66,10 +67,13 @@ export async function measureMicro(
   }
   const perRound = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (let r = 0; r < options.rounds; r++) {
-    gc();
     for (let i = 0; i < cases.length; i++) {
       const c = cases[(i + r) % cases.length]!;
       const n = sizes.get(c.name)!;
+      // An untimed eighth first: the case before it leaves caches and the young generation in its
+      // own state (no full collection between cases either — V8 shrinks the young generation after
+      // one, and whichever case came next would pay for the scavenges).
+      await timed(c, Math.max(1, n >> 3));
       perRound.get(c.name)!.push((await timed(c, n)) / n);
     }
   }
