@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (full run, ~10 minutes: writes docs/benchmarks.md and bench/results/latest.json)
+ * `npm run bench` (full run, ~12 minutes: writes docs/benchmarks.md and bench/results/latest.json)
  * and `npm run bench -- --quick` (CI smoke run, under 2 minutes: writes bench/results/quick.json
  * only). `--only=overhead,sidecar` runs some scenarios; `--rounds=N` overrides the round count;
  * `--note="…"` adds a remark (e.g. on the machine's state) to the page.
@@ -19,11 +19,14 @@ import { breakerCost } from './scenarios/breaker-cost.ts';
 import { configPropagation } from './scenarios/config-propagation.ts';
 import { grpcOverhead } from './scenarios/grpc-overhead.ts';
 import { memory } from './scenarios/memory.ts';
+import { mirror } from './scenarios/mirror.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { pickCost } from './scenarios/pick-cost.ts';
 import { retryAmplification } from './scenarios/retry-amplification.ts';
+import { routeMatch } from './scenarios/route-match.ts';
 import { sidecar } from './scenarios/sidecar.ts';
 import { slowReplica } from './scenarios/slow-replica.ts';
+import { splitAccuracy } from './scenarios/split-accuracy.ts';
 
 const SCENARIOS: Scenario[] = [
   overhead,
@@ -35,6 +38,9 @@ const SCENARIOS: Scenario[] = [
   memory,
   grpcOverhead,
   breakerCost,
+  routeMatch,
+  splitAccuracy,
+  mirror,
 ];
 
 const args = process.argv.slice(2);

@@ -1,13 +1,15 @@
 /**
  * A backend process: one plain node:http server per endpoint spec, each on 127.0.0.1 port 0.
- * argv[2] is JSON `{ endpoints: [{ delayMs?, status? }] }`. Prints `{ ports }` when listening.
- * `GET /__stats` on any port answers `{ requests: [per endpoint] }` (not counted itself).
+ * argv[2] is JSON `{ endpoints: [{ delayMs?, status?, name? }] }`. Prints `{ ports }` when listening.
+ * `GET /__stats` on any port answers `{ requests: [per endpoint] }` (not counted itself). An endpoint
+ * with a `name` says it in an `x-backend` response header, so a client can tell who answered.
  */
 import { createServer, type Server } from 'node:http';
 
 interface Spec {
   delayMs?: number;
   status?: number;
+  name?: string;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{"endpoints":[{}]}') as { endpoints: Spec[] };
@@ -18,7 +20,11 @@ const servers: Server[] = [];
 function listen(spec: Spec, index: number): Promise<number> {
   const delay = spec.delayMs ?? 0;
   const status = spec.status ?? 200;
-  const headers = { 'content-type': 'text/plain', 'content-length': String(BODY.length) };
+  const headers: Record<string, string> = {
+    'content-type': 'text/plain',
+    'content-length': String(BODY.length),
+  };
+  if (spec.name !== undefined) headers['x-backend'] = spec.name;
   const server = createServer((req, res) => {
     if (req.url === '/__stats') {
       res.end(JSON.stringify({ requests: counts }));

@@ -7,6 +7,8 @@ export interface EndpointSpec {
   delayMs?: number;
   /** Response status. Defaults to 200. */
   status?: number;
+  /** Sent back in an `x-backend` response header (which endpoint answered). Defaults to none (no header). */
+  name?: string;
 }
 
 export interface Backends {
@@ -84,4 +86,12 @@ export async function startGrpcBackends(count: number): Promise<GrpcBackends> {
     pids: [child.process.pid!],
     close: () => child.kill(),
   };
+}
+
+/** The endpoints of `backends` as endpoint objects carrying `labels` (for a Route's subsets). */
+export function labelledEndpoints(
+  backends: Backends,
+  labels: Readonly<Record<string, string>>,
+): { address: string; port: number; labels: Readonly<Record<string, string>> }[] {
+  return backends.ports.map((port) => ({ address: '127.0.0.1', port, labels }));
 }

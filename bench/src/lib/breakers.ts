@@ -48,7 +48,8 @@ export function weftFilter(next: Service, clock: Clock = systemClock): Filter {
       return shared.get(key) as T;
     },
   } as unknown as StackEnv;
-  return breakerModule(PARAMS).make(PARAMS, next, env);
+  // The breaker module never rebuilds the stack below it with overrides: `below` is not called.
+  return breakerModule(PARAMS).make(PARAMS, next, env, () => next);
 }
 
 /** Carries a failed response through opossum, which only counts rejections. */

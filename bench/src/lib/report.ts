@@ -142,6 +142,39 @@ function panels(results: readonly ScenarioResult[]): Panel[] {
         })),
       goal: { value: 1_000, label: 'goal 1 µs' },
     });
+  const match = by('route-match');
+  if (match?.nsPerMatch) {
+    const ns = match.nsPerMatch as Record<string, number>;
+    const names: Record<string, string> = { prefix: 'exact/prefix', mixed: 'mixed' };
+    out.push({
+      title: '10. Route match cost (indexed tables)',
+      unit: 'ns per match, lower is better',
+      bars: Object.entries(ns)
+        .filter(([k]) => !k.startsWith('regex'))
+        .map(([k, v]) => {
+          const [kind, rules] = k.split(' × ');
+          return {
+            label: `${names[kind!] ?? kind}, ${rules} rule${rules === '1' ? '' : 's'}`,
+            value: v,
+            weft: true,
+          };
+        }),
+      goal: { value: 1_000, label: 'goal 1 µs' },
+    });
+  }
+  const mirror = by('mirror');
+  if (mirror?.p99RatioToNoMirror) {
+    const p99 = (name: string) => (mirror[name] as { p99: number } | undefined)?.p99 ?? Number.NaN;
+    out.push({
+      title: '12. Primary p99 at 1,000 req/s, all traffic mirrored to a 10× slower subset',
+      unit: 'ms, lower is better',
+      bars: [
+        { label: 'no mirror', value: p99('no mirror') },
+        { label: 'mirror 100% to v2', value: p99('mirror 100% to v2'), weft: true },
+        { label: 'no mirror, copies sent by hand', value: p99('no mirror, same copies sent by hand') },
+      ],
+    });
+  }
   return out;
 }
 
@@ -186,7 +219,7 @@ export function renderReport(run: RunRecord): { markdown: string; svg: string } 
     '',
     '```sh',
     'npm ci',
-    'npm run bench                      # full run (~10 min): rewrites this page and bench/results/',
+    'npm run bench                      # full run (~12 min): rewrites this page and bench/results/',
     'npm run bench -- --quick           # smoke run (< 2 min, CI): bench/results/quick.json only',
     'npm run bench -- --only=overhead,sidecar --rounds=3   # some scenarios (no page rewrite)',
     'npm run bench -- --only=grpc-overhead                 # the gRPC overhead scenario alone',
