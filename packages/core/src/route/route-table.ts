@@ -181,12 +181,25 @@ function matches<Req extends Call>(
   return true;
 }
 
+/**
+ * FNV-1a over `text[0..end)`, the key of the path index: computed as the request's path is walked,
+ * so finding candidates allocates nothing. Two paths may share a key; that only adds a candidate,
+ * which its rule's own test then refuses — the index changes the cost, never the answer.
+ */
+function pathKey(text: string, end = text.length): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** Adds `rule` to the list under `key`, keeping each list in rule order without duplicates. */
-function index(map: Map<string, number[]>, key: string, rule: number): void {
+function index(map: Map<number, number[]>, key: number, rule: number): void {
   const list = map.get(key);
   if (!list) map.set(key, [rule]);
   else if (list[list.length - 1] !== rule) list.push(rule);
 }
+
+const ROOT_KEY = pathKey('/');
 
 /** Compiles a validated spec for a protocol whose methods are of `kind`. */
 export function compileRoute(spec: RouteSpec, kind: MethodKind): RouteTable {
@@ -198,8 +211,8 @@ export function compileRoute(spec: RouteSpec, kind: MethodKind): RouteTable {
     requestEdits: compileEdits(rule.requestHeaders),
     responseEdits: compileEdits(rule.responseHeaders),
   }));
-  const exactPaths = new Map<string, number[]>();
-  const prefixes = new Map<string, number[]>();
+  const exactPaths = new Map<number, number[]>();
+  const prefixes = new Map<number, number[]>();
   const always: number[] = [];
   for (const rule of rules) {
     const list = rule.spec.matches;
@@ -212,8 +225,8 @@ export function compileRoute(spec: RouteSpec, kind: MethodKind): RouteTable {
       continue;
     }
     for (const m of list) {
-      if (m.path!.type === 'Exact') index(exactPaths, m.path!.value, rule.index);
-      else index(prefixes, normalPrefix(m.path!.value), rule.index);
+      if (m.path!.type === 'Exact') index(exactPaths, pathKey(m.path!.value), rule.index);
+      else index(prefixes, pathKey(normalPrefix(m.path!.value)), rule.index);
     }
   }
   // Every rule is a candidate: no index to consult.
@@ -244,6 +257,7 @@ export function compileRoute(spec: RouteSpec, kind: MethodKind): RouteTable {
     match<Req extends Call>(call: Req, header: HeaderReader<Req>): CompiledRule | undefined {
       const full = call.path;
       const q = full.indexOf('?');
+      // The path without its query; sliced only when a rule reads the path (a regex, an exact value).
       const path = q < 0 ? full : full.slice(0, q);
       if (linear) {
         for (let i = 0; i < rules.length; i++) if (tryRule(rules[i]!, call, path, q, header)) return rules[i];
@@ -251,14 +265,19 @@ export function compileRoute(spec: RouteSpec, kind: MethodKind): RouteTable {
       }
       scratch.length = 0;
       collect(always);
-      collect(exactPaths.get(path));
-      if (prefixes.size > 0) {
-        collect(prefixes.get('/'));
-        for (let i = 1; i < path.length; i++) {
-          if (path.charCodeAt(i) === 47) collect(prefixes.get(path.slice(0, i)));
-        }
-        if (path.length > 1 && path.charCodeAt(path.length - 1) !== 47) collect(prefixes.get(path));
+      // One walk over the path: the key of each prefix ending before a `/`, and of the whole path.
+      const end = path.length;
+      const root = prefixes.get(ROOT_KEY);
+      if (root !== undefined) collect(root);
+      let h = 0x811c9dc5;
+      for (let i = 0; i < end; i++) {
+        const c = path.charCodeAt(i);
+        if (c === 47 && i > 0 && prefixes.size > 0) collect(prefixes.get(h >>> 0));
+        h = Math.imul(h ^ c, 0x01000193);
       }
+      const whole = h >>> 0;
+      collect(exactPaths.get(whole));
+      if (end > 1 && path.charCodeAt(end - 1) !== 47 && prefixes.size > 0) collect(prefixes.get(whole));
       // Few candidates: an insertion sort, then the first that matches in rule order.
       for (let i = 1; i < scratch.length; i++) {
         const v = scratch[i]!;
