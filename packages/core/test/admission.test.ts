@@ -149,9 +149,18 @@ describe('inbound values', () => {
       traceparent: undefined,
       tracestate: undefined,
       baggage: undefined,
+      route: undefined,
     });
     readInbound({ deadline: '99999999999', baggage: 'a=\u0001' }, (f) => bad.push(f));
     assert.deepEqual(bad.slice(3), ['deadline', 'baggage']);
+    // The travelling subset override: kept when well formed, dropped (and reported) when not.
+    assert.equal(
+      readInbound({ route: 'catalog=v2, users=v3' }, (f) => bad.push(f)).route,
+      'catalog=v2, users=v3',
+    );
+    assert.equal(readInbound({ route: 'catalog=v2\r\nx: y' }, (f) => bad.push(f)).route, undefined);
+    assert.equal(readInbound({ route: ['catalog=v2', 'catalog=v1'] }, (f) => bad.push(f)).route, undefined);
+    assert.deepEqual(bad.slice(5), ['route', 'route']);
   });
 });
 
