@@ -34,7 +34,9 @@ async function applyRoute(ctx: TourContext, spec: ReturnType<typeof catalogRoute
 
 /**
  * Sets the weights of catalog's default rule, keeping the rest of the Route: what
- * `weft split catalog v1=90 v2=10` does. Until the CLI has `split`, the whole Route is applied.
+ * `weft split catalog v1=90 v2=10` does. Until the CLI has `split`, the whole Route is applied; then
+ * the body becomes `return weftCli(ctx.configUrl, ctx.adminToken, ['split', 'catalog', `v1=${weights.v1}`,
+ * `v2=${weights.v2}`]).then((out) => `$ weft split catalog v1=${weights.v1} v2=${weights.v2} → ${out}`);`
  */
 function split(ctx: TourContext, weights: Weights): Promise<string> {
   return applyRoute(ctx, catalogRoute({ weights }));

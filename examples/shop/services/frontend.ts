@@ -75,14 +75,11 @@ function errorCode(error: unknown): string {
   return typeof code === 'number' ? `grpc-${code}` : (error as Error).name;
 }
 
-const NO_HEADERS = {};
-
 async function getItem(id: number, canary: string | undefined): Promise<unknown> {
   const start = performance.now();
   try {
-    const res = await catalog.fetch(`/items/${id}`, {
-      headers: canary === undefined ? NO_HEADERS : { 'x-canary': canary },
-    });
+    const init = canary === undefined ? undefined : { headers: { 'x-canary': canary } };
+    const res = await catalog.fetch(`/items/${id}`, init);
     if (!res.ok)
       throw Object.assign(new Error(`catalog answered ${res.status}`), { code: `http-${res.status}` });
     const item = (await res.json()) as { version?: string };
