@@ -3,6 +3,8 @@
  *
  * - the DestinationPolicy document: type, range, meaning and default of each field from the zod
  *   schema (`z.toJSONSchema`), which takes them from each module's declared params (`*-params.ts`);
+ * - the Route document: its fields, read from the zod schema's shapes, each checked to be described
+ *   in docs/traffic.md (which holds their ranges, defaults and semantics);
  * - every options interface (clients, servers, config client, registration, config service): each
  *   property with its type and the "Defaults to …" sentence of its TSDoc, through the TypeScript
  *   compiler's type checker (so inherited options are listed too).
@@ -10,9 +12,9 @@
  * Run with `npm run docs:config`; the output (formatted by Biome) is committed.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DestinationPolicy } from '@weft/core/config';
+import { DestinationPolicy, RouteSpec } from '@weft/core/config';
 import ts from 'typescript';
 import { z } from 'zod';
 
@@ -85,11 +87,30 @@ function policyRows(): string[] {
         continue;
       }
       const { meaning, def } = splitDefault(field.description ?? '');
-      rows.push(`| \`${path}\` | ${typeOf(field)} | ${def || '—'} | ${cell(meaning)} |`);
+      // An empty string default (`hashHeader`) means "none".
+      const shown = def === '``' ? 'none' : def || '—';
+      rows.push(`| \`${path}\` | ${typeOf(field)} | ${shown} | ${cell(meaning)} |`);
     }
   };
   walk(json, '');
   return rows;
+}
+
+// ---- the Route document ------------------------------------------------------------------------------
+
+/** The Route's fields by level, from the schema; each must be described in traffic.md. */
+function routeFields(): string[] {
+  const rule = RouteSpec.shape.rules.unwrap().element;
+  const match = rule.shape.matches.unwrap().element;
+  const levels = [
+    ['`spec`', Object.keys(RouteSpec.shape)],
+    ['a rule', Object.keys(rule.shape)],
+    ['a match', Object.keys(match.shape)],
+  ] as const;
+  const traffic = readFileSync(fileURLToPath(new URL('../traffic.md', import.meta.url)), 'utf8');
+  const missing = levels.flatMap(([, keys]) => keys.filter((k) => !traffic.includes(`| \`${k}\``)));
+  if (missing.length) throw new Error(`docs/traffic.md has no row for: ${missing.join(', ')}`);
+  return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
 }
 
 // ---- options interfaces, through the type checker -----------------------------------------------
@@ -220,6 +241,9 @@ const lines = [
   '2. options in code (`createClient({ timeoutMs: 2000 })`);',
   '3. the config service: a `DestinationPolicy` document named after the destination.',
   '',
+  "How a destination's calls are split among its instances' subsets, matched, mirrored and faulted is",
+  'a `Route` document (below), from the config service or in code (the `route` option).',
+  '',
   'The value in force, and where each part came from, is shown by `client.describe()` and by the',
   "server's admin endpoint (`adminPath`). Options are validated when a client is built and documents when",
   'they are written, against the same schema; an error names the field and the allowed range.',
@@ -242,6 +266,25 @@ const lines = [
   '',
   'The same fields are the client options `balancer`, `timeoutMs`, `perTryTimeoutMs`, `retry`,',
   '`circuitBreaker` and `outlierDetection` (`false` turns a module off, the same as `enabled: false`).',
+  '',
+  '## The Route document',
+  '',
+  '```yaml',
+  'kind: Route',
+  'name: catalog          # the destination service',
+  'spec:',
+  '  subsets: { v1: { version: v1 }, v2: { version: v2 } }',
+  '  rules:',
+  '    - matches: [{ headers: [{ name: x-canary, value: "yes" }] }]',
+  '      backends: [{ subset: v2 }]',
+  '    - backends: [{ subset: v1, weight: 90 }, { subset: v2, weight: 10 }]',
+  '```',
+  '',
+  'Its fields, read from the schema (`RouteSpec` in `packages/core/src/route/route-schema.ts`); each one',
+  'with its type, range, default and meaning is in [traffic.md](traffic.md#the-document-field-by-field),',
+  'with the semantics (first match wins, empty subsets skipped, mirroring, faults, the travelling override):',
+  '',
+  ...routeFields(),
   '',
   '## Options in code',
   '',

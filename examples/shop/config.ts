@@ -1,6 +1,6 @@
 /**
- * The demo's use of the config service from the launcher: the admin token, the first policies, a
- * token for the services, and the `weft` CLI for the tour's live changes.
+ * The demo's use of the config service from the launcher: the admin token, the first policies and
+ * the catalog Route, a token for the services, and the `weft` CLI for the tour's live changes.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationPolicy } from '@weft/core/config';
+import { catalogRoute, INITIAL_WEIGHTS } from './routes.ts';
 
 /** A fresh admin token in the service's format (`weft_<16 hex>_<43 base64url>`). */
 export function newAdminToken(): string {
@@ -60,18 +61,17 @@ export async function api(
 export const SHOP_SERVICES = ['catalog', 'inventory', 'frontend', 'loadgen'] as const;
 
 /**
- * Writes the first policies (one revision) and makes a `service` token for each of the demo's
- * services. Returns the tokens by service and the revision of the policies.
+ * Writes the first policies and the catalog Route (one revision) and makes a `service` token for
+ * each of the demo's services. Returns the tokens by service and the revision of the documents.
  */
 export async function seed(
   url: string,
   adminToken: string,
 ): Promise<{ serviceTokens: Record<(typeof SHOP_SERVICES)[number], string>; revision: number }> {
-  const documents = Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({
-    kind: 'DestinationPolicy',
-    name,
-    spec,
-  }));
+  const documents = [
+    ...Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({ kind: 'DestinationPolicy', name, spec })),
+    { kind: 'Route', name: 'catalog', spec: catalogRoute({ weights: INITIAL_WEIGHTS }) },
+  ];
   const applied = (await api(url, adminToken, 'POST', '/v1/apply', { documents })) as { revision: number };
   const serviceTokens = {} as Record<(typeof SHOP_SERVICES)[number], string>;
   for (const service of SHOP_SERVICES) {
@@ -119,6 +119,17 @@ export function weftCli(url: string, token: string, args: readonly string[]): Pr
         : reject(new Error(`weft ${args.join(' ')}: ${err.trim() || out.trim()}`)),
     );
   });
+}
+
+/** The revision of the last write to a document (404: an error). */
+export async function documentRevision(
+  url: string,
+  token: string,
+  kind: string,
+  name: string,
+): Promise<number> {
+  const d = (await api(url, token, 'GET', `/v1/documents/${kind}/${name}`)) as { revision: number };
+  return d.revision;
 }
 
 /** Writes a YAML file of one DestinationPolicy for `weft apply -f`. */

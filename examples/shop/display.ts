@@ -1,7 +1,8 @@
 /**
  * The live view of the demo: per destination (as its caller sees it) requests per second, success
- * rate, p50/p99 latency and the share of calls each endpoint got, the caller's effective policy,
- * the config service's state, a progress bar and the latest events. On a terminal it redraws in
+ * rate, p50/p99 latency and the share of calls each endpoint got — and, where answers name their
+ * version, the share each version answered and the copies mirrored — the caller's effective policy
+ * and route, the config service's state, a progress bar and the latest events. On a terminal it redraws in
  * place once a second with two ANSI sequences (cursor up, clear below); anywhere else (a pipe, a
  * file, CI) it prints plain lines, one per destination per second.
  *
@@ -9,7 +10,7 @@
  * "clear to the end of the screen", which every terminal emulator in use understands (ECMA-48 CPL
  * and ED), so a dependency would add nothing.
  */
-import type { DestinationFigures } from './stats.ts';
+import type { DestinationFigures, RouteFigures } from './stats.ts';
 
 /** Which process reports each destination: the frontend is seen by the load generator. */
 export const DESTINATIONS = [
@@ -17,6 +18,16 @@ export const DESTINATIONS = [
   { destination: 'catalog', caller: 'frontend', protocol: 'HTTP, Express' },
   { destination: 'inventory', caller: 'frontend', protocol: 'gRPC' },
 ] as const;
+
+/** One window of figures as the board received it, with the caller's config revision then. */
+export interface ReceivedWindow {
+  figures: DestinationFigures;
+  /** The caller's config-service revision when it sent the window (the documents it ran with). */
+  revision: number;
+}
+
+/** Windows kept per destination, for the tour's measurements. */
+const HISTORY = 120;
 
 export interface Progress {
   label: string;
@@ -44,8 +55,19 @@ export class Board {
   /** Requests and failures per destination since the start, summed from the windows. */
   readonly seen = new Map<string, { requests: number; failures: number }>();
 
-  update(figures: DestinationFigures): void {
+  readonly #history = new Map<string, ReceivedWindow[]>();
+
+  /** Takes one window of a destination's figures, sent by a caller at config `revision`. */
+  update(figures: DestinationFigures, revision = 0): void {
     this.#figures.set(figures.destination, figures);
+    const history = this.#history.get(figures.destination) ?? [];
+    history.push({ figures, revision });
+    if (history.length > HISTORY) history.shift();
+    this.#history.set(figures.destination, history);
+    const versions = this.versions[figures.destination] ?? {};
+    for (const [version, n] of Object.entries(figures.versions))
+      versions[version] = (versions[version] ?? 0) + n;
+    this.versions[figures.destination] = versions;
     const seen = this.seen.get(figures.destination) ?? { requests: 0, failures: 0 };
     seen.requests += figures.requests;
     seen.failures += figures.failures;
@@ -60,6 +82,19 @@ export class Board {
 
   /** Calls per destination and instance since the start, as the callers' Weft clients counted them. */
   readonly calls: Record<string, Record<string, number>> = {};
+
+  /** Answers per destination and version since the start (primary calls; mirrored copies are not answers). */
+  readonly versions: Record<string, Record<string, number>> = {};
+
+  /** The windows of `destination` its caller sent once it had applied config revision `revision`, oldest first. */
+  windowsSince(destination: string, revision: number): ReceivedWindow[] {
+    return (this.#history.get(destination) ?? []).filter((w) => w.revision >= revision);
+  }
+
+  /** The instance name of an endpoint key, or the key. */
+  instance(endpoint: string): string {
+    return this.#names.get(endpoint) ?? endpoint;
+  }
 
   /** Requests and failures over every destination since the start. */
   sum(): { requests: number; failures: number } {
@@ -108,14 +143,18 @@ export class Board {
         continue;
       }
       lines.push(`${this.#row(d.destination, d.caller, f)}  ${this.#shares(f)}`);
+      const versions = versionLine(f);
+      if (versions) lines.push(`${' '.repeat(24)}${versions}`);
     }
     lines.push('');
     for (const d of DESTINATIONS) {
       const f = this.#figures.get(d.destination);
-      if (f)
+      if (f) {
         lines.push(
           dim(`${d.caller} → ${d.destination} policy: ${policyLine(f.policy)}; resolver ${f.resolver}`),
         );
+        if (f.route) lines.push(dim(`${d.caller} → ${d.destination} route: ${routeLine(f.route)}`));
+      }
     }
     lines.push('');
     for (const e of this.#events.slice(-6)) lines.push(`${dim(this.elapsed(e.at))}  ${e.text}`);
@@ -127,9 +166,11 @@ export class Board {
   plain(): string[] {
     return DESTINATIONS.flatMap((d) => {
       const f = this.#figures.get(d.destination);
-      return f
-        ? [`t=${this.elapsed().trim()} ${this.#row(d.destination, d.caller, f)}  ${this.#shares(f, false)}`]
-        : [];
+      if (!f) return [];
+      const versions = versionLine(f);
+      return [
+        `t=${this.elapsed().trim()} ${this.#row(d.destination, d.caller, f)}  ${this.#shares(f, false)}${versions ? `  ${versions}` : ''}`,
+      ];
     });
   }
 
@@ -159,6 +200,34 @@ export class Board {
       })
       .join('  ');
   }
+}
+
+/**
+ * The share of answers each version gave in the window and the copies mirrored in it, for
+ * destinations whose answers name their version (catalog); empty otherwise.
+ */
+export function versionLine(f: DestinationFigures): string {
+  const entries = Object.entries(f.versions).sort(([a], [b]) => (a < b ? -1 : 1));
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  const mirroring = (f.route?.mirrored ?? 0) > 0;
+  if (total === 0 && !mirroring) return '';
+  const shares = entries.map(([v, n]) => `${v} ${Math.round((100 * n) / total)}%`).join('  ');
+  const mirrored = mirroring
+    ? `  mirrored ${f.route!.mirrored} in the last second (${f.route!.mirroredTotal} in all)`
+    : '';
+  return `versions answering: ${shares || '—'}${mirrored}`;
+}
+
+/** A route's rules and their weights, in a line (`canary-header → v2; default → v1 90, v2 10`). */
+export function routeLine(route: RouteFigures): string {
+  return route.rules
+    .map((r) => {
+      const backends = r.backends?.map((b) =>
+        r.backends!.length > 1 ? `${b.subset} ${b.weight}` : b.subset,
+      );
+      return `${r.rule} → ${backends?.join(', ') ?? 'every endpoint'}`;
+    })
+    .join('; ');
 }
 
 /** The parts of a destination policy the tour changes, in a line. */

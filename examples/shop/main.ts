@@ -1,18 +1,21 @@
 /**
  * The shop demo: a small mesh on this machine, all on 127.0.0.1 with ports chosen by the OS.
  *
- *   loadgen ──HTTP──▶ frontend (Fastify) ──HTTP──▶ catalog ×3 (Express; one is v2)
+ *   loadgen ──HTTP──▶ frontend (Fastify) ──HTTP──▶ catalog ×3 (Express; two v1, one v2)
  *                                         └─gRPC──▶ inventory ×2
- *   every service registers in the config service and takes its callers' policies from it
+ *   every service registers in the config service and takes its callers' policies from it;
+ *   catalog's Route keeps v2 dark (header and override only) until the tour's canary
  *
  *   npm start                         # runs until Ctrl-C
  *   npm start -- --tour               # the scripted tour, then stops
+ *   npm start -- --steps mirror,canary-10   # only these steps of the tour (`--steps list` names them)
  *   npm start -- --seconds 20         # stops after 20 s of traffic
  *   npm start -- --no-tty             # plain lines instead of the redrawn view
  *   npm start -- --rate 200           # requests per second from the load generator (default 100)
  *   npm start -- --keep               # keep the logs and data directory afterwards
  *
- * At the end it prints a summary and one `summary {json}` line (totals per destination).
+ * At the end it prints a summary and one `summary {json}` line (totals per destination, calls per
+ * instance and per version, and what the tour's steps measured).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +25,13 @@ import { newAdminToken, seed } from './config.ts';
 import { Board, Screen } from './display.ts';
 import { Launcher, type ServiceProcess } from './launcher.ts';
 import type { ChildMessage } from './protocol.ts';
-import { runTour } from './tour.ts';
+import { runTour, STEP_IDS, selectSteps, type TourResults } from './tour.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string' },
     tour: { type: 'boolean', default: false },
+    steps: { type: 'string' },
     'no-tty': { type: 'boolean', default: false },
     rate: { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
@@ -39,8 +43,15 @@ if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 1))
 const rate = Number(values.rate);
 if (!(Number.isFinite(rate) && rate > 0 && rate <= 5000))
   throw new Error(`--rate must be in (0, 5000], got ${values.rate}`);
-const tty = process.stdout.isTTY === true && !values['no-tty'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
+if (values.steps === 'list') {
+  say(`tour steps: ${STEP_IDS.join(', ')}`);
+  process.exit(0);
+}
+// Refuses unknown step ids before anything starts; `--steps` alone implies `--tour`.
+const steps = selectSteps(values.steps);
+const tour = values.tour || values.steps !== undefined;
+const tty = process.stdout.isTTY === true && !values['no-tty'];
 
 const startedAt = performance.now();
 let readyIn = 0;
@@ -51,12 +62,13 @@ const screen = tty ? new Screen(process.stdout) : undefined;
 const totals: Record<string, { requests: number; failures: number }> = {};
 const unexpected: string[] = [];
 const errors: Record<string, Record<string, number>> = {};
+const tourResults: TourResults = {};
 
 function onMessage(_from: ServiceProcess, message: ChildMessage): void {
   if (message.type === 'ready' && message.port > 0) board.name(`127.0.0.1:${message.port}`, message.instance);
   if (message.type === 'stats') {
     for (const f of message.destinations) {
-      board.update(f);
+      board.update(f, message.config.revision);
       for (const [code, n] of Object.entries(f.errors)) {
         errors[f.destination] ??= {};
         errors[f.destination]![code] = (errors[f.destination]![code] ?? 0) + n;
@@ -202,17 +214,17 @@ try {
   );
   say(`  pids: ${launcher.pids.join(' ')}`);
   say(
-    values.tour
+    tour
       ? ''
       : `Press Ctrl-C to stop${seconds ? ` (or wait ${seconds} s)` : ''}; \`npm start -- --tour\` runs the scripted tour.\n`,
   );
   board.event(`${total} processes up in ${readyIn.toFixed(1)} s; load: ${rate} requests/s`);
-  board.footer = `Ctrl-C stops everything · logs in ${dir}${values.tour ? '' : ' · npm start -- --tour for the scripted tour'}`;
+  board.footer = `Ctrl-C stops everything · logs in ${dir}${tour ? '' : ' · npm start -- --tour for the scripted tour'}`;
 
-  const runFor = values.tour ? undefined : seconds;
+  const runFor = tour ? undefined : seconds;
   const runStarted = Date.now();
   const frame = setInterval(() => {
-    if (runFor && !values.tour) {
+    if (runFor && !tour) {
       const done = (Date.now() - runStarted) / 1000;
       board.progress = { label: `${done.toFixed(0)}/${runFor} s`, done, total: runFor };
     }
@@ -220,9 +232,19 @@ try {
     else for (const line of board.plain()) say(line);
   }, 1000);
 
-  const ended = values.tour
+  const ended = tour
     ? runTour(
-        { launcher, board, dir, configUrl, adminToken, firstRevision, say: tty ? undefined : say },
+        {
+          launcher,
+          board,
+          dir,
+          configUrl,
+          adminToken,
+          firstRevision,
+          say: tty ? undefined : say,
+          results: tourResults,
+        },
+        steps,
         stopSignal,
       )
     : seconds
@@ -254,7 +276,9 @@ const summary = {
   ranSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
   totals,
   calls: board.calls,
+  versions: board.versions,
   errors,
+  tour: tourResults,
   unexpectedExits: unexpected,
   pids: launcher.pids,
 };

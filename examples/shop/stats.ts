@@ -1,6 +1,7 @@
 /**
  * Per-destination figures of one client process, over one-second windows: requests, failures,
- * latency percentiles, and how the calls spread over the destination's endpoints. The processes
+ * latency percentiles, how the calls spread over the destination's endpoints and over its versions
+ * (the `version` each answer names), and the route in force with its mirrored copies. The processes
  * that call other services (the frontend, the load generator) send one snapshot a second to the
  * launcher, which shows them.
  */
@@ -16,8 +17,12 @@ export interface DestinationFigures {
   errors: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
-  /** Calls completed per endpoint in the window, as the Weft client counted them. */
+  /** Calls completed per endpoint in the window, as the Weft client counted them (mirrored copies too). */
   endpoints: EndpointFigures[];
+  /** Answers per `version` the answer named, in the window: the primary calls only, never the copies. */
+  versions: Record<string, number>;
+  /** The client's Route in force, if it has one (from `describe()`). */
+  route: RouteFigures | undefined;
   /** The client's effective policy for this destination (from `describe()`). */
   policy: Record<string, unknown>;
   /** The client's resolver state: bound, failed (keeping the last set), … */
@@ -32,10 +37,25 @@ export interface EndpointFigures {
   calls: number;
 }
 
+export interface RouteFigures {
+  /** Each rule (name or index) with its backends' weights. */
+  rules: { rule: string; backends: { subset: string; weight: number }[] | undefined }[];
+  /** Copies sent to the mirror subset in the window. */
+  mirrored: number;
+  /** Copies sent since the client started. */
+  mirroredTotal: number;
+}
+
 /** What a Weft client's `describe()` tells about its endpoints (HTTP and gRPC agree on these fields). */
 export interface DescribedDestination {
   policy: object;
   resolver: string;
+  route?:
+    | {
+        rules: { rule: string; backends: { subset: string; weight: number }[] | undefined }[];
+        mirrors: Record<string, number> | undefined;
+      }
+    | undefined;
   endpoints: readonly {
     endpoint: string;
     health: string;
@@ -60,8 +80,10 @@ export class DestinationRecorder {
   #latencies: number[] = [];
   #failures = 0;
   #errors: Record<string, number> = {};
+  #answers: Record<string, number> = {};
   #since = performance.now();
   readonly #completed = new Map<string, number>();
+  #mirrored = 0;
   /** Calls and failures since the start, for the final summary. */
   totalRequests = 0;
   totalFailures = 0;
@@ -76,10 +98,11 @@ export class DestinationRecorder {
     this.#versions = versions;
   }
 
-  /** Records one call: its duration and, when it failed, the error code. */
-  record(ms: number, error?: string): void {
+  /** Records one call: its duration, the error code when it failed, the version that answered when known. */
+  record(ms: number, error?: string, version?: string): void {
     this.#latencies.push(ms);
     this.totalRequests++;
+    if (version !== undefined) this.#answers[version] = (this.#answers[version] ?? 0) + 1;
     if (error !== undefined) {
       this.#failures++;
       this.totalFailures++;
@@ -102,6 +125,8 @@ export class DestinationRecorder {
         calls: Math.max(0, e.completed - before),
       };
     });
+    const route = described.route;
+    const mirroredTotal = route?.mirrors?.sent ?? 0;
     const figures: DestinationFigures = {
       destination: this.destination,
       windowMs: now - this.#since,
@@ -111,12 +136,20 @@ export class DestinationRecorder {
       p50Ms: round(percentile(sorted, 50)),
       p99Ms: round(percentile(sorted, 99)),
       endpoints,
+      versions: this.#answers,
+      route: route && {
+        rules: route.rules,
+        mirrored: Math.max(0, mirroredTotal - this.#mirrored),
+        mirroredTotal,
+      },
       policy: described.policy as Record<string, unknown>,
       resolver: described.resolver,
     };
+    this.#mirrored = mirroredTotal;
     this.#latencies = [];
     this.#failures = 0;
     this.#errors = {};
+    this.#answers = {};
     this.#since = now;
     return figures;
   }

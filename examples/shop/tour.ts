@@ -1,5 +1,5 @@
 /**
- * The scripted tour (`npm start -- --tour`): four things a mesh is for, each done to the running
+ * The scripted tour (`npm start -- --tour`): five things a mesh is for, each done to the running
  * demo while the view shows what happens.
  *
  * 1. The busiest catalog instance turns slow: P2C over peak-EWMA moves traffic away from it within seconds.
@@ -7,14 +7,22 @@
  *    retried on the other one, it is ejected, then its lease expires; no request fails.
  * 3. `weft apply` changes the catalog's timeout and retry budget; the frontend applies it to its
  *    next calls, with no restart.
- * 4. The config service goes down (SIGKILL): the services carry on with what they know (static
+ * 4. Traffic control (traffic-tour.ts): catalog v2 gets shadow traffic, then requests by header,
+ *    then a canary of 10% → 50% → 100%, then a chaos drill (an injected delay), then back to normal.
+ * 5. The config service goes down (SIGKILL): the services carry on with what they know (static
  *    stability); it comes back on the same port and data, and the clients resume: `weft rollback`
- *    then restores the first policies, and the frontend applies them.
+ *    then restores the first documents (policies and the catalog Route), and the frontend applies them.
+ *
+ * `--steps a,b` runs only the steps with those ids, in tour order (`--steps list` lists them).
  */
 
 import { policyFile, weftCli } from './config.ts';
-import { type Board, policyLine } from './display.ts';
+import { type Board, policyLine, routeLine } from './display.ts';
 import type { Launcher } from './launcher.ts';
+import { TRAFFIC_STEPS } from './traffic-tour.ts';
+
+/** What the steps measured, by step id, for the summary (the demo's test reads it). */
+export type TourResults = Record<string, unknown>;
 
 export interface TourContext {
   launcher: Launcher;
@@ -26,11 +34,18 @@ export interface TourContext {
   firstRevision: number;
   /** Where narration goes besides the board's events (plain mode prints it). */
   say: ((line: string) => void) | undefined;
+  /** Where the steps record what they measured. */
+  results: TourResults;
 }
 
-interface Step {
+/** Waits that many seconds, or less when the demo is being stopped. */
+export type Wait = (seconds: number) => Promise<void>;
+
+export interface Step {
+  /** What `--steps` names it by. */
+  id: string;
   title: string;
-  run(ctx: TourContext, wait: (seconds: number) => Promise<void>): Promise<void>;
+  run(ctx: TourContext, wait: Wait): Promise<void>;
 }
 
 function share(board: Board, destination: string, endpointName: (key: string) => boolean): number {
@@ -47,12 +62,14 @@ function endpointOf(ctx: TourContext, name: string): string {
 
 const STEPS: Step[] = [
   {
+    id: 'warm-up',
     title: 'warm-up: calls spread over every endpoint',
     async run(_ctx, wait) {
       await wait(5);
     },
   },
   {
+    id: 'slow',
     title: 'the busiest catalog instance turns slow (+40 ms a request): watch its share fall',
     async run(ctx, wait) {
       // Slow the instance with the largest share now, so the shift is plain to see.
@@ -76,6 +93,7 @@ const STEPS: Step[] = [
     },
   },
   {
+    id: 'kill',
     title: 'inventory-2 is killed (SIGKILL): no request may fail',
     async run(ctx, wait) {
       const before = ctx.board.sum();
@@ -90,6 +108,7 @@ const STEPS: Step[] = [
     },
   },
   {
+    id: 'apply',
     title: 'weft apply: catalog timeout 1000 → 600 ms, retry budget 20% → 50%, live',
     async run(ctx, wait) {
       const file = policyFile(
@@ -114,7 +133,9 @@ const STEPS: Step[] = [
       await wait(2);
     },
   },
+  ...TRAFFIC_STEPS,
   {
+    id: 'config-down',
     title: 'the config service goes down (SIGKILL): the services carry on',
     async run(ctx, wait) {
       const port = ctx.launcher.processes.get('config')?.ready?.port;
@@ -140,6 +161,7 @@ const STEPS: Step[] = [
     },
   },
   {
+    id: 'rollback',
     title: 'weft rollback: every document back to the first revision, through the resumed streams',
     async run(ctx, wait) {
       const out = await weftCli(ctx.configUrl, ctx.adminToken, ['rollback', String(ctx.firstRevision)]);
@@ -150,6 +172,8 @@ const STEPS: Step[] = [
       for (let i = 0; i < 20 && timeout() !== 1000; i++) await wait(1);
       const policy = ctx.board.figures('catalog')?.policy;
       if (policy) ctx.board.event(`frontend → catalog now: ${policyLine(policy)}`);
+      const route = ctx.board.figures('catalog')?.route;
+      if (route) ctx.board.event(`frontend → catalog route now: ${routeLine(route)} (v2 dark again)`);
       const c = ctx.board.configClient;
       ctx.board.event(`frontend's config client: ${c.state}, revision ${c.revision}`);
       await wait(3);
@@ -157,8 +181,21 @@ const STEPS: Step[] = [
   },
 ];
 
-/** Runs the tour; resolves when it is done or when `stop` resolves. */
-export async function runTour(ctx: TourContext, stop: Promise<void>): Promise<void> {
+/** The ids of the tour's steps, in order. */
+export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
+
+/** The steps `--steps` names (comma-separated ids), in tour order; every step when undefined. */
+export function selectSteps(ids: string | undefined): Step[] {
+  if (ids === undefined) return STEPS;
+  const wanted = new Set(ids.split(',').map((id) => id.trim()));
+  const unknown = [...wanted].filter((id) => !STEP_IDS.includes(id));
+  if (unknown.length)
+    throw new Error(`--steps: no step ${unknown.join(', ')} (steps: ${STEP_IDS.join(', ')})`);
+  return STEPS.filter((s) => wanted.has(s.id));
+}
+
+/** Runs `steps` of the tour; resolves when they are done or when `stop` resolves. */
+export async function runTour(ctx: TourContext, steps: readonly Step[], stop: Promise<void>): Promise<void> {
   let stopped = false;
   void stop.then(() => {
     stopped = true;
@@ -170,13 +207,13 @@ export async function runTour(ctx: TourContext, stop: Promise<void>): Promise<vo
     log(text);
     ctx.say?.(`  » ${text}`);
   };
-  for (const [i, step] of STEPS.entries()) {
+  for (const [i, step] of steps.entries()) {
     if (stopped) return;
-    ctx.board.step = `${i + 1}/${STEPS.length}: ${step.title}`;
-    ctx.board.progress = { label: `tour step ${i + 1} of ${STEPS.length}`, done: i, total: STEPS.length };
+    ctx.board.step = `${i + 1}/${steps.length}: ${step.title}`;
+    ctx.board.progress = { label: `tour step ${i + 1} of ${steps.length}`, done: i, total: steps.length };
     ctx.say?.(`tour ${ctx.board.step}`);
     await step.run(ctx, wait);
   }
-  ctx.board.progress = { label: 'tour done', done: STEPS.length, total: STEPS.length };
+  ctx.board.progress = { label: 'tour done', done: steps.length, total: steps.length };
   ctx.board.step = 'done';
 }

@@ -1,7 +1,9 @@
 /**
  * `catalog`: an Express 5 service behind Weft's server middleware (inbound deadline, trace and
- * admission), registered in the config service with its `version` label. The demo runs three; the
- * launcher can make one slow (`{ type: 'slow', ms }`) to show the balancer moving traffic away.
+ * admission), registered in the config service with its `version` label, which the catalog Route's
+ * subsets select on. The demo runs three, two v1 and one v2 (whose items carry a rating); each
+ * answer names its version and instance. The launcher can make one slow (`{ type: 'slow', ms }`)
+ * to show the balancer moving traffic away.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +38,7 @@ app.get('/items/:id', async (req, res) => {
     name: `item ${id}`,
     priceCents: 100 + ((id * 37) % 900),
     version,
+    servedBy: env.instance,
   };
   if (version === 'v2') item.rating = ((id * 7) % 50) / 10; // v2 adds a field
   res.json(item);

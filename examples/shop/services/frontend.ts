@@ -2,7 +2,9 @@
  * `frontend`: a Fastify 5 service behind Weft's plugin. Each `GET /product/:id` calls `catalog` over
  * HTTP and `inventory` over gRPC, both through Weft clients that find their endpoints in the config
  * service's registry and take their destination policies (timeouts, retries, budgets) from its
- * documents — one config-service client feeds both. The calls inherit the inbound deadline and trace.
+ * documents — one config-service client feeds both. The calls inherit the inbound deadline, trace
+ * and `weft-route` override; the frontend itself passes on `x-canary`, the header catalog's Route
+ * matches (an application header: Weft carries only its own downstream).
  */
 
 import { fileURLToPath } from 'node:url';
@@ -73,14 +75,15 @@ function errorCode(error: unknown): string {
   return typeof code === 'number' ? `grpc-${code}` : (error as Error).name;
 }
 
-async function getItem(id: number): Promise<unknown> {
+async function getItem(id: number, canary: string | undefined): Promise<unknown> {
   const start = performance.now();
   try {
-    const res = await catalog.fetch(`/items/${id}`);
+    const init = canary === undefined ? undefined : { headers: { 'x-canary': canary } };
+    const res = await catalog.fetch(`/items/${id}`, init);
     if (!res.ok)
       throw Object.assign(new Error(`catalog answered ${res.status}`), { code: `http-${res.status}` });
-    const item = await res.json();
-    catalogStats.record(performance.now() - start);
+    const item = (await res.json()) as { version?: string };
+    catalogStats.record(performance.now() - start, undefined, item.version);
     return item;
   } catch (error) {
     catalogStats.record(performance.now() - start, errorCode(error));
@@ -110,7 +113,11 @@ app.get<{ Params: { id: string } }>('/product/:id', async (request, reply) => {
   const id = Number(request.params.id);
   if (!Number.isInteger(id) || id < 1)
     return reply.code(400).send({ error: 'id must be a positive integer' });
-  const [item, stock] = await Promise.all([getItem(id), getStock(`sku-${id}`)]);
+  const canary = request.headers['x-canary'];
+  const [item, stock] = await Promise.all([
+    getItem(id, typeof canary === 'string' ? canary : undefined),
+    getStock(`sku-${id}`),
+  ]);
   return { item, stock: stock.count, stockFrom: stock.servedBy };
 });
 app.get('/admin/config', async () => config.describe());

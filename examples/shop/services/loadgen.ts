@@ -28,6 +28,9 @@ const frontend = createClient({
   resolver: registryResolver({ client: config, service: 'frontend' }),
   config,
   timeoutMs: 3000,
+  // An open-loop generator must not be the bottleneck: one HTTP/1.1 connection carries one request
+  // at a time, so this many keep up with requests of up to 100 ms at the rate asked for.
+  connections: Math.max(16, Math.ceil(rate / 10)),
 });
 const stats = new DestinationRecorder('frontend', () => frontend.describe());
 

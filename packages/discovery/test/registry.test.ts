@@ -51,6 +51,15 @@ async function kill(svc: Svc): Promise<void> {
   await exited;
 }
 
+/**
+ * Waits (5 s at most) until the registration has read the config service's answer: the watch stream
+ * can bring the new instance to a resolver before the registering request's response arrives.
+ */
+async function registeredSoon(reg: { readonly registered: boolean }): Promise<boolean> {
+  for (let i = 0; i < 250 && !reg.registered; i++) await new Promise((r) => setTimeout(r, 20));
+  return reg.registered;
+}
+
 function until(
   resolver: { subscribe(l: (s: ResolverState) => void): () => void },
   check: (s: ResolverState) => boolean,
@@ -100,7 +109,7 @@ describe('registry resolver and instance registration (real config service)', ()
       assert.deepEqual(bound.kind === 'bound' && bound.endpoints, [
         { address: '127.0.0.1', port: 9100, labels: { version: 'v1', zone: 'z1' } },
       ]);
-      assert.equal(reg.registered, true);
+      assert.equal(await registeredSoon(reg), true);
       // Heartbeats keep the 600 ms lease alive well past its length.
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(resolver.state.kind, 'bound');
@@ -122,7 +131,7 @@ describe('registry resolver and instance registration (real config service)', ()
       const back = await start(join(dir, 'b'), svc.port);
       procs.push(back);
       await until(resolver, (s) => s.kind === 'bound' && s.endpoints.length === 1, 're-registration');
-      assert.equal(reg.registered, true);
+      assert.equal(await registeredSoon(reg), true);
 
       await reg.close();
       await until(resolver, (s) => s.kind === 'negative', 'graceful deregistration');
