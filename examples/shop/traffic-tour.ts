@@ -33,13 +33,13 @@ async function applyRoute(ctx: TourContext, spec: ReturnType<typeof catalogRoute
 }
 
 /**
- * Sets the weights of catalog's default rule, keeping the rest of the Route: what
- * `weft split catalog v1=90 v2=10` does. Until the CLI has `split`, the whole Route is applied; then
- * the body becomes `return weftCli(ctx.configUrl, ctx.adminToken, ['split', 'catalog', `v1=${weights.v1}`,
- * `v2=${weights.v2}`]).then((out) => `$ weft split catalog v1=${weights.v1} v2=${weights.v2} → ${out}`);`
+ * Sets the weights of catalog's default rule (its first rule without matches), keeping the rest of
+ * the Route: `weft split catalog v1=90 v2=10`, written with compare-and-set on the revision it read.
  */
-function split(ctx: TourContext, weights: Weights): Promise<string> {
-  return applyRoute(ctx, catalogRoute({ weights }));
+async function split(ctx: TourContext, weights: Weights): Promise<string> {
+  const args = [`v1=${weights.v1}`, `v2=${weights.v2}`];
+  const out = await weftCli(ctx.configUrl, ctx.adminToken, ['split', 'catalog', ...args]);
+  return `$ weft split catalog ${args.join(' ')} → ${out.split('\n')[0]}`;
 }
 
 /** Waits until the frontend runs catalog's Route as last written; resolves with its revision. */

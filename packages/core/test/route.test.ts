@@ -207,6 +207,19 @@ describe('route table', () => {
     );
   });
 
+  test('query parameter names are case-sensitive, as in the Gateway API', () => {
+    const table = compileRoute(
+      parse({ rules: [{ matches: [{ queryParams: [{ name: 'Beta', value: 'on' }] }] }] }),
+      'verb',
+    );
+    assert.equal(table.match(call('GET', '/x?Beta=on'), readCallHeader)?.index, 0);
+    assert.equal(table.match(call('GET', '/x?beta=on'), readCallHeader), undefined);
+    assert.ok(
+      RouteSpec.safeParse({ rules: [{ matches: [{ queryParams: [{ name: 'a[b]', value: '1' }] }] }] })
+        .success,
+    );
+  });
+
   test('query parameters are read without parsing the whole query', () => {
     assert.equal(queryParam('/p?a=1&b=x%20y', 2, 'b'), 'x y');
     assert.equal(queryParam('/p?a=1&b', 2, 'b'), '');
@@ -493,6 +506,12 @@ describe('the travelling override', () => {
     c.close();
   });
 
+  test('a pin to a subset without endpoints fails naming the rule and the subset', async () => {
+    const c = client(route(true));
+    await assert.rejects(c.run({ headers: { 'weft-route': 'fake=v3' } }), /route rule 0 \(subsets: v3\)/);
+    c.close();
+  });
+
   test('ignored where the Route does not allow overrides', async () => {
     const c = client(route(false));
     assert.deepEqual(await split(c, 20, { headers: { 'weft-route': 'fake=v2' } }), { v1: 20, v2: 0 });
@@ -600,6 +619,10 @@ describe('fault injection', () => {
     const t = allowed.clock.now();
     await allowed.run({ headers: { 'weft-fault-delay-ms': '250' } });
     assert.equal(allowed.clock.now() - t, 250);
+    await allowed.run({ headers: { 'weft-fault-delay-ms': '0', 'x-keep': '1' } });
+    const forwarded = allowed.server.log.at(-1)!.headers;
+    assert.equal(forwarded['weft-fault-delay-ms'], undefined, 'a fault asked of this hop is not sent on');
+    assert.equal(forwarded['x-keep'], '1');
     allowed.close();
     const refused = client({ rules: [{}] });
     assert.equal((await refused.run({ headers: { 'weft-fault-abort': '418' } })).status, 200);

@@ -132,6 +132,7 @@ export function attemptModule(params: Partial<AttemptParams> = {}): Module<Attem
             }
             if (call.route) attributes['weft.route.rule'] = call.route.rule.label;
             if (call.backend) attributes['weft.route.subset'] = call.backend.subset;
+            if (call.shadow) attributes['weft.mirror'] = 'true';
             if (status !== undefined) attributes[statusKey] = status;
             if (errorType !== undefined) attributes['error.type'] = errorType;
             instruments.attemptDuration.record((clock.now() - start) / unitMs, attributes);

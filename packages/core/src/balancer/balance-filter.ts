@@ -18,6 +18,15 @@ import { balancerFor } from './strategies.ts';
 export type { BalanceParams } from './balance-params.ts';
 export { BALANCE_DEFAULTS } from './balance-params.ts';
 
+/** A second, independent 32-bit hash of a hash (MurmurHash3's finalizer over a shifted key). */
+function remix(hash: number): number {
+  let h = Math.imul(hash ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 export function balanceModule(params: Partial<BalanceParams> = {}): Module<BalanceParams> {
   return {
     role: 'balance',
@@ -41,8 +50,9 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
 
       const noEndpoints = (call: Call) => {
         const routed = call.route;
-        if (routed?.backends !== undefined && call.backend === undefined) {
-          const subsets = (call.routePin ? [call.routePin] : routed.backends).map((b) => b.subset).join(', ');
+        const pin = call.routePin;
+        if (routed !== undefined && (pin !== undefined || routed.backends !== undefined)) {
+          const subsets = (pin ? [pin] : routed.backends!).map((b) => b.subset).join(', ');
           return new WeftError(
             ErrorCode.NoEndpoints,
             `no endpoints for ${destination} in route rule ${routed.rule.label} (subsets: ${subsets})`,
@@ -77,8 +87,11 @@ export function balanceModule(params: Partial<BalanceParams> = {}): Module<Balan
         return routed.backends === undefined ? endpoints.pool : undefined;
       };
 
+      // The ring point of a call: its key re-mixed, so that the keys a rule's weights sent to one
+      // subset (a narrow band of hash values) still spread over that subset's whole ring.
       const hashOf = (call: Call): number | undefined => {
-        if (call.hash !== undefined || hashHeader === undefined) return call.hash;
+        if (call.hash !== undefined) return remix(call.hash);
+        if (hashHeader === undefined) return undefined;
         const key = header(call, hashHeader);
         return key === undefined ? undefined : hash32(key);
       };

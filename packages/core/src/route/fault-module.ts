@@ -15,13 +15,19 @@ import type { FaultAbort } from '../protocol/binding.ts';
 import type { Call } from '../stack/call.ts';
 import type { Module, Service } from '../stack/stack.ts';
 import { sleep } from '../time/clock.ts';
-import { roll } from './route-module.ts';
-import { readCallHeader } from './route-table.ts';
+import { editCallHeaders, roll } from './route-module.ts';
+import { type CompiledEdits, readCallHeader } from './route-table.ts';
 
 /** Largest delay a request header may ask for, in ms. */
 export const MAX_HEADER_DELAY_MS = 60_000;
 
 const DIGITS = /^\d{1,9}$/;
+
+const STRIP_FAULT_HEADERS: CompiledEdits = {
+  set: [],
+  add: [],
+  remove: [Header.faultDelay, Header.faultAbort],
+};
 
 export function faultModule<Req extends Call = Call, Res = unknown>(): Module<object, Req, Res> {
   return {
@@ -37,6 +43,10 @@ export function faultModule<Req extends Call = Call, Res = unknown>(): Module<ob
         name: string,
       ) => string | undefined;
       const rpc = binding.methodKind === 'rpc';
+      const editRequest = (binding.editRequestHeaders ?? editCallHeaders) as (
+        call: Req,
+        edits: CompiledEdits,
+      ) => void;
       const delayAttrs = { 'server.address': destination, kind: 'delay' };
       const abortAttrs = { 'server.address': destination, kind: 'abort' };
 
@@ -64,8 +74,10 @@ export function faultModule<Req extends Call = Call, Res = unknown>(): Module<ob
           fault?.abort && roll(fault.abort.percent, random) ? fault.abort : undefined;
         if (spec.allowHeaderFaults === true) {
           const d = header(call, Header.faultDelay);
-          if (d !== undefined && DIGITS.test(d)) delayMs = Math.min(Number(d), MAX_HEADER_DELAY_MS);
           const a = header(call, Header.faultAbort);
+          // Asked of this hop only: never sent on to the server (nor, through it, further).
+          if (d !== undefined || a !== undefined) editRequest(call, STRIP_FAULT_HEADERS);
+          if (d !== undefined && DIGITS.test(d)) delayMs = Math.min(Number(d), MAX_HEADER_DELAY_MS);
           if (a !== undefined && DIGITS.test(a)) {
             const code = Number(a);
             if (rpc && code >= 1 && code <= 16) abort = { status: undefined, grpcStatus: code };

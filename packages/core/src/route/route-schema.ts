@@ -62,9 +62,22 @@ const StringMatch = z.discriminatedUnion('type', [
 ]);
 
 /** `type` defaults to `Exact`, as in the Gateway API. */
-const NamedValueMatch = z.preprocess(
-  (v) => (typeof v === 'object' && v !== null && !('type' in v) ? { ...v, type: 'Exact' } : v),
-  StringMatch,
+const withExact = (v: unknown) =>
+  typeof v === 'object' && v !== null && !('type' in v) ? { ...v, type: 'Exact' } : v;
+const NamedValueMatch = z.preprocess(withExact, StringMatch);
+
+/** Query parameter names are case-sensitive (the Gateway API's `HTTPQueryParamMatch`), unlike header names. */
+const QueryName = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !/[&=#\s]/.test(s), 'must not contain "&", "=", "#" or whitespace');
+const QueryMatch = z.preprocess(
+  withExact,
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('Exact'), name: QueryName, value: HeaderValue }),
+    z.strictObject({ type: z.literal('RegularExpression'), name: QueryName, value: Regex }),
+  ]),
 );
 export type HeaderMatch = z.infer<typeof StringMatch>;
 
@@ -117,7 +130,7 @@ export const RouteMatch = z.strictObject({
     })
     .optional(),
   headers: z.array(NamedValueMatch).max(32).optional(),
-  queryParams: z.array(NamedValueMatch).max(32).optional(),
+  queryParams: z.array(QueryMatch).max(32).optional(),
 });
 export type RouteMatch = z.infer<typeof RouteMatch>;
 
