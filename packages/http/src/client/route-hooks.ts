@@ -27,18 +27,36 @@ function removeAll(headers: Record<string, unknown>, name: string): void {
   for (let key = keyOf(headers, name); key !== undefined; key = keyOf(headers, name)) delete headers[key];
 }
 
-export function editRequestHeaders(call: HttpCall, edits: CompiledEdits): void {
-  const headers = call.headers;
+/**
+ * Applies `edits` to a header record whatever the case of its names: remove drops, set replaces,
+ * add appends with `append(previous, value)`.
+ */
+function editHeaders<V>(
+  headers: Record<string, V>,
+  edits: CompiledEdits,
+  append: (previous: V | undefined, value: string) => V,
+): void {
   for (const name of edits.remove) removeAll(headers, name);
   for (const [name, value] of edits.set) {
     removeAll(headers, name);
-    headers[name] = value;
+    headers[name] = append(undefined, value);
   }
   for (const [name, value] of edits.add) {
-    const key = keyOf(headers, name);
-    if (key === undefined) headers[name] = value;
-    else headers[key] = `${headers[key]}, ${value}`;
+    const key = keyOf(headers, name) ?? name;
+    headers[key] = append(headers[key], value);
   }
+}
+
+/** A request header added to: one value, comma-joined (what HTTP means by a repeated field). */
+const joined = (previous: string | undefined, value: string) =>
+  previous === undefined ? value : `${previous}, ${value}`;
+
+/** A response header added to: one more field line. */
+const listed = (previous: string | string[] | undefined, value: string): string | string[] =>
+  previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+
+export function editRequestHeaders(call: HttpCall, edits: CompiledEdits): void {
+  editHeaders(call.headers, edits, joined);
 }
 
 /** The raw head (name/value buffers) of a parsed head, for handlers that read the raw one (fetch). */
@@ -55,17 +73,7 @@ function rawHead(headers: Headers): Buffer[] {
 
 export function editResponseHeaders(exchange: HttpExchange, edits: CompiledEdits): void {
   const headers = exchange.headers as Record<string, string | string[]>;
-  for (const name of edits.remove) removeAll(headers, name);
-  for (const [name, value] of edits.set) {
-    removeAll(headers, name);
-    headers[name] = value;
-  }
-  for (const [name, value] of edits.add) {
-    const key = keyOf(headers, name);
-    const previous = key === undefined ? undefined : headers[key];
-    headers[key ?? name] =
-      previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
-  }
+  editHeaders(headers, edits, listed);
   exchange.rawHeaders = rawHead(headers);
 }
 
