@@ -319,7 +319,16 @@ describe('stack edits are checked when the server is made', () => {
 });
 
 describe('the admin document shows the server stack', () => {
-  const roles = ['drain', 'deadline', 'switch', 'admission', 'block', 'authorization', 'telemetry', 'context'];
+  const roles = [
+    'drain',
+    'deadline',
+    'switch',
+    'admission',
+    'block',
+    'authorization',
+    'telemetry',
+    'context',
+  ];
 
   test('HTTP adminPath and the gRPC runtime describe it, with the clients', async () => {
     for (const kind of ['express', 'fastify'] as const) {
