@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DestinationPolicy, RouteSpec } from '@weft/core/config';
+import { DestinationPolicy, RouteSpec, TrafficSwitchSpec } from '@weft/core/config';
 import ts from 'typescript';
 import { z } from 'zod';
 
@@ -111,6 +111,15 @@ function routeFields(): string[] {
   const missing = levels.flatMap(([, keys]) => keys.filter((k) => !traffic.includes(`| \`${k}\``)));
   if (missing.length) throw new Error(`docs/traffic.md has no row for: ${missing.join(', ')}`);
   return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
+}
+
+/** The TrafficSwitch's fields, from the schema; each must be described in security.md. */
+function switchFields(): string {
+  const keys = Object.keys(TrafficSwitchSpec.shape);
+  const security = readFileSync(fileURLToPath(new URL('../security.md', import.meta.url)), 'utf8');
+  const missing = keys.filter((k) => !security.includes(`| \`${k}\``));
+  if (missing.length) throw new Error(`docs/security.md has no row for: ${missing.join(', ')}`);
+  return `- \`spec\`: ${keys.map((k) => `\`${k}\``).join(', ')}`;
 }
 
 // ---- options interfaces, through the type checker -----------------------------------------------
@@ -285,6 +294,19 @@ const lines = [
   'with the semantics (first match wins, empty subsets skipped, mirroring, faults, the travelling override):',
   '',
   ...routeFields(),
+  '',
+  '## The TrafficSwitch document',
+  '',
+  '```yaml',
+  'kind: TrafficSwitch',
+  'name: mesh             # every call between services; or a service name: the calls to that service',
+  'spec: { stopped: true, reason: "incident 4711" }',
+  '```',
+  '',
+  'The kill switch. Its fields, read from the schema (`TrafficSwitchSpec` in',
+  '`packages/core/src/traffic/switch-schema.ts`), are described in [security.md](security.md#kill-switch):',
+  '',
+  switchFields(),
   '',
   '## Options in code',
   '',

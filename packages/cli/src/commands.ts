@@ -30,6 +30,9 @@ const ALIASES: Record<string, DocumentKind> = {
   route: 'Route',
   routes: 'Route',
   rt: 'Route',
+  trafficswitch: 'TrafficSwitch',
+  trafficswitches: 'TrafficSwitch',
+  switch: 'TrafficSwitch',
 };
 
 export class UsageError extends Error {}

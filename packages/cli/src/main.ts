@@ -13,6 +13,7 @@ import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
 import { loadServer } from './server.ts';
 import { split } from './split.ts';
+import { trafficResume, trafficStatus, trafficStop } from './traffic.ts';
 import { CLI_VERSION } from './version.ts';
 
 interface GlobalOptions {
@@ -182,6 +183,33 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
         dryRun: opts.dryRun === true,
         ifRevision: opts.ifRevision === undefined ? undefined : int('--if-revision')(opts.ifRevision),
       });
+    });
+  const traffic = program
+    .command('traffic')
+    .description('the kill switch: stop or resume traffic between services');
+  traffic
+    .command('stop')
+    .description('stop every call between services (or to one service) until resumed')
+    .option('--service <service>', 'stop only the calls to this service (default: the whole mesh)')
+    .option('--reason <text>', 'why, shown in every refusal and in traffic status')
+    .action(async (opts) => {
+      const { request, o } = client();
+      await trafficStop(request, o, { service: opts.service, reason: opts.reason });
+    });
+  traffic
+    .command('resume')
+    .description('lift a stop (the mesh-wide one, or that of one service)')
+    .option('--service <service>', "lift this service's own stop (default: the mesh-wide one)")
+    .action(async (opts) => {
+      const { request, o } = client();
+      await trafficResume(request, o, { service: opts.service });
+    });
+  traffic
+    .command('status')
+    .description('what is stopped, and since which revision')
+    .action(async () => {
+      const { request, o } = client();
+      await trafficStatus(request, o);
     });
   program
     .command('endpoints <service>')

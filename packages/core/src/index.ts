@@ -155,8 +155,9 @@ export { serverAuthorizationModule } from './server/modules/authorization-module
 export { serverContextModule } from './server/modules/context-module.ts';
 export { serverDeadlineModule } from './server/modules/deadline-module.ts';
 export { serverDrainModule } from './server/modules/drain-module.ts';
+export { serverSwitchModule } from './server/modules/switch-module.ts';
 export { serverTelemetryModule } from './server/modules/telemetry-module.ts';
-export type { ResolvedServerBase, ServerBaseOptions } from './server/options.ts';
+export type { ResolvedServerBase, ServerBaseOptions, ServerConfigSource } from './server/options.ts';
 export {
   checkAdmission,
   resolveServerBase,
@@ -217,5 +218,14 @@ export { formatTraceparent, headerSetter } from './telemetry/propagation.ts';
 export { telemetryModule } from './telemetry/telemetry-filter.ts';
 export type { Clock, Random, TimerHandle } from './time/clock.ts';
 export { sleep, systemClock } from './time/clock.ts';
+export { stopModule } from './traffic/stop-module.ts';
+export { MAX_REASON_LENGTH, MESH_SWITCH, TrafficSwitchSpec } from './traffic/switch-schema.ts';
+export type {
+  StopErrorFactory,
+  StopScope,
+  TrafficGateDescription,
+  TrafficSwitchSource,
+} from './traffic/traffic-gate.ts';
+export { stopMessage, TrafficGate } from './traffic/traffic-gate.ts';
 export type { KeySet } from './util/known-keys.ts';
 export { checkKnownKeys, closestKey } from './util/known-keys.ts';

@@ -31,6 +31,7 @@ describe('errors', () => {
       Closed: 'WEFT_CLOSED',
       Unauthorized: 'WEFT_UNAUTHORIZED',
       PermissionDenied: 'WEFT_PERMISSION_DENIED',
+      TrafficStopped: 'WEFT_TRAFFIC_STOPPED',
     });
   });
 

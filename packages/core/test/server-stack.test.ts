@@ -84,6 +84,7 @@ describe('server stack', () => {
     assert.deepEqual(defaultServerStack().roles, [
       'drain',
       'deadline',
+      'switch',
       'admission',
       'authorization',
       'telemetry',

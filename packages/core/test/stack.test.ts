@@ -133,12 +133,13 @@ describe('Stack', () => {
   test('describe() lists the modules top to bottom with their effective params', () => {
     const stack = defaultClientStack().configure('deadline', { timeoutMs: 800 });
     const lines = stack.describe({ retry: { maxAttempts: 2 } }).split('\n');
-    assert.equal(lines.length, 10);
+    assert.equal(lines.length, 11);
     assert.deepEqual(
       lines.map((l) => l.trim().split(/\s+/)[1]),
       [
         'context',
         'telemetry',
+        'stop',
         'route',
         'deadline',
         'fault',
@@ -149,9 +150,9 @@ describe('Stack', () => {
         'endpoint',
       ],
     );
-    assert.match(lines[3]!, /^ 4\. deadline .*\{"timeoutMs":800\}$/);
-    assert.match(lines[6]!, /"maxAttempts":2/);
-    assert.match(lines[6]!, /retry retryable failures/);
+    assert.match(lines[4]!, /^ 5\. deadline .*\{"timeoutMs":800\}$/);
+    assert.match(lines[7]!, /"maxAttempts":2/);
+    assert.match(lines[7]!, /retry retryable failures/);
   });
 
   test('build() validates params: a bad value names the option', () => {

@@ -426,6 +426,7 @@ describe('policy from the config service', () => {
       [
         'context',
         'telemetry',
+        'stop',
         'route',
         'deadline',
         'fault',

@@ -319,7 +319,16 @@ describe('stack edits are checked when the server is made', () => {
 });
 
 describe('the admin document shows the server stack', () => {
-  const roles = ['drain', 'deadline', 'admission', 'block', 'authorization', 'telemetry', 'context'];
+  const roles = [
+    'drain',
+    'deadline',
+    'switch',
+    'admission',
+    'block',
+    'authorization',
+    'telemetry',
+    'context',
+  ];
 
   test('HTTP adminPath and the gRPC runtime describe it, with the clients', async () => {
     for (const kind of ['express', 'fastify'] as const) {
@@ -343,7 +352,7 @@ describe('the admin document shows the server stack', () => {
       described.server.stack.map((m) => m.role),
       roles,
     );
-    assert.deepEqual(described.server.stack[3], {
+    assert.deepEqual(described.server.stack[4], {
       role: 'block',
       description: 'count calls; refuse those carrying x-block',
       params: { header: 'x-block' },

@@ -29,17 +29,27 @@ describe('drain on SIGTERM and on Ctrl-C (SIGINT), by default', () => {
       try {
         const [line] = (await once(proc.stdout, 'data')) as [Buffer];
         const url = `http://127.0.0.1:${Number(line.toString().trim())}`;
-        const slow = request(`${url}/slow`).then(async (r) => ({
-          status: r.statusCode,
-          text: await r.body.text(),
-        }));
-        await delay(100);
+        const started = once(proc.stdout, 'data');
+        let settled = false;
+        const slow = request(`${url}/slow`).then(async (r) => {
+          const result = { status: r.statusCode, text: await r.body.text() };
+          settled = true;
+          return result;
+        });
+        // The signal goes once the request is in flight (the child says so), not after a guess.
+        assert.match(String((await started)[0]), /slow/);
         const exited = once(proc, 'exit');
         proc.kill(sig);
-        await delay(50);
-        const ready = await request(`${url}/readyz`, { reset: true });
-        await ready.body.text();
-        assert.equal(ready.statusCode, 503, 'not ready while draining');
+        // Readiness turns false as soon as the child handles the signal, while /slow still runs.
+        let readiness = 200;
+        while (readiness !== 503 && !settled) {
+          const ready = await request(`${url}/readyz`, { reset: true });
+          await ready.body.text();
+          readiness = ready.statusCode;
+          if (readiness !== 503) await delay(10);
+        }
+        assert.equal(readiness, 503, 'not ready while draining');
+        assert.equal(settled, false, 'readiness turned false while the request was in flight');
         assert.deepEqual(await slow, { status: 200, text: 'finished' });
         const [code, signal] = (await exited) as [number | null, string | null];
         assert.equal(signal, sig, `exit code ${code}`);

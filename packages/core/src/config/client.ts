@@ -9,6 +9,7 @@ import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
+import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, removeStaleCacheTemps, writeSnapshotCache } from './cache.ts';
@@ -83,6 +84,8 @@ export interface ConfigClient {
   policy(destination: string): DestinationPolicy | undefined;
   /** The current validated `Route` of a destination service (synchronous, O(1)). */
   route(destination: string): RouteSpec | undefined;
+  /** The current validated `TrafficSwitch` of `name` (`mesh` or a service; synchronous, O(1)). */
+  trafficSwitch(name: string): TrafficSwitchSpec | undefined;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
   effectivePolicy(
     destination: string,
@@ -322,6 +325,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     ready,
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
+    trafficSwitch: (name) => state.trafficSwitch(name),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
     endpoints: (service) => state.endpoints(service),
@@ -349,6 +353,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         cachedRevision,
         policies: Object.fromEntries(state.policies()),
         routes: Object.fromEntries(state.routes()),
+        trafficSwitches: Object.fromEntries(state.trafficSwitches()),
       };
     },
     async close() {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { RouteSpec } from '../route/route-schema.ts';
+import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
 
@@ -14,6 +15,8 @@ export const DOCUMENT_KINDS = {
   DestinationPolicy,
   /** How calls to one destination service are split, matched, mirrored and faulted; `name` is the destination service. */
   Route: RouteSpec,
+  /** The kill switch: `name` is `mesh` (every call between services) or the service whose calls stop. */
+  TrafficSwitch: TrafficSwitchSpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -22,6 +25,7 @@ export type DocumentKind = keyof typeof DOCUMENT_KINDS;
 export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
   Route: RouteSpec;
+  TrafficSwitch: TrafficSwitchSpec;
 }
 
 /**

@@ -3,6 +3,7 @@ import '../runtime/node-check.ts';
 
 export type { RouteSpecInput } from '../route/route-schema.ts';
 export { RouteSpec } from '../route/route-schema.ts';
+export { MESH_SWITCH, TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 export type { BackoffOptions } from './backoff.ts';
 export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 export {

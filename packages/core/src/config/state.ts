@@ -7,6 +7,7 @@
  */
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
 import type { Instance, LogEntry, Snapshot } from './protocol.ts';
@@ -25,6 +26,7 @@ export class ConfigState {
   readonly #documents = new Map<string, StoredDocument>();
   readonly #policies = new Map<string, DestinationPolicy>();
   readonly #routes = new Map<string, RouteSpec>();
+  readonly #switches = new Map<string, TrafficSwitchSpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -45,6 +47,15 @@ export class ConfigState {
 
   routes(): ReadonlyMap<string, RouteSpec> {
     return this.#routes;
+  }
+
+  /** The validated `TrafficSwitch` of `name` (`mesh` or a service), if there is one. */
+  trafficSwitch(name: string): TrafficSwitchSpec | undefined {
+    return this.#switches.get(name);
+  }
+
+  trafficSwitches(): ReadonlyMap<string, TrafficSwitchSpec> {
+    return this.#switches;
   }
 
   /** The registered endpoints of a service, or undefined when it has none. */
@@ -81,6 +92,7 @@ export class ConfigState {
     this.#documents.clear();
     this.#policies.clear();
     this.#routes.clear();
+    this.#switches.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -109,6 +121,7 @@ export class ConfigState {
         this.#documents.delete(`${c.kind}/${c.name}`);
         if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
         else if (c.kind === 'Route') this.#routes.delete(c.name);
+        else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else {
         const set = this.#instances.get(c.service);
@@ -136,6 +149,7 @@ export class ConfigState {
     this.#documents.set(`${d.kind}/${d.name}`, d);
     if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
     else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
+    else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
   }
 
   #register(i: Instance): void {

@@ -24,12 +24,16 @@ import { type Classifier, SharedState, type StackEnv } from '../stack/env.ts';
 import type { Service, Stack } from '../stack/stack.ts';
 import { createInstruments } from '../telemetry/instruments.ts';
 import { type Clock, type Random, systemClock } from '../time/clock.ts';
+import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
+import { stopMessage, TrafficGate, type TrafficGateDescription } from '../traffic/traffic-gate.ts';
 
 /** A source of destination policies: the config-service client, or anything shaped like it. */
 export interface PolicySource {
   policy(destination: string): DestinationPolicy | undefined;
   /** The destination's validated `Route`, if it has one. Optional: a source without it routes nothing. */
   route?(destination: string): RouteSpec | undefined;
+  /** The validated `TrafficSwitch` of `name` (`mesh` or a service). Optional: a source without it never stops traffic. */
+  trafficSwitch?(name: string): TrafficSwitchSpec | undefined;
   subscribe(listener: (event: { revision: number }) => void): () => void;
 }
 
@@ -78,6 +82,8 @@ export interface DestinationDescription {
   route: RouteDescription | undefined;
   /** Why the last Route received was refused (the previous one stays in force), if it was. */
   rejectedRoute: string | undefined;
+  /** The kill switch as this client sees it (undefined without a config source). */
+  traffic: TrafficGateDescription | undefined;
   stack: { role: string; description: string; params: object }[];
   resolver: string;
   panic: boolean;
@@ -131,6 +137,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
   readonly #env: StackEnv<Req, Res>;
   readonly #terminal: Service<Req, Res>;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #traffic: TrafficGate | undefined;
   #codePolicy: DestinationPolicy;
   #classify: Classifier<Req, Res>;
   #service: Service<Req, Res>;
@@ -171,6 +178,19 @@ export class Destination<Req extends Call, Res, T = unknown> {
       },
     });
     const self = this;
+    const name = options.name;
+    const traffic = options.config
+      ? new TrafficGate(
+          name,
+          (scope, reason) =>
+            new WeftError(
+              ErrorCode.TrafficStopped,
+              `${stopMessage(name, scope, reason)}: the call to ${name} was not sent`,
+            ),
+        )
+      : undefined;
+    traffic?.update(options.config);
+    this.#traffic = traffic;
     const shared = this.#shared;
     this.#classify = binding.classifier(options.policy);
     this.#env = {
@@ -188,6 +208,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
         return self.#table;
       },
       shared: (key, create) => shared.get(key, create),
+      traffic,
     };
     this.#configPolicy = options.config?.policy(options.name);
     this.#policy = mergePolicies(options.policy, this.#configPolicy);
@@ -263,6 +284,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
       rejectedConfig: this.#rejected,
       route: this.#describeRoute(),
       rejectedRoute: this.#rejectedRoute,
+      traffic: this.#traffic?.describe(),
       stack: this.#options.stack.effective(this.#policy).modules.map((m) => ({ ...m })),
       resolver: this.endpoints.resolverState.kind,
       panic: this.endpoints.panic,
@@ -357,6 +379,8 @@ export class Destination<Req extends Call, Res, T = unknown> {
 
   #onConfig(): void {
     const config = this.#options.config;
+    // The kill switch first, and without a rebuild: the stack reads the flag per call.
+    this.#traffic?.update(config);
     const raw = config?.policy(this.name);
     const rawRoute = config?.route?.(this.name);
     // Nothing of this destination changed (another service's document, a registration): no rebuild.

@@ -42,6 +42,12 @@ export const ErrorCode = {
    * PERMISSION_DENIED). Never retried: another endpoint would decide the same.
    */
   PermissionDenied: 'WEFT_PERMISSION_DENIED',
+  /**
+   * The kill switch is on (a `TrafficSwitch` document, mesh-wide or for the service): a client fails
+   * the call before sending it, a server refuses it before its handler runs (HTTP 503, gRPC
+   * UNAVAILABLE, both with `weft-no-retry`). Never retried: every endpoint is stopped too.
+   */
+  TrafficStopped: 'WEFT_TRAFFIC_STOPPED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -10,6 +10,7 @@ import type { Admission } from '../admission/admission.ts';
 import type { WeftError } from '../errors/errors.ts';
 import type { Module, Stack } from '../stack/stack.ts';
 import type { Clock } from '../time/clock.ts';
+import type { TrafficGate } from '../traffic/traffic-gate.ts';
 import type { ServerCall } from './call.ts';
 import type { DrainState } from './drain.ts';
 import type { InboundField } from './inbound.ts';
@@ -32,6 +33,8 @@ export interface ServerStackEnv {
   readonly binding: ServerBinding;
   /** Counts an inbound value ignored because malformed (`weft.server.malformed_headers`). */
   readonly onMalformed: (field: InboundField) => void;
+  /** The kill switch of this server's service (mesh-wide or its own); undefined without the `config` option. */
+  readonly traffic?: TrafficGate;
 }
 
 /** A module of the server stack. */

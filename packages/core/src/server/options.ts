@@ -6,8 +6,10 @@
 import { type AdmissionOptions, type ConcurrencyOptions, concurrencyLimit } from '../admission/admission.ts';
 import { FIXED_LIMIT_DEFAULTS } from '../admission/limit.ts';
 import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.ts';
+import { validateServiceName } from '../config/names.ts';
 import { invalidOption } from '../errors/errors.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
+import type { TrafficSwitchSource } from '../traffic/traffic-gate.ts';
 import type { KeySet } from '../util/known-keys.ts';
 import type { ServerStack } from './binding.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
@@ -37,8 +39,25 @@ export interface ServerBaseOptions {
    * module above what it `needs`, is refused. See docs/server.md. Defaults to the default stack.
    */
   stack?: (stack: ServerStack) => ServerStack;
+  /**
+   * The config service (a `ConfigClient`, or anything with `trafficSwitch` and `subscribe`), from
+   * which the server follows the kill switch (`TrafficSwitch` documents: the mesh-wide one and its
+   * own service's). Defaults to none: the server never stops.
+   */
+  config?: ServerConfigSource;
+  /**
+   * The service this server serves, whose own `TrafficSwitch` stops it. Defaults to the
+   * registration's `service` (the `register` option), else none (only the mesh-wide switch applies).
+   */
+  service?: string;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
+}
+
+/** What a server reads of the config service: the kill switch and its changes. */
+export interface ServerConfigSource extends TrafficSwitchSource {
+  trafficSwitch(name: string): ReturnType<NonNullable<TrafficSwitchSource['trafficSwitch']>>;
+  subscribe(listener: (event: { revision: number }) => void): () => void;
 }
 
 /** The keys of {@link ServerBaseOptions}, for each binding's unknown-key check. */
@@ -49,6 +68,8 @@ export const SERVER_BASE_KEYS = {
   drainDelayMs: true,
   drainSignals: true,
   stack: true,
+  config: true,
+  service: true,
   clock: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
@@ -59,6 +80,8 @@ export interface ResolvedServerBase {
   drainSignals: readonly NodeJS.Signals[];
   /** The server stack to run, checked. */
   stack: ServerStack;
+  config: ServerConfigSource | undefined;
+  service: string | undefined;
   clock: Clock;
 }
 
@@ -91,12 +114,24 @@ export function resolveServerBase(
   if (options.stack !== undefined && typeof options.stack !== 'function')
     throw invalidOption('stack', 'must be a function (stack) => stack, editing the default server stack');
   const stack = options.stack === undefined ? defaultServerStack() : editServerStack(options.stack);
+  const config = options.config;
+  if (
+    config !== undefined &&
+    (typeof config !== 'object' ||
+      config === null ||
+      typeof config.trafficSwitch !== 'function' ||
+      typeof config.subscribe !== 'function')
+  )
+    throw invalidOption('config', 'must be a ConfigClient (an object with trafficSwitch and subscribe)');
+  const service = options.service === undefined ? undefined : validateServiceName(options.service, 'service');
   return {
     admission: { concurrency, rate, clock },
     drainTimeoutMs,
     drainDelayMs,
     drainSignals: signals === false ? [] : signals,
     stack,
+    config,
+    service,
     clock,
   };
 }

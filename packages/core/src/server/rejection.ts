@@ -8,10 +8,13 @@
  * | `WEFT_DEADLINE_EXCEEDED` | 504 + `weft-no-retry: 1`         | DEADLINE_EXCEEDED + `weft-no-retry: 1`|
  * | `WEFT_PERMISSION_DENIED` | 403                              | PERMISSION_DENIED                     |
  * | `WEFT_UNAUTHORIZED`      | 401                              | UNAUTHENTICATED                       |
+ * | `WEFT_TRAFFIC_STOPPED`   | 503 + `weft-no-retry: 1`         | UNAVAILABLE + `weft-no-retry: 1`      |
  * | any other                | 500                              | INTERNAL                              |
  *
  * `weft-rejected` says "not processed, safe to retry elsewhere whatever the method"; a denial is
- * never retried (another endpoint would decide the same).
+ * never retried (another endpoint would decide the same). The kill switch answers 503/UNAVAILABLE
+ * (the service is out of service on purpose, for a while — not "you may not") with the no-retry
+ * marker: every endpoint of the service is stopped too, so trying another would only add load.
  */
 import { ErrorCode, WeftError } from '../errors/errors.ts';
 

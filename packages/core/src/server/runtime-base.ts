@@ -9,17 +9,18 @@
 import type { Attributes } from '@opentelemetry/api';
 import { type Admission, admission } from '../admission/admission.ts';
 import { Header } from '../context/wire.ts';
-import { isWeftError, type WeftError } from '../errors/errors.ts';
+import { ErrorCode, isWeftError, type WeftError } from '../errors/errors.ts';
 import type { StackDescription } from '../stack/stack.ts';
 import { diagnostics } from '../telemetry/diagnostics.ts';
 import type { Clock } from '../time/clock.ts';
+import { stopMessage, TrafficGate } from '../traffic/traffic-gate.ts';
 import type { ServerBinding, ServerService, ServerStack, ServerStackEnv } from './binding.ts';
 import type { ServerCall } from './call.ts';
 import { type DrainResult, type DrainState, drainState } from './drain.ts';
 import type { InboundField, ServerContext } from './inbound.ts';
 import { createServerInstruments, type ServerInstruments } from './instruments.ts';
 import type { ResolvedServerBase } from './options.ts';
-import { type BuiltInRejection, internalRejection, rejectionReason } from './rejection.ts';
+import { type BuiltInRejection, internalRejection, rejectionReason, ServerRejection } from './rejection.ts';
 import { onShutdownSignal } from './signals.ts';
 import { runInServerContext } from './telemetry.ts';
 
@@ -56,6 +57,8 @@ export class ServerRuntimeBase {
   /** The server stack this runtime runs (after the `stack` option's edit). */
   readonly stack: ServerStack;
   readonly binding: ServerBinding;
+  /** The kill switch this server follows (undefined without the `config` option). */
+  readonly traffic: TrafficGate | undefined;
   /** Calls refused before their handler ran, by reason (also the `weft.server.rejected` metric). */
   readonly shed: Record<BuiltInRejection, number> & Record<string, number> = {
     concurrency: 0,
@@ -75,6 +78,7 @@ export class ServerRuntimeBase {
   #registration: { close(): Promise<void> } | undefined;
   #draining: Promise<DrainResult> | undefined;
   #removeSignals: (() => void) | undefined;
+  #unsubscribeConfig: (() => void) | undefined;
 
   constructor(options: ServerRuntimeBaseOptions) {
     const server = options.server;
@@ -93,6 +97,13 @@ export class ServerRuntimeBase {
       this.malformed++;
       this.instruments.malformed.add(1, MALFORMED_ATTRS[field]);
     };
+    const config = server.config;
+    const traffic = config ? serverGate(server.service) : undefined;
+    if (config && traffic) {
+      traffic.update(config);
+      this.#unsubscribeConfig = config.subscribe(() => traffic.update(config));
+    }
+    this.traffic = traffic;
     const env: ServerStackEnv = {
       clock: server.clock,
       instruments: this.instruments,
@@ -100,6 +111,7 @@ export class ServerRuntimeBase {
       drain: this.drainState,
       binding: options.binding,
       onMalformed: this.onMalformed,
+      traffic: this.traffic,
     };
     this.stack = server.stack;
     this.#service = server.stack.build(options.terminal, env);
@@ -192,6 +204,8 @@ export class ServerRuntimeBase {
   stopListening(): void {
     this.#removeSignals?.();
     this.#removeSignals = undefined;
+    this.#unsubscribeConfig?.();
+    this.#unsubscribeConfig = undefined;
   }
 
   /**
@@ -224,6 +238,7 @@ export class ServerRuntimeBase {
     admission: object;
     shed: object;
     malformedHeaders: number;
+    traffic: object | undefined;
     stack: StackDescription['modules'];
   } {
     return {
@@ -233,7 +248,19 @@ export class ServerRuntimeBase {
       admission: this.admission.snapshot(),
       shed: { ...this.shed },
       malformedHeaders: this.malformed,
+      traffic: this.traffic?.describe(),
       stack: this.describeStack(),
     };
   }
+}
+
+/** The kill switch of a server of `service`: its refusal is counted under `stopped`. */
+function serverGate(service: string | undefined): TrafficGate {
+  return new TrafficGate(
+    service,
+    (scope, reason) =>
+      new ServerRejection(ErrorCode.TrafficStopped, `${stopMessage(service, scope, reason)}: not processed`, {
+        reason: 'stopped',
+      }),
+  );
 }

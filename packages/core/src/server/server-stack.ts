@@ -3,7 +3,7 @@
  * binding supplies the terminal below `context` (the handler). Cheapest refusals first, so a call
  * the server will not serve costs as little as possible, and nothing of the user's runs for it:
  *
- *   drain → deadline → admission → authorization → telemetry → context → (handler)
+ *   drain → deadline → switch → admission → authorization → telemetry → context → (handler)
  *
  * Health, readiness and admin paths (and gRPC's health service) are answered before the stack:
  * probes must answer while draining or overloaded.
@@ -16,6 +16,7 @@ import { serverAuthorizationModule } from './modules/authorization-module.ts';
 import { serverContextModule } from './modules/context-module.ts';
 import { serverDeadlineModule } from './modules/deadline-module.ts';
 import { serverDrainModule } from './modules/drain-module.ts';
+import { serverSwitchModule } from './modules/switch-module.ts';
 import { serverTelemetryModule } from './modules/telemetry-module.ts';
 
 export function defaultServerStack(): ServerStack {
@@ -23,6 +24,7 @@ export function defaultServerStack(): ServerStack {
     [
       serverDrainModule(),
       serverDeadlineModule(),
+      serverSwitchModule(),
       serverAdmissionModule(),
       serverAuthorizationModule(),
       serverTelemetryModule(),

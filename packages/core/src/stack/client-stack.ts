@@ -4,7 +4,8 @@
  * mirroring, the travelling override) sits between `telemetry` and `deadline`, so each rule's
  * timeouts and retries build the stack below it; `fault` sits below `deadline` (a delay never
  * outlasts the deadline) and above `breaker` and `retry` (an injected abort is neither counted nor
- * retried). Both cost nothing for a destination without a Route.
+ * retried). Both cost nothing for a destination without a Route. `stop` (the kill switch) sits
+ * just below `telemetry`: a stopped call is counted and traced, and costs nothing else.
  */
 import { attemptModule } from '../attempt/attempt-filter.ts';
 import { balanceModule } from '../balancer/balance-filter.ts';
@@ -20,6 +21,7 @@ import type { RetryParams } from '../retry/retry-params.ts';
 import { faultModule } from '../route/fault-module.ts';
 import { routeModule } from '../route/route-module.ts';
 import { telemetryModule } from '../telemetry/telemetry-filter.ts';
+import { stopModule } from '../traffic/stop-module.ts';
 import type { Call } from './call.ts';
 import { type CallField, Stack } from './stack.ts';
 
@@ -28,6 +30,7 @@ declare module './stack.ts' {
   interface ParamsByRole {
     context: Record<never, never>;
     telemetry: Record<never, never>;
+    stop: Record<never, never>;
     route: Record<never, never>;
     deadline: DeadlineParams;
     fault: Record<never, never>;
@@ -47,6 +50,7 @@ export function defaultClientStack<Req extends Call = Call, Res = unknown>(): St
     [
       contextModule(),
       telemetryModule(),
+      stopModule(),
       routeModule(),
       deadlineModule(),
       faultModule(),

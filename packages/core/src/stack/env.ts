@@ -9,6 +9,7 @@ import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { RouteTable } from '../route/route-table.ts';
 import type { Instruments } from '../telemetry/instruments.ts';
 import type { Clock, Random } from '../time/clock.ts';
+import type { TrafficGate } from '../traffic/traffic-gate.ts';
 import type { Call } from './call.ts';
 
 /**
@@ -60,6 +61,8 @@ export interface StackEnv<Req = Call, Res = unknown> {
   readonly instruments: Instruments;
   /** The destination's `Route`, compiled; undefined when it has none (the route modules then do nothing). */
   readonly route: RouteTable | undefined;
+  /** The kill switch of this destination (mesh-wide or its own); undefined without a config source (`stop` then does nothing). */
+  readonly traffic?: TrafficGate;
   /** Returns the value stored under `key`, creating it on first use; it survives stack rebuilds. */
   shared<T>(key: string, create: () => T): T;
 }

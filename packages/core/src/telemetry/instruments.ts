@@ -46,6 +46,8 @@ export interface Instruments {
   readonly mirrors: Counter;
   /** Injected faults by kind (`delay`, `abort`). */
   readonly faults: Counter;
+  /** Calls the client failed before sending, by `weft.reason` (`stopped`: the kill switch). */
+  readonly refused: Counter;
 }
 
 /** Histogram buckets in seconds recommended by the semantic conventions for request durations. */
@@ -98,6 +100,9 @@ export function createInstruments(attemptDuration: DurationInstrument): Instrume
     }),
     faults: meter.createCounter('weft.client.faults', {
       description: 'Faults injected by route rules, by kind: delay, abort.',
+    }),
+    refused: meter.createCounter('weft.client.refused', {
+      description: 'Calls failed before sending, by reason (stopped: the kill switch is on).',
     }),
   };
 }

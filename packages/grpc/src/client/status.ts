@@ -21,6 +21,7 @@ const CODES: Record<string, Status> = {
   [ErrorCode.Closed]: Status.UNAVAILABLE,
   [ErrorCode.InvalidOption]: Status.INVALID_ARGUMENT,
   [ErrorCode.ResolutionFailed]: Status.UNAVAILABLE,
+  [ErrorCode.TrafficStopped]: Status.UNAVAILABLE,
 };
 
 /**

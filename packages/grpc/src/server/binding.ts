@@ -3,7 +3,8 @@
  * `pkg.Service/Method` with `rpc.system`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`), and
  * how a refusal is answered, by the error's code: UNAVAILABLE + `weft-rejected: 1` (not processed,
  * safe to retry elsewhere whatever the method), DEADLINE_EXCEEDED + `weft-no-retry: 1`,
- * PERMISSION_DENIED, UNAUTHENTICATED, anything else INTERNAL.
+ * PERMISSION_DENIED, UNAUTHENTICATED, UNAVAILABLE + `weft-no-retry: 1` for the kill switch
+ * (`WEFT_TRAFFIC_STOPPED`: every endpoint is stopped, none is worth a retry), anything else INTERNAL.
  */
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import type { Attributes } from '@opentelemetry/api';
@@ -45,6 +46,9 @@ export function rejectionStatus(error: WeftError): { code: Status; details: stri
       return { code: Status.PERMISSION_DENIED, details: error.message, metadata };
     case ErrorCode.Unauthorized:
       return { code: Status.UNAUTHENTICATED, details: error.message, metadata };
+    case ErrorCode.TrafficStopped:
+      metadata.set(Header.noRetry, '1');
+      return { code: Status.UNAVAILABLE, details: error.message, metadata };
     default:
       return { code: Status.INTERNAL, details: 'refused before the handler ran', metadata };
   }

@@ -73,7 +73,11 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
   });
   const { server: own = {}, health: withHealth, register, ...runtimeOptions } = options;
   if (register !== undefined) checkServerRegistration(register);
-  const runtime = new GrpcServerRuntime(runtimeOptions);
+  // The registration names the service, unless `service` does (the kill switch's per-service scope).
+  const service = runtimeOptions.service ?? register?.service;
+  const runtime = new GrpcServerRuntime(
+    service === undefined ? runtimeOptions : { ...runtimeOptions, service },
+  );
   const server = new Server({ ...own, interceptors: [...(own.interceptors ?? []), runtime.interceptor] });
   const health = withHealth === false ? undefined : healthService();
   if (health) {

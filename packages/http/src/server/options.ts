@@ -76,7 +76,12 @@ const SERVER_KEYS = {
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   checkKnownKeys('weft()', options, SERVER_KEYS);
-  const base = resolveServerBase(options, SERVER_DEFAULTS.drainSignals);
+  // The registration names the service, unless `service` does (the kill switch's per-service scope).
+  const service = options.service ?? options.register?.service;
+  const base = resolveServerBase(
+    service === undefined ? options : { ...options, service },
+    SERVER_DEFAULTS.drainSignals,
+  );
   if (options.register !== undefined) checkServerRegistration(options.register);
   return {
     ...base,

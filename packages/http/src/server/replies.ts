@@ -47,7 +47,8 @@ export type ShedReason = BuiltInRejection;
  * The reply refusing a request with `error`, by its code: `WEFT_REJECTED` 503 + `weft-rejected`
  * (safe to retry elsewhere whatever the method; `Retry-After` only when the refusal asks clients to
  * hold off), `WEFT_DEADLINE_EXCEEDED` 504 + `weft-no-retry`, `WEFT_PERMISSION_DENIED` 403,
- * `WEFT_UNAUTHORIZED` 401, anything else 500.
+ * `WEFT_UNAUTHORIZED` 401, `WEFT_TRAFFIC_STOPPED` (the kill switch) 503 + `weft-no-retry`,
+ * anything else 500.
  */
 function makeReply(error: WeftError, extra: Record<string, string> = {}): Reply {
   const reason = rejectionReason(error);
@@ -66,6 +67,12 @@ function makeReply(error: WeftError, extra: Record<string, string> = {}): Reply 
       return json(403, extra, { error: error.code, reason, message: error.message });
     case ErrorCode.Unauthorized:
       return json(401, extra, { error: error.code, reason, message: error.message });
+    case ErrorCode.TrafficStopped:
+      return json(
+        503,
+        { [Header.noRetry]: '1', ...extra },
+        { error: error.code, reason, message: error.message },
+      );
     default:
       return json(500, extra, { error: error.code, reason, message: 'refused before the handler ran' });
   }
@@ -90,8 +97,15 @@ const BUILT_IN = new Map<WeftError, Reply>(
 
 /** The reply refusing a request with `error` (a built-in refusal's is made once). */
 export function replyFor(error: WeftError): Reply {
-  return BUILT_IN.get(error) ?? makeReply(error);
+  const built = BUILT_IN.get(error);
+  if (built !== undefined) return built;
+  // The kill switch refuses every call with one error per flip: its reply is made once too.
+  if (error.code !== ErrorCode.TrafficStopped) return makeReply(error);
+  if (lastStop?.error !== error) lastStop = { error, reply: makeReply(error) };
+  return lastStop.reply;
 }
+
+let lastStop: { error: WeftError; reply: Reply } | undefined;
 
 export const LIVE = json(200, { 'cache-control': 'no-store' }, { status: 'live' });
 export const READY = json(200, { 'cache-control': 'no-store' }, { status: 'ready' });
