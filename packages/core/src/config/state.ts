@@ -9,8 +9,15 @@ import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
-import type { Instance, LogEntry, Snapshot } from './protocol.ts';
-import { changeIssue, checkLogEntry, checkSnapshot, documentIssue, instanceIssue } from './wire-check.ts';
+import type { Instance, LogEntry, Snapshot, TrustBundle } from './protocol.ts';
+import {
+  changeIssue,
+  checkLogEntry,
+  checkSnapshot,
+  documentIssue,
+  instanceIssue,
+  trustBundleIssue,
+} from './wire-check.ts';
 
 const toEndpoint = (i: Instance): Endpoint => ({
   address: i.address,
@@ -29,6 +36,12 @@ export class ConfigState {
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
   readonly problems: string[] = [];
+  #trustBundle: TrustBundle | undefined;
+
+  /** The mesh's trust bundle, once the config service has sent one. */
+  trustBundle(): TrustBundle | undefined {
+    return this.#trustBundle;
+  }
 
   policy(destination: string): DestinationPolicy | undefined {
     return this.#policies.get(destination);
@@ -70,6 +83,7 @@ export class ConfigState {
       revision: this.revision,
       documents: [...this.#documents.values()],
       instances: [...this.#instances.values()].flatMap((m) => [...m.values()]),
+      ...(this.#trustBundle ? { trustBundle: this.#trustBundle } : {}),
     };
   }
 
@@ -89,6 +103,9 @@ export class ConfigState {
       else this.#put(d);
     }
     for (const i of snap.instances) this.#register(i);
+    // A snapshot without a bundle (a service without a CA) clears it; a malformed one keeps the last.
+    if (snap.trustBundle === undefined) this.#trustBundle = undefined;
+    else this.#setBundle(snap.trustBundle, 'snapshot');
   }
 
   /**
@@ -110,6 +127,7 @@ export class ConfigState {
         if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
         else if (c.kind === 'Route') this.#routes.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
+      else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
         const set = this.#instances.get(c.service);
         if (set?.delete(c.id)) {
@@ -136,6 +154,12 @@ export class ConfigState {
     this.#documents.set(`${d.kind}/${d.name}`, d);
     if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
     else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
+  }
+
+  #setBundle(bundle: TrustBundle, where: string): void {
+    const issue = trustBundleIssue(bundle);
+    if (issue) this.#problem(`${where}: trust bundle skipped: ${issue}`);
+    else this.#trustBundle = bundle;
   }
 
   #register(i: Instance): void {
