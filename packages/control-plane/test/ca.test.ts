@@ -188,6 +188,26 @@ describe('an intermediate the operator gives with --ca-cert/--ca-key', () => {
     assert.equal(r.body.chain.length, 1);
     assert.ok(await chainVerifies(r.body.certificate, r.body.chain, [op.root]));
     assert.equal(await chainVerifies(r.body.certificate, [], [op.root]), false);
+
+    // Rotating to another operator intermediate: both operator roots are trusted during the overlap.
+    const next = await makeOperatorCa();
+    const rotated = await call(svc.url, 'POST', '/v1/ca/rotate', {
+      token: svc.token,
+      body: { certificate: `${next.intermediate}${next.root}`, privateKey: next.key },
+    });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const during = (await call(svc.url, 'GET', '/v1/ca/bundle')).body as TrustBundle;
+    assert.equal(during.certificates.length, 2);
+    const after = await issue(svc, 'users', svc.token, { csr: await makeCsr() });
+    assert.ok(await chainVerifies(after.body.certificate, after.body.chain, [next.root]));
+    assert.ok(await chainVerifies(r.body.certificate, r.body.chain, during.certificates));
+    assert.ok(await chainVerifies(after.body.certificate, after.body.chain, during.certificates));
+    const bad = await call(svc.url, 'POST', '/v1/ca/rotate', {
+      token: svc.token,
+      body: { certificate: next.root },
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /certificate, privateKey: give both or neither/);
   });
 
   test('a key that does not match the certificate is refused at start', async () => {
