@@ -35,8 +35,8 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   /** Write the generated admin token to this file (mode 0600) instead of printing it. */
   adminTokenFile?: string;
   /**
-   * The SPIFFE trust domain of the mesh's identities. Defaults to the one the store's CA has, and
-   * to `weft.local` at first start. A store's trust domain cannot be changed.
+   * The SPIFFE trust domain of the mesh's identities; a store's trust domain cannot be changed.
+   * Defaults to the store's CA's (`weft.local` at first start).
    */
   trustDomain?: string;
   /**
