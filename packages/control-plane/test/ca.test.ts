@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createConfigClient, type TrustBundle } from '@weft/core/config';
 import * as x509 from '../src/ca/x509.ts';
+import { sqliteStore } from '../src/store/sqlite.ts';
 import { chainVerifies, makeCsr, makeOperatorCa, makeRsaCsr, tamper, uriSans } from './ca-kit.ts';
 import { call, eventually, type ServiceProcess, startService, tempDir } from './service.ts';
 
@@ -152,6 +153,33 @@ describe('the config service is the mesh CA', () => {
       );
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('a store made before the CA', () => {
+  test('gets its CA as a revision, so that a watcher resuming from before it sees the bundle', async () => {
+    const dir = tempDir();
+    const store = sqliteStore({ file: join(dir.path, 'weft.db') });
+    await store.commit([{ op: 'put', kind: 'DestinationPolicy', name: 'users', spec: {} }]);
+    await store.close();
+    const svc = await startService({ data: dir.path });
+    try {
+      assert.equal((await call(svc.url, 'GET', '/healthz')).body.revision, 2);
+      const res = await fetch(`${svc.url}/v1/watch?since=${svc.storeId}.1`, {
+        headers: { authorization: `Bearer ${svc.token}` },
+      });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      assert.match(text, /^event: change\n/);
+      const entry = JSON.parse(/data: (.*)/.exec(text)![1]!);
+      assert.equal(entry.revision, 2);
+      assert.deepEqual(entry.changes[0].bundle, (await call(svc.url, 'GET', '/v1/ca/bundle')).body);
+    } finally {
+      await svc.stop();
+      dir.remove();
     }
   });
 });

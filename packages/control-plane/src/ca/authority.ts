@@ -275,10 +275,22 @@ export class CertificateAuthority {
         options.certificate && options.privateKey
           ? await operatorAuthority(options.certificate, options.privateKey, now)
           : await generateRoot(trustDomain, now);
-      try {
-        return await this.#write(undefined, { trustDomain, authorities: [authority] });
-      } catch (error) {
-        if (!(error instanceof HttpError && error.status === 409)) throw error;
+      // A store with history gets its CA as a revision, so that watchers resuming from before it
+      // see the bundle arrive; a new store simply starts with it (its first write stays revision 1).
+      if ((await this.#store.revision()) > 0) {
+        try {
+          return await this.#write(undefined, { trustDomain, authorities: [authority] });
+        } catch (error) {
+          if (!(error instanceof HttpError && error.status === 409)) throw error;
+        }
+      } else {
+        const ca: StoredCa = {
+          generation: 1,
+          trustDomain,
+          authorities: [authority],
+          bundle: bundleOf(trustDomain, [authority], 1),
+        };
+        if (await this.#store.createCa(ca)) return ca;
       }
     }
     throw new Error('could not set up the certificate authority: other replicas kept changing it');

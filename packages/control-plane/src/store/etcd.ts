@@ -270,6 +270,13 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       const kv = await readKv(k.ca);
       return kv && parse<StoredCa>(kv);
     },
+    async createCa(ca) {
+      const r = await client
+        .if(k.ca, 'Version', '==', 0)
+        .then(client.put(k.ca).value(JSON.stringify(ca)))
+        .commit();
+      return r.succeeded;
+    },
     async createFirstAdminToken(t) {
       const adminMarker = `${p}meta/admin-created`;
       const r = await client

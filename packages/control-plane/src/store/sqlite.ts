@@ -297,6 +297,13 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     async getCa() {
       return readCa();
     },
+    async createCa(ca) {
+      return transaction(() => {
+        if (meta('ca') !== undefined) return false;
+        metaSet.run('ca', JSON.stringify(ca));
+        return true;
+      });
+    },
     async createFirstAdminToken(t) {
       return transaction(() => {
         if ((q.admins.get() as { n: number }).n > 0) return false;

@@ -131,6 +131,11 @@ export interface Store {
   onCommit(listener: (entry: LogEntry) => void): () => void;
   /** The certificate authority, or undefined before the first start made one. */
   getCa(): Promise<StoredCa | undefined>;
+  /**
+   * Stores the first CA of a store that has none, atomically and without a revision (a new store's
+   * first write stays revision 1); false when one exists already. Later changes are commits.
+   */
+  createCa(ca: StoredCa): Promise<boolean>;
   /** Creates the token unless an admin token exists already (atomic); true when created. */
   createFirstAdminToken(token: TokenRecord): Promise<boolean>;
   putToken(token: TokenRecord): Promise<void>;
