@@ -7,6 +7,7 @@
 import './node-check.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError, api } from './api.ts';
+import { caRotate, caStatus } from './ca.ts';
 import * as cmd from './commands.ts';
 import { isEntryModule } from './entry.ts';
 import { CommandError } from './errors.ts';
@@ -88,6 +89,13 @@ export function buildProgram(io: CliIo = processIo): Command {
     )
     .option('--watch-history <n>', 'registry-only log entries kept for resuming watchers', '10000')
     .option('--log-level <level>', 'log requests at this level (never their headers)')
+    .option('--trust-domain <domain>', "SPIFFE trust domain (default: the store's, else weft.local)")
+    .option(
+      '--ca-cert <file>',
+      'PEM of an intermediate CA (then its chain to the root); default: a generated root',
+    )
+    .option('--ca-key <file>', "PKCS#8 PEM of the intermediate's ECDSA P-256 key")
+    .option('--cert-lifetime-ms <ms>', 'longest (and default) lifetime of a certificate', '86400000')
     .action(async (opts) => {
       // Loaded only here: the client commands need neither the server nor its dependencies.
       const { startControlPlane } = await loadServer();
@@ -108,6 +116,10 @@ export function buildProgram(io: CliIo = processIo): Command {
         maxResume: int('--max-resume')(opts.maxResume),
         watchHistory: int('--watch-history')(opts.watchHistory),
         logger: opts.logLevel ? { level: opts.logLevel } : false,
+        trustDomain: opts.trustDomain,
+        caCertFile: opts.caCert,
+        caKeyFile: opts.caKey,
+        certificateLifetimeMs: int('--cert-lifetime-ms')(opts.certLifetimeMs),
       });
       const stop = () => {
         running.close().then(
@@ -217,6 +229,28 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
     .action(async (service) => {
       const { request, o } = client();
       await cmd.endpoints(request, o, service);
+    });
+  const ca = program.command('ca').description("the mesh's certificate authority (admin)");
+  ca.command('status')
+    .description('show the CAs, their expiry, which one signs, and the open overlap')
+    .action(async () => {
+      const { request, o } = client();
+      await caStatus(request, o);
+    });
+  ca.command('rotate')
+    .description('start an overlap with a new CA (a generated root, or --ca-cert/--ca-key), or end it')
+    .option('--ca-cert <file>', 'PEM of the new intermediate (then its chain to the root)')
+    .option('--ca-key <file>', "PKCS#8 PEM of the new intermediate's key")
+    .option('--finish', 'end the overlap: the old CA leaves the trust bundle')
+    .option('--force', "with --finish: even though the old CA's certificates may still be valid")
+    .action(async (opts) => {
+      const { request, o } = client();
+      await caRotate(request, o, {
+        caCert: opts.caCert,
+        caKey: opts.caKey,
+        finish: opts.finish === true,
+        force: opts.force === true,
+      });
     });
   const token = program.command('token').description('manage access tokens (admin)');
   token

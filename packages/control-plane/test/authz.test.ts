@@ -157,6 +157,9 @@ describe('authorization is decided on the matched route, and service tokens are 
       ['POST', '/v1/services/orders/instances', { address: '127.0.0.1', port: 6666 }],
       ['PUT', `/v1/services/orders/instances/${ordersInstance}/lease`],
       ['DELETE', `/v1/services/orders/instances/${ordersInstance}`],
+      ['POST', '/v1/services/orders/certificates', { csr: 'x' }],
+      ['GET', '/v1/ca'],
+      ['POST', '/v1/ca/rotate', {}],
     ];
     const declared = new Set(Object.keys(ROUTE_ACCESS).filter((k) => ROUTE_ACCESS[k] !== 'read'));
     const covered = new Set<string>();

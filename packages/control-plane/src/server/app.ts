@@ -4,6 +4,8 @@
  */
 import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '../ca/authority.ts';
+import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
 import { installAuth } from './auth.ts';
 import { documentRoutes } from './documents.ts';
@@ -33,8 +35,13 @@ export interface AppOptions {
   tokenCacheMs?: number;
   /** How often expired leases are removed, in ms. Defaults to 1000. */
   reapIntervalMs?: number;
-  /** Wall clock in ms, for leases. Defaults to `Date.now`. */
+  /** Wall clock in ms, for leases and certificates. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Longest lifetime of a certificate the CA signs, and the lifetime of those that ask for none
+   * (1000 to 604800000 ms: 1 s to 7 days). Defaults to 86400000 (24 h).
+   */
+  certificateLifetimeMs?: number;
 }
 
 export const APP_DEFAULTS = {
@@ -64,6 +71,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const reapIntervalMs = positiveInt('reapIntervalMs', options.reapIntervalMs ?? APP_DEFAULTS.reapIntervalMs);
   const now = options.now ?? Date.now;
   const tokenRecheckMs = positiveInt('tokenCacheMs', options.tokenCacheMs ?? APP_DEFAULTS.tokenCacheMs);
+  const certificateLifetimeMs = options.certificateLifetimeMs ?? CA_DEFAULTS.certificateLifetimeMs;
+  const { minMs, maxMs } = CERTIFICATE_LIFETIME_LIMITS;
+  if (
+    !Number.isInteger(certificateLifetimeMs) ||
+    certificateLifetimeMs < minMs ||
+    certificateLifetimeMs > maxMs
+  )
+    throw invalidOption('certificateLifetimeMs', `must be an integer from ${minMs} to ${maxMs}`);
 
   const app = Fastify({
     bodyLimit,
@@ -127,6 +142,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   documentRoutes(app, store);
+  caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
   const watches = watchRoutes(app, store, {
     heartbeatMs,

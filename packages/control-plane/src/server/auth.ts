@@ -12,7 +12,7 @@ import { HttpError } from './http-errors.ts';
 import type { tokenVerifier } from './tokens.ts';
 
 /**
- * - `public`: no token (`/healthz`);
+ * - `public`: no token (`/healthz`, the CA's trust bundle);
  * - `read`: any valid token;
  * - `service`: an admin token, or a service token scoped to the route's `:service`;
  * - `admin`: admin tokens only.
@@ -40,6 +40,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'POST /v1/tokens': 'admin',
   'GET /v1/tokens': 'admin',
   'DELETE /v1/tokens/:id': 'admin',
+  'POST /v1/services/:service/certificates': 'service',
+  'GET /v1/ca/bundle': 'public',
+  'GET /v1/ca': 'admin',
+  'POST /v1/ca/rotate': 'admin',
 };
 
 const routeKey = (method: string, url: string | undefined) =>

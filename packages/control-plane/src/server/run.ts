@@ -3,10 +3,12 @@
  * reports on stdout as JSON lines (`{"event":"listening","port":…}`), so that scripts and tests can
  * read the bound port when started on port 0.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidOption } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
+import { CA_DEFAULTS, CertificateAuthority } from '../ca/authority.ts';
+import { trustDomainIssue } from '../ca/keys.ts';
 import { sqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
 import { type AppOptions, buildApp } from './app.ts';
@@ -32,6 +34,18 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   adminToken?: string;
   /** Write the generated admin token to this file (mode 0600) instead of printing it. */
   adminTokenFile?: string;
+  /**
+   * The SPIFFE trust domain of the mesh's identities; a store's trust domain cannot be changed.
+   * Defaults to the store's CA's (`weft.local` at first start).
+   */
+  trustDomain?: string;
+  /**
+   * PEM file of an intermediate CA the operator gives (the certificate, then those above it up to
+   * the root), with {@link caKeyFile}. Defaults to none: the first start generates a root.
+   */
+  caCertFile?: string;
+  /** PKCS#8 PEM file of the intermediate's ECDSA P-256 private key. */
+  caKeyFile?: string;
   /** Where JSON status lines go. Defaults to stdout. */
   print?: (line: Record<string, unknown>) => void;
 }
@@ -57,6 +71,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     throw invalidOption('port', 'must be an integer from 0 to 65535');
   const host = options.host ?? CONTROL_PLANE_DEFAULTS.host;
   const print = options.print ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  if (options.trustDomain !== undefined) {
+    const issue = trustDomainIssue(options.trustDomain);
+    if (issue) throw invalidOption('trustDomain', issue);
+  }
+  if ((options.caCertFile === undefined) !== (options.caKeyFile === undefined))
+    throw invalidOption('caCertFile', 'give both caCertFile and caKeyFile, or neither');
+  const caFiles = options.caCertFile
+    ? {
+        certificate: readFileSync(options.caCertFile, 'utf8'),
+        privateKey: readFileSync(options.caKeyFile!, 'utf8'),
+      }
+    : {};
   const store = options.etcd?.length
     ? await (await import('../store/etcd.ts')).etcdStore({
         endpoints: options.etcd,
@@ -103,14 +129,28 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       adminToken: _a,
       adminTokenFile: _f,
       print: _pr,
+      trustDomain: _t,
+      caCertFile: _c,
+      caKeyFile: _k,
       ...appOptions
     } = options;
+    const ca = await new CertificateAuthority(store, {
+      certificateLifetimeMs: appOptions.certificateLifetimeMs ?? CA_DEFAULTS.certificateLifetimeMs,
+      now: appOptions.now ?? Date.now,
+    }).ensure({ trustDomain: options.trustDomain, ...caFiles });
     const app = buildApp({ ...appOptions, store });
     await app.listen({ port, host });
     const address = app.server.address();
     const bound = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    print({ event: 'listening', port: bound, url, storeId: store.id, revision: await store.revision() });
+    print({
+      event: 'listening',
+      port: bound,
+      url,
+      storeId: store.id,
+      revision: await store.revision(),
+      trustDomain: ca.trustDomain,
+    });
     return {
       app,
       store,

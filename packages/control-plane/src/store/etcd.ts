@@ -18,10 +18,12 @@ import {
   type PendingChange,
   replayDocuments,
   type Store,
+  type StoredCa,
   type StoredInstance,
   StoreLimitError,
   type TokenRecord,
   touchesDocuments,
+  withBundle,
 } from './store.ts';
 
 export interface EtcdStoreOptions {
@@ -70,6 +72,8 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
     log: (rev: number) => `${p}log/${pad(rev)}`,
     dlog: (rev: number) => `${p}dlog/${pad(rev)}`,
     token: (id: string) => `${p}token/${id}`,
+    // The CA with its private keys: whoever can read this key can sign for the mesh (see docs).
+    ca: `${p}ca`,
   };
 
   try {
@@ -105,9 +109,11 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
   async function checkExpectation(
     e: Exclude<Expectation, { type: 'revision' }>,
   ): Promise<{ ok: boolean; key: string; mod: string }> {
-    const key = e.type === 'document' ? k.doc(e.kind, e.name) : k.inst(e.service, e.id);
+    const key =
+      e.type === 'document' ? k.doc(e.kind, e.name) : e.type === 'ca' ? k.ca : k.inst(e.service, e.id);
     const kv = await readKv(key);
     const mod = kv ? String(kv.mod_revision) : '0';
+    if (e.type === 'ca') return { ok: (kv ? parse<StoredCa>(kv).generation : 0) === e.generation, key, mod };
     if (e.type === 'document')
       return { ok: (kv ? parse<StoredDocument>(kv).revision : 0) === e.revision, key, mod };
     return { ok: kv !== undefined && parse<StoredInstance>(kv).expiresAt === e.expiresAt, key, mod };
@@ -150,7 +156,9 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
         const stored: StoredInstance = { instance: c.instance, expiresAt: pending.expiresAt };
         return client.put(k.inst(c.instance.service, c.instance.id)).value(JSON.stringify(stored));
       }
-      return client.delete().key(k.inst(c.service, c.id));
+      if (c.op === 'deregister') return client.delete().key(k.inst(c.service, c.id));
+      const pending = changes[i] as Extract<PendingChange, { op: 'ca' }>;
+      return client.put(k.ca).value(JSON.stringify(pending.ca));
     });
     const json = JSON.stringify(entry);
     ops.push(client.put(k.rev).value(String(revision)), client.put(k.log(revision)).value(json));
@@ -177,9 +185,15 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       // One transaction of three range reads: all three see the same etcd revision.
       const r = await client
         .if(k.id, 'Version', '>', 0)
-        .then(client.get(k.rev), client.getAll().prefix(k.docs()), client.getAll().prefix(k.insts()))
+        .then(
+          client.get(k.rev),
+          client.getAll().prefix(k.docs()),
+          client.getAll().prefix(k.insts()),
+          client.get(k.ca),
+        )
         .commit();
       const kvs = (i: number) => (r.responses[i]?.response_range?.kvs ?? []) as IKeyValue[];
+      const caKv = kvs(3)[0];
       return {
         storeId: id,
         revision: Number(kvs(0)[0]?.value.toString() ?? 0),
@@ -187,6 +201,7 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
           .map((kv) => parse<StoredDocument>(kv))
           .sort(compareDocuments),
         instances: kvs(2).map((kv) => parse<StoredInstance>(kv).instance),
+        ...withBundle(caKv && parse<StoredCa>(caKv)),
       };
     },
     async getDocument(kind, name) {
@@ -250,6 +265,17 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async getCa() {
+      const kv = await readKv(k.ca);
+      return kv && parse<StoredCa>(kv);
+    },
+    async createCa(ca) {
+      const r = await client
+        .if(k.ca, 'Version', '==', 0)
+        .then(client.put(k.ca).value(JSON.stringify(ca)))
+        .commit();
+      return r.succeeded;
     },
     async createFirstAdminToken(t) {
       const adminMarker = `${p}meta/admin-created`;

@@ -17,9 +17,11 @@ import {
   type PendingChange,
   replayDocuments,
   type Store,
+  type StoredCa,
   type StoredInstance,
   type TokenRecord,
   touchesDocuments,
+  withBundle,
 } from './store.ts';
 
 // Not a static import: on a Node.js without an unflagged node:sqlite, a static import fails while
@@ -149,6 +151,12 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     delToken: db.prepare('DELETE FROM tokens WHERE id = ?'),
   };
 
+  // The CA with its private keys lives in the meta table: inside the 0600 database file.
+  const readCa = () => {
+    const json = meta('ca');
+    return json === undefined ? undefined : (JSON.parse(json) as StoredCa);
+  };
+
   const listeners = new Set<(entry: LogEntry) => void>();
   let closed = false;
 
@@ -166,6 +174,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
 
   function check(e: Expectation): boolean {
     if (e.type === 'revision') return currentRevision() === e.revision;
+    if (e.type === 'ca') return (readCa()?.generation ?? 0) === e.generation;
     if (e.type === 'document') {
       const row = q.doc.get(e.kind, e.name) as DocRow | undefined;
       return (row?.revision ?? 0) === e.revision;
@@ -197,6 +206,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
         instances: (q.insts.all() as unknown as { data: string; expires_at: number }[]).map(
           (r) => toInstance(r).instance,
         ),
+        ...withBundle(readCa()),
       };
     },
     async getDocument(kind, name) {
@@ -242,8 +252,9 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
                 p.instance.id === c.instance.id,
             ) as Extract<PendingChange, { op: 'register' }>;
             q.putInst.run(c.instance.service, c.instance.id, JSON.stringify(c.instance), pending.expiresAt);
-          } else q.delInst.run(c.service, c.id);
+          } else if (c.op === 'deregister') q.delInst.run(c.service, c.id);
         }
+        for (const c of changes) if (c.op === 'ca') metaSet.run('ca', JSON.stringify(c.ca));
         const docs = touchesDocuments(entry) ? 1 : 0;
         q.append.run(revision, docs, JSON.stringify(entry));
         metaSet.run('revision', String(revision));
@@ -282,6 +293,16 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async getCa() {
+      return readCa();
+    },
+    async createCa(ca) {
+      return transaction(() => {
+        if (meta('ca') !== undefined) return false;
+        metaSet.run('ca', JSON.stringify(ca));
+        return true;
+      });
     },
     async createFirstAdminToken(t) {
       return transaction(() => {

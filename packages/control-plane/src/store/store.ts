@@ -4,7 +4,15 @@
  * commit that gets the next global revision and appends a {@link LogEntry}; heartbeats are the one
  * exception (they only move an instance's lease and do not change what watchers see).
  */
-import type { Change, DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+import type {
+  Change,
+  DocumentKind,
+  Instance,
+  LogEntry,
+  Snapshot,
+  StoredDocument,
+  TrustBundle,
+} from '@weft/core/config';
 
 /** A condition checked atomically with a commit. */
 export type Expectation =
@@ -18,7 +26,40 @@ export type Expectation =
   /** Nothing at all was committed since `revision`. */
   | { readonly type: 'revision'; readonly revision: number }
   /** The instance exists and its lease deadline is still `expiresAt` (no heartbeat since). */
-  | { readonly type: 'lease'; readonly service: string; readonly id: string; readonly expiresAt: number };
+  | { readonly type: 'lease'; readonly service: string; readonly id: string; readonly expiresAt: number }
+  /** The certificate authority is still at `generation` (0: there is none yet). */
+  | { readonly type: 'ca'; readonly generation: number };
+
+/** One CA certificate with its key, as kept in the store (never in a log entry or a snapshot). */
+export interface StoredAuthority {
+  /** Hex SHA-256 of the certificate (DER). */
+  readonly id: string;
+  /** PEM of the certificate that signs. */
+  readonly certificate: string;
+  /** PEM certificates above it up to the trust anchor, nearest first (empty for a root). */
+  readonly chain: readonly string[];
+  /** PEM of the trust anchor clients must trust (the certificate itself for a root). */
+  readonly anchor: string;
+  /** PKCS#8 PEM of the private key. */
+  readonly privateKey: string;
+  /** `generated` by the service, or given by the `operator` (an intermediate). */
+  readonly source: 'generated' | 'operator';
+  /** ISO time it was added. */
+  readonly addedAt: string;
+}
+
+/** The certificate authority's state. */
+export interface StoredCa {
+  /** Counts changes (1 for the first CA); guards concurrent rotations. */
+  readonly generation: number;
+  readonly trustDomain: string;
+  /** The first signs; a second one is retiring (an overlap is open). */
+  readonly authorities: readonly StoredAuthority[];
+  /** While an overlap is open: when it began (ISO) and the earliest ISO time it may end. */
+  readonly overlap?: { readonly since: string; readonly endsAfter: string };
+  /** What clients see: derived from the authorities when written. */
+  readonly bundle: TrustBundle;
+}
 
 /** An instance with its lease deadline (wall-clock ms), as kept in the store. */
 export interface StoredInstance {
@@ -36,7 +77,9 @@ export type PendingChange =
       readonly service: string;
       readonly id: string;
       readonly reason: 'deregistered' | 'expired';
-    };
+    }
+  /** Writes the CA (keys included); watchers see only its `bundle`. */
+  | { readonly op: 'ca'; readonly ca: StoredCa };
 
 export type CommitResult =
   | { readonly ok: true; readonly entry: LogEntry }
@@ -86,6 +129,13 @@ export interface Store {
   documentsAt(revision: number): Promise<StoredDocument[]>;
   /** Calls `listener` with every committed entry, in revision order (for etcd: every replica's). */
   onCommit(listener: (entry: LogEntry) => void): () => void;
+  /** The certificate authority, or undefined before the first start made one. */
+  getCa(): Promise<StoredCa | undefined>;
+  /**
+   * Stores the first CA of a store that has none, atomically and without a revision (a new store's
+   * first write stays revision 1); false when one exists already. Later changes are commits.
+   */
+  createCa(ca: StoredCa): Promise<boolean>;
   /** Creates the token unless an admin token exists already (atomic); true when created. */
   createFirstAdminToken(token: TokenRecord): Promise<boolean>;
   putToken(token: TokenRecord): Promise<void>;
@@ -104,6 +154,7 @@ export class StoreLimitError extends Error {
 export function describeExpectation(e: Expectation): string {
   if (e.type === 'document') return `${e.kind}/${e.name} at revision ${e.revision}`;
   if (e.type === 'revision') return `store at revision ${e.revision}`;
+  if (e.type === 'ca') return `certificate authority at generation ${e.generation}`;
   return `lease of ${e.service}/${e.id}`;
 }
 
@@ -126,6 +177,8 @@ export function materialize(
         return { op: 'delete', kind: c.kind, name: c.name };
       case 'register':
         return { op: 'register', instance: { ...c.instance, revision } };
+      case 'ca':
+        return { op: 'bundle', bundle: c.ca.bundle };
       default:
         return { op: 'deregister', service: c.service, id: c.id, reason: c.reason };
     }
@@ -155,4 +208,9 @@ export function replayDocuments(entries: Iterable<LogEntry>): StoredDocument[] {
 
 export function compareDocuments(a: StoredDocument, b: StoredDocument): number {
   return a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1;
+}
+
+/** The `trustBundle` field of a snapshot: present once the store has a CA. */
+export function withBundle(ca: StoredCa | undefined): { trustBundle?: TrustBundle } {
+  return ca ? { trustBundle: ca.bundle } : {};
 }

@@ -14,7 +14,7 @@ import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, removeStaleCacheTemps, writeSnapshotCache } from './cache.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
-import { type LogEntry, type Snapshot, WatchEvent, watchEventId } from './protocol.ts';
+import { type LogEntry, type Snapshot, type TrustBundle, WatchEvent, watchEventId } from './protocol.ts';
 import type { SseMessage } from './sse.ts';
 import { ConfigState } from './state.ts';
 import { readWatchStream } from './watch-stream.ts';
@@ -96,6 +96,16 @@ export interface ConfigClient {
   endpoints(service: string): readonly Endpoint[] | undefined;
   /** Called after each applied change (and after the first snapshot). Returns an unsubscribe. */
   subscribe(listener: (event: { revision: number }) => void): () => void;
+  /**
+   * The mesh's trust bundle (the CA certificates to trust and the trust domain), or undefined before
+   * the first snapshot and while the config service has no certificate authority.
+   */
+  trustBundle(): TrustBundle | undefined;
+  /**
+   * Called with the new bundle whenever it changes (first arrival, CA rotation, end of an overlap).
+   * Returns an unsubscribe.
+   */
+  watchTrustBundle(listener: (bundle: TrustBundle | undefined) => void): () => void;
   /** Called whenever {@link ConfigClient.status} changes. Returns an unsubscribe. */
   watchStatus(listener: (status: ConfigClientStatus) => void): () => void;
   readonly revision: number;
@@ -122,6 +132,10 @@ function positive(name: string, value: number, max: number): number {
     throw invalidOption(name, `must be from 1 to ${max}`);
   return value;
 }
+
+/** The bundle in `describe()`: its domain, generation and how many anchors (not the PEM text). */
+const describeBundle = (b: TrustBundle | undefined) =>
+  b && { trustDomain: b.trustDomain, generation: b.generation, certificates: b.certificates.length };
 
 export function createConfigClient(options: ConfigClientOptions = {}): ConfigClient {
   checkKnownKeys('createConfigClient', options, CONFIG_CLIENT_KEYS);
@@ -215,7 +229,18 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     })();
   };
 
+  const bundleListeners = new Set<(bundle: TrustBundle | undefined) => void>();
+  let lastBundle: TrustBundle | undefined;
   const notify = () => {
+    const bundle = state.trustBundle();
+    if (bundle !== lastBundle) {
+      lastBundle = bundle;
+      for (const l of bundleListeners) {
+        try {
+          l(bundle);
+        } catch {} // one faulty listener must not stop the others
+      }
+    }
     for (const l of listeners) {
       try {
         l({ revision: state.revision });
@@ -333,6 +358,11 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    trustBundle: () => state.trustBundle(),
+    watchTrustBundle(listener) {
+      bundleListeners.add(listener);
+      return () => bundleListeners.delete(listener);
+    },
     watchStatus(listener) {
       statusListeners.add(listener);
       return () => statusListeners.delete(listener);
@@ -354,6 +384,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         policies: Object.fromEntries(state.policies()),
         routes: Object.fromEntries(state.routes()),
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
+        trustBundle: describeBundle(state.trustBundle()),
       };
     },
     async close() {
@@ -364,6 +395,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       if (!loaded)
         rejectReady(new WeftError(ErrorCode.Closed, 'the config client was closed before it had any config'));
       listeners.clear();
+      bundleListeners.clear();
       setStatus({ ...status, state: 'closed' });
       statusListeners.clear();
       await running;

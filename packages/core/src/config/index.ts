@@ -51,11 +51,12 @@ export {
   RetryBudgetPolicy,
   RetryPolicy,
 } from './policy.ts';
-export type { Change, Instance, LogEntry, Snapshot } from './protocol.ts';
+export type { Change, Instance, LogEntry, Snapshot, TrustBundle } from './protocol.ts';
 export {
   InstanceRegistration,
   LEASE_LIMITS,
   parseWatchEventId,
+  spiffeId,
   WatchEvent,
   watchEventId,
 } from './protocol.ts';

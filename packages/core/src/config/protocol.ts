@@ -33,7 +33,30 @@ export type Change =
       readonly service: string;
       readonly id: string;
       readonly reason: 'deregistered' | 'expired';
-    };
+    }
+  /** The certificate authority changed (first start, rotation, end of an overlap). */
+  | { readonly op: 'bundle'; readonly bundle: TrustBundle };
+
+/**
+ * The CA certificates every client and server of the mesh trusts, served by the config service (in
+ * the watch snapshot, as a `bundle` change, and at `GET /v1/ca/bundle`).
+ */
+export interface TrustBundle {
+  /** The SPIFFE trust domain: identities are `spiffe://<trustDomain>/service/<service>`. */
+  readonly trustDomain: string;
+  /**
+   * PEM certificates of the trust anchors. One in steady state; during a rotation's overlap, the
+   * new one first and the retiring one after it.
+   */
+  readonly certificates: readonly string[];
+  /** Counts the CA's changes: a bundle of a higher generation replaces one of a lower. */
+  readonly generation: number;
+}
+
+/** The SPIFFE ID of a service, carried as its certificate's URI SAN. */
+export function spiffeId(trustDomain: string, service: string): string {
+  return `spiffe://${trustDomain}/service/${service}`;
+}
 
 /** Every write (one or many changes, applied atomically) gets the next global revision. */
 export interface LogEntry {
@@ -50,6 +73,8 @@ export interface Snapshot {
   readonly revision: number;
   readonly documents: readonly StoredDocument[];
   readonly instances: readonly Instance[];
+  /** The mesh's trust bundle; absent while the service has no certificate authority. */
+  readonly trustBundle?: TrustBundle;
 }
 
 /** SSE event names of the watch stream (`GET /v1/watch`). */

@@ -10,8 +10,15 @@ import type { RouteSpec } from '../route/route-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
-import type { Instance, LogEntry, Snapshot } from './protocol.ts';
-import { changeIssue, checkLogEntry, checkSnapshot, documentIssue, instanceIssue } from './wire-check.ts';
+import type { Instance, LogEntry, Snapshot, TrustBundle } from './protocol.ts';
+import {
+  changeIssue,
+  checkLogEntry,
+  checkSnapshot,
+  documentIssue,
+  instanceIssue,
+  trustBundleIssue,
+} from './wire-check.ts';
 
 const toEndpoint = (i: Instance): Endpoint => ({
   address: i.address,
@@ -31,6 +38,12 @@ export class ConfigState {
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
   readonly problems: string[] = [];
+  #trustBundle: TrustBundle | undefined;
+
+  /** The mesh's trust bundle, once the config service has sent one. */
+  trustBundle(): TrustBundle | undefined {
+    return this.#trustBundle;
+  }
 
   policy(destination: string): DestinationPolicy | undefined {
     return this.#policies.get(destination);
@@ -81,6 +94,7 @@ export class ConfigState {
       revision: this.revision,
       documents: [...this.#documents.values()],
       instances: [...this.#instances.values()].flatMap((m) => [...m.values()]),
+      ...(this.#trustBundle ? { trustBundle: this.#trustBundle } : {}),
     };
   }
 
@@ -101,6 +115,9 @@ export class ConfigState {
       else this.#put(d);
     }
     for (const i of snap.instances) this.#register(i);
+    // A snapshot without a bundle (a service without a CA) clears it; a malformed one keeps the last.
+    if (snap.trustBundle === undefined) this.#trustBundle = undefined;
+    else this.#setBundle(snap.trustBundle, 'snapshot');
   }
 
   /**
@@ -123,6 +140,7 @@ export class ConfigState {
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
+      else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
         const set = this.#instances.get(c.service);
         if (set?.delete(c.id)) {
@@ -150,6 +168,12 @@ export class ConfigState {
     if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
     else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
+  }
+
+  #setBundle(bundle: TrustBundle, where: string): void {
+    const issue = trustBundleIssue(bundle);
+    if (issue) this.#problem(`${where}: trust bundle skipped: ${issue}`);
+    else this.#trustBundle = bundle;
   }
 
   #register(i: Instance): void {

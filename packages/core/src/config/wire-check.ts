@@ -8,6 +8,9 @@ import { ErrorCode, WeftError } from '../errors/errors.ts';
 import { hostIssue, portIssue, serviceNameIssue } from './names.ts';
 import { type LogEntry, type Snapshot, WatchEvent } from './protocol.ts';
 
+const PEM_CERTIFICATE =
+  /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/;
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -48,6 +51,19 @@ export function documentIssue(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Why `value` is not a trust bundle (trust domain, PEM certificates, generation), or undefined. */
+export function trustBundleIssue(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'not an object';
+  if (typeof value.trustDomain !== 'string' || !/^[a-z0-9._-]{1,255}$/.test(value.trustDomain))
+    return 'trustDomain: must be lower-case letters, digits, ".", "_" or "-"';
+  const certs = value.certificates;
+  if (!Array.isArray(certs) || certs.length === 0) return 'certificates: must be a non-empty array';
+  if (!certs.every((c) => typeof c === 'string' && PEM_CERTIFICATE.test(c)))
+    return 'certificates: each must be one PEM certificate';
+  if (!isRevision(value.generation)) return 'generation: must be an integer ≥ 0';
+  return undefined;
+}
+
 /** Why `value` is not a change of a log entry (its op and fields), or undefined. */
 export function changeIssue(value: unknown): string | undefined {
   if (!isRecord(value)) return 'not an object';
@@ -64,6 +80,8 @@ export function changeIssue(value: unknown): string | undefined {
       return typeof value.service === 'string' && typeof value.id === 'string'
         ? undefined
         : 'service and id must be strings';
+    case 'bundle':
+      return trustBundleIssue(value.bundle);
     default:
       return `unknown op ${JSON.stringify(value.op)}`;
   }
