@@ -214,6 +214,11 @@ function describeChange(c: LogEntry['changes'][number]): string {
   return c.op;
 }
 
+/** `name (token id)`, or `-` for the service's own writes and entries stored before attribution. */
+function describeAuthor(e: LogEntry): string {
+  return e.author ? `${e.author.name} (${e.author.tokenId})` : '-';
+}
+
 export async function history(
   request: Api,
   o: Output,
@@ -229,8 +234,13 @@ export async function history(
   out(o, body, () =>
     r.entries.length
       ? table([
-          ['REVISION', 'TIME', 'CHANGES'],
-          ...r.entries.map((e) => [String(e.revision), e.at, e.changes.map(describeChange).join(', ')]),
+          ['REVISION', 'TIME', 'AUTHOR', 'CHANGES'],
+          ...r.entries.map((e) => [
+            String(e.revision),
+            e.at,
+            describeAuthor(e),
+            e.changes.map(describeChange).join(', '),
+          ]),
         ])
       : 'no history',
   );

@@ -156,8 +156,14 @@ spec:
     const history = await cli(['history']);
     assert.match(
       history.stdout,
-      /REVISION\s+TIME\s+CHANGES\n3\s+\S+\s+delete DestinationPolicy\/orders\n2\s+\S+\s+put DestinationPolicy\/from-stdin\n1 /,
+      /REVISION\s+TIME\s+AUTHOR\s+CHANGES\n3\s+\S+\s+admin \([0-9a-f]{16}\)\s+delete DestinationPolicy\/orders\n2\s+\S+\s+admin \([0-9a-f]{16}\)\s+put DestinationPolicy\/from-stdin\n1 /,
     );
+    const [, tokenId, secret] = /^weft_([0-9a-f]{16})_(.+)$/.exec(svc.token)!;
+    assert.equal(history.stdout.includes(secret!), false, 'the secret is never shown');
+    const json = JSON.parse((await cli(['history', '-o', 'json'])).stdout) as {
+      entries: { author?: { tokenId: string; name: string } }[];
+    };
+    assert.deepEqual(json.entries[0]?.author, { tokenId, name: 'admin' });
     const rb = await cli(['rollback', '1']);
     assert.equal(rb.code, 0, rb.stderr);
     assert.match(rb.stdout, /rolled back to revision 1: .*DestinationPolicy\/orders/);

@@ -4,7 +4,15 @@
  * commit that gets the next global revision and appends a {@link LogEntry}; heartbeats are the one
  * exception (they only move an instance's lease and do not change what watchers see).
  */
-import type { Change, DocumentKind, Instance, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+import type {
+  Change,
+  DocumentKind,
+  Instance,
+  LogEntry,
+  Snapshot,
+  StoredDocument,
+  WriteAuthor,
+} from '@weft/core/config';
 
 /** A condition checked atomically with a commit. */
 export type Expectation =
@@ -70,9 +78,14 @@ export interface Store {
   getInstance(service: string, id: string): Promise<StoredInstance | undefined>;
   /**
    * Atomically: checks every expectation, applies every change under the next revision, appends the
-   * log entry. Nothing is applied when an expectation fails.
+   * log entry. Nothing is applied when an expectation fails. `author` (the token that asked for
+   * the write) is recorded in the entry; omit it for the service's own writes.
    */
-  commit(changes: readonly PendingChange[], expectations?: readonly Expectation[]): Promise<CommitResult>;
+  commit(
+    changes: readonly PendingChange[],
+    expectations?: readonly Expectation[],
+    author?: WriteAuthor,
+  ): Promise<CommitResult>;
   /** Moves an instance's lease deadline; false when the instance is unknown. Does not bump the revision. */
   heartbeat(service: string, id: string, expiresAt: number): Promise<boolean>;
   /**
@@ -105,6 +118,18 @@ export function describeExpectation(e: Expectation): string {
   if (e.type === 'document') return `${e.kind}/${e.name} at revision ${e.revision}`;
   if (e.type === 'revision') return `store at revision ${e.revision}`;
   return `lease of ${e.service}/${e.id}`;
+}
+
+/** The log entry of a commit at `revision`: its author only when there is one. */
+export function logEntry(
+  revision: number,
+  at: string,
+  changes: Change[],
+  author: WriteAuthor | undefined,
+): LogEntry {
+  return author
+    ? { revision, at, changes, author: { tokenId: author.tokenId, name: author.name } }
+    : { revision, at, changes };
 }
 
 /** Builds the log entry's public changes from pending ones at `revision`. */

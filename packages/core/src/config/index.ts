@@ -50,7 +50,7 @@ export {
   RetryBudgetPolicy,
   RetryPolicy,
 } from './policy.ts';
-export type { Change, Instance, LogEntry, Snapshot } from './protocol.ts';
+export type { Change, Instance, LogEntry, Snapshot, WriteAuthor } from './protocol.ts';
 export {
   InstanceRegistration,
   LEASE_LIMITS,
