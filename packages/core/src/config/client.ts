@@ -5,6 +5,8 @@
  * with full-jitter backoff, failing over across the configured URLs and resuming from its revision.
  * The data plane never waits on it: lookups are synchronous and keep the last good values.
  */
+
+import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
@@ -83,6 +85,8 @@ export interface ConfigClient {
   policy(destination: string): DestinationPolicy | undefined;
   /** The current validated `Route` of a destination service (synchronous, O(1)). */
   route(destination: string): RouteSpec | undefined;
+  /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
   effectivePolicy(
     destination: string,
@@ -322,6 +326,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     ready,
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
+    authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
     endpoints: (service) => state.endpoints(service),
@@ -349,6 +354,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         cachedRevision,
         policies: Object.fromEntries(state.policies()),
         routes: Object.fromEntries(state.routes()),
+        authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
       };
     },
     async close() {

@@ -4,6 +4,7 @@
  * clients. New kinds (routes, authorization policies) are added to {@link DOCUMENT_KINDS}.
  */
 import { z } from 'zod';
+import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import { RouteSpec } from '../route/route-schema.ts';
 import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
@@ -14,6 +15,8 @@ export const DOCUMENT_KINDS = {
   DestinationPolicy,
   /** How calls to one destination service are split, matched, mirrored and faulted; `name` is the destination service. */
   Route: RouteSpec,
+  /** Who may call one server (`spec.service`); any name. See docs/security.md. */
+  AuthorizationPolicy: AuthorizationPolicySpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -22,6 +25,7 @@ export type DocumentKind = keyof typeof DOCUMENT_KINDS;
 export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
   Route: RouteSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
 }
 
 /**

@@ -5,6 +5,8 @@
  * of the wrong shape is refused whole before anything changes; a malformed instance, document or
  * change inside one is skipped and reported.
  */
+
+import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
@@ -25,6 +27,7 @@ export class ConfigState {
   readonly #documents = new Map<string, StoredDocument>();
   readonly #policies = new Map<string, DestinationPolicy>();
   readonly #routes = new Map<string, RouteSpec>();
+  readonly #authorization = new Map<string, AuthorizationPolicySpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -45,6 +48,11 @@ export class ConfigState {
 
   routes(): ReadonlyMap<string, RouteSpec> {
     return this.#routes;
+  }
+
+  /** The validated `AuthorizationPolicy` documents, by document name. */
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec> {
+    return this.#authorization;
   }
 
   /** The registered endpoints of a service, or undefined when it has none. */
@@ -81,6 +89,7 @@ export class ConfigState {
     this.#documents.clear();
     this.#policies.clear();
     this.#routes.clear();
+    this.#authorization.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -109,6 +118,7 @@ export class ConfigState {
         this.#documents.delete(`${c.kind}/${c.name}`);
         if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
         else if (c.kind === 'Route') this.#routes.delete(c.name);
+        else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else {
         const set = this.#instances.get(c.service);
@@ -136,6 +146,8 @@ export class ConfigState {
     this.#documents.set(`${d.kind}/${d.name}`, d);
     if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
     else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
+    else if (d.kind === 'AuthorizationPolicy')
+      this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
   }
 
   #register(i: Instance): void {

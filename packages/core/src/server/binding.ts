@@ -14,6 +14,7 @@ import type { ServerCall } from './call.ts';
 import type { DrainState } from './drain.ts';
 import type { InboundField } from './inbound.ts';
 import type { ServerInstruments } from './instruments.ts';
+import type { ServerAuthorizationSettings } from './modules/authorization-module.ts';
 
 /**
  * One layer of the server: handles `call` synchronously up to the handler, or throws a
@@ -32,6 +33,8 @@ export interface ServerStackEnv {
   readonly binding: ServerBinding;
   /** Counts an inbound value ignored because malformed (`weft.server.malformed_headers`). */
   readonly onMalformed: (field: InboundField) => void;
+  /** The server's service, config and trust domain, when policies apply to it. */
+  readonly authorization?: ServerAuthorizationSettings | undefined;
 }
 
 /** A module of the server stack. */

@@ -6,11 +6,13 @@
 import { type AdmissionOptions, type ConcurrencyOptions, concurrencyLimit } from '../admission/admission.ts';
 import { FIXED_LIMIT_DEFAULTS } from '../admission/limit.ts';
 import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.ts';
+import { serviceNameIssue } from '../config/names.ts';
 import { invalidOption } from '../errors/errors.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import type { KeySet } from '../util/known-keys.ts';
 import type { ServerStack } from './binding.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
+import type { ServerAuthorizationSettings, ServerConfigSource } from './modules/authorization-module.ts';
 import { defaultServerStack, editServerStack } from './server-stack.ts';
 
 export interface ServerBaseOptions {
@@ -39,6 +41,21 @@ export interface ServerBaseOptions {
   stack?: (stack: ServerStack) => ServerStack;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
+  /**
+   * The service this server is in the mesh: the `spec.service` of the `AuthorizationPolicy`
+   * documents that protect it. Defaults to none (no policy applies, every call is allowed).
+   */
+  service?: string;
+  /**
+   * The config the server follows live: its `AuthorizationPolicy` documents (a `ConfigClient`).
+   * Defaults to none (no policy applies).
+   */
+  config?: ServerConfigSource;
+  /**
+   * The trust domain of the mesh: `from.services` in a policy names callers of this domain only
+   * (`spiffe://<trustDomain>/service/<name>`). Defaults to `weft.local`.
+   */
+  trustDomain?: string;
 }
 
 /** The keys of {@link ServerBaseOptions}, for each binding's unknown-key check. */
@@ -50,6 +67,9 @@ export const SERVER_BASE_KEYS = {
   drainSignals: true,
   stack: true,
   clock: true,
+  service: true,
+  config: true,
+  trustDomain: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
 export interface ResolvedServerBase {
@@ -60,6 +80,8 @@ export interface ResolvedServerBase {
   /** The server stack to run, checked. */
   stack: ServerStack;
   clock: Clock;
+  /** What the `authorization` module decides with (undefined: no policy applies). */
+  authorization: ServerAuthorizationSettings | undefined;
 }
 
 export const SERVER_BASE_DEFAULTS = {
@@ -67,6 +89,7 @@ export const SERVER_BASE_DEFAULTS = {
   rate: false,
   drainTimeoutMs: DRAIN_DEFAULTS.timeoutMs,
   drainDelayMs: DRAIN_DEFAULTS.delayMs,
+  trustDomain: 'weft.local',
 } as const;
 
 /** Checks and fills in the shared options; `drainSignals` defaults to the binding's own choice. */
@@ -91,7 +114,9 @@ export function resolveServerBase(
   if (options.stack !== undefined && typeof options.stack !== 'function')
     throw invalidOption('stack', 'must be a function (stack) => stack, editing the default server stack');
   const stack = options.stack === undefined ? defaultServerStack() : editServerStack(options.stack);
+  const authorization = resolveAuthorization(options);
   return {
+    authorization,
     admission: { concurrency, rate, clock },
     drainTimeoutMs,
     drainDelayMs,
@@ -99,6 +124,28 @@ export function resolveServerBase(
     stack,
     clock,
   };
+}
+
+function resolveAuthorization(options: ServerBaseOptions): ServerAuthorizationSettings | undefined {
+  const { service, config } = options;
+  const trustDomain = options.trustDomain ?? SERVER_BASE_DEFAULTS.trustDomain;
+  if (service !== undefined && serviceNameIssue(service) !== undefined)
+    throw invalidOption('service', serviceNameIssue(service)!);
+  if (!/^[a-z0-9._-]{1,255}$/.test(String(trustDomain)))
+    throw invalidOption(
+      'trustDomain',
+      'must be a trust domain such as weft.local (lowercase letters, digits, ".", "_", "-")',
+    );
+  if (
+    config !== undefined &&
+    (typeof config?.authorizationPolicies !== 'function' || !('revision' in config))
+  )
+    throw invalidOption(
+      'config',
+      'must be a config client (createConfigClient) with authorizationPolicies()',
+    );
+  if (service === undefined || config === undefined) return undefined;
+  return { service, config, trustDomain };
 }
 
 /** Checks a concurrency limit and a rate limit (they throw, naming the option, when invalid). */

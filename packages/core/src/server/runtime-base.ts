@@ -100,6 +100,7 @@ export class ServerRuntimeBase {
       drain: this.drainState,
       binding: options.binding,
       onMalformed: this.onMalformed,
+      authorization: server.authorization,
     };
     this.stack = server.stack;
     this.#service = server.stack.build(options.terminal, env);

@@ -9,7 +9,15 @@
  * every module's finisher runs (the permit returns, the span ends, the duration is recorded).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Clock, type DrainState, Header, ServerCall, type ServerOutcome } from '@weft/core';
+import {
+  type Clock,
+  type DrainState,
+  Header,
+  type PeerIdentity,
+  peerOfSocket,
+  ServerCall,
+  type ServerOutcome,
+} from '@weft/core';
 import { type Reply, replyHeaders } from './replies.ts';
 
 /** What a call needs of its server runtime. */
@@ -45,6 +53,11 @@ export abstract class HttpServerCall extends ServerCall {
 
   headerNames(): string[] {
     return Object.keys(this.req.headers);
+  }
+
+  /** The verified client certificate's SPIFFE ID (read once per TLS connection); never a header. */
+  protected override readPeer(): PeerIdentity | undefined {
+    return peerOfSocket(this.req.socket);
   }
 
   /** Writes a reply Weft made itself (a refusal), through the framework when it has its own API. */
