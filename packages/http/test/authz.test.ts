@@ -17,6 +17,7 @@ import { weft as weftFastify } from '@weft/http/fastify';
 import express from 'express';
 import Fastify from 'fastify';
 import { Agent, request } from 'undici';
+import { controlPlaneApi, type Spec, setPolicies } from './authz-helpers.ts';
 import { type Leaf, spiffe, testCa } from './mesh-certs.ts';
 import { KINDS, type Kind } from './server-apps.ts';
 
@@ -51,41 +52,8 @@ after(async () => {
   dir.remove();
 });
 
-const api = (method: string, path: string, body?: unknown) =>
-  fetch(`${cp.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${cp.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-
-type Spec = Record<string, unknown>;
-
-/** Makes the AuthorizationPolicy documents exactly `docs`, and waits until the servers' config has them. */
-async function policies(docs: Record<string, Spec>): Promise<void> {
-  const list = (await (await api('GET', '/v1/documents/AuthorizationPolicy')).json()) as {
-    documents: { name: string }[];
-  };
-  let revision = 0;
-  for (const d of list.documents) {
-    if (docs[d.name]) continue;
-    const r = await api('DELETE', `/v1/documents/AuthorizationPolicy/${d.name}`);
-    assert.equal(r.status, 200);
-    revision = ((await r.json()) as { revision: number }).revision;
-  }
-  const documents = Object.entries(docs).map(([name, spec]) => ({ kind: 'AuthorizationPolicy', name, spec }));
-  if (documents.length) {
-    const r = await api('POST', '/v1/apply', { documents });
-    assert.equal(r.status, 200, await r.clone().text());
-    revision = Math.max(revision, ((await r.json()) as { revision: number }).revision);
-  }
-  for (let i = 0; config.revision < revision; i++) {
-    assert.ok(i < 500, 'the config client did not see the policies');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const api = (method: string, path: string, body?: unknown) => controlPlaneApi(cp, method, path, body);
+const policies = (docs: Record<string, Spec>) => setPolicies(cp, config, docs);
 
 interface Server {
   url: string;

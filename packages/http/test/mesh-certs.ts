@@ -1,7 +1,7 @@
 /**
  * Test helper: a throwaway mesh CA and leaf certificates whose URI SAN is a SPIFFE ID, made at test
  * time (ECDSA P-256 through WebCrypto and @peculiar/x509), so no certificate on disk ever expires
- * under the tests. Shared by the HTTP and gRPC authorization tests.
+ * under the tests. The gRPC tests keep the same helper (test projects do not import each other).
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
