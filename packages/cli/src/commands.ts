@@ -30,6 +30,9 @@ const ALIASES: Record<string, DocumentKind> = {
   route: 'Route',
   routes: 'Route',
   rt: 'Route',
+  authorizationpolicy: 'AuthorizationPolicy',
+  authorizationpolicies: 'AuthorizationPolicy',
+  authz: 'AuthorizationPolicy',
 };
 
 export class UsageError extends Error {}
@@ -39,7 +42,7 @@ export function resolveKind(kind: string): DocumentKind {
   const k = ALIASES[kind.toLowerCase()];
   if (!k)
     throw new UsageError(
-      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt)`,
+      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz)`,
     );
   return k;
 }

@@ -174,6 +174,29 @@ spec:
     assert.match(stale.stderr, /changed/);
   });
 
+  test('an AuthorizationPolicy is applied from YAML and read back by its alias', async () => {
+    const path = file(
+      'authz.yaml',
+      `kind: AuthorizationPolicy
+name: catalog-readers
+spec:
+  service: catalog
+  action: ALLOW
+  rules:
+    - from: [{ services: [frontend] }]
+      to: [{ methods: [GET], paths: ["/items/*"] }]
+      when: [{ header: x-tenant, values: [acme] }]
+`,
+    );
+    const applied = await cli(['apply', '-f', path]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /AuthorizationPolicy\/catalog-readers configured/);
+    const got = await cli(['get', 'authz', 'catalog-readers']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.match(got.stdout, /service: catalog\n/);
+    assert.equal((await cli(['delete', 'authz', 'catalog-readers'])).code, 0);
+  });
+
   test('endpoints lists registered instances', async () => {
     await api({ urls: [svc.url], token: svc.token, timeoutMs: 5000 })(
       'POST',
