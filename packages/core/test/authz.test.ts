@@ -21,6 +21,7 @@ import {
   type ServerStackEnv,
   selectPolicies,
   serverAuthorizationModule,
+  serverTelemetryModule,
 } from '@weft/core';
 import { validateDocument } from '@weft/core/config';
 
@@ -265,5 +266,30 @@ describe('the authorization module', () => {
     assert.throws(() => resolveServerBase({ service: 'Bad Name' }, false), /service/);
     assert.throws(() => resolveServerBase({ service: 'a', config: {} as never }, false), /config/);
     assert.throws(() => resolveServerBase({ trustDomain: 'no/slash' }, false), /trustDomain/);
+  });
+});
+
+describe('the verified peer on the server span', () => {
+  test('a recorded span gets weft.peer.service and weft.peer.spiffe_id; an unrecorded one costs no peer read', () => {
+    const set: Record<string, unknown> = {};
+    let recording = true;
+    const span = { isRecording: () => recording, setAttribute: (k: string, v: unknown) => (set[k] = v) };
+    const env = {
+      binding: { spanName: () => 's', spanAttributes: () => ({}) },
+      instruments: { tracer: { startSpan: () => span }, inflight: { add: () => {} } },
+    } as unknown as ServerStackEnv;
+    const service = serverTelemetryModule().make(
+      {},
+      () => {},
+      env,
+      () => () => {},
+    );
+    service(new FakeCall('GET', '/', id('frontend')));
+    assert.deepEqual(set, { 'weft.peer.service': 'frontend', 'weft.peer.spiffe_id': id('frontend') });
+    recording = false;
+    const call = new FakeCall('GET', '/', id('orders'));
+    service(call);
+    assert.equal(call.peerReads, 0);
+    assert.equal(set['weft.peer.service'], 'frontend');
   });
 });

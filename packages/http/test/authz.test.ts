@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +27,8 @@ let config: ConfigClient;
 const dir = tempDir();
 const agents: Record<'frontend' | 'orders' | 'anonymous' | 'noSpiffe' | 'foreign', Agent> = {} as never;
 let serverLeaf: Leaf;
+let frontendLeaf: Leaf;
+let ordersLeaf: Leaf;
 let ca: string;
 
 before(async () => {
@@ -38,8 +41,10 @@ before(async () => {
   serverLeaf = await mesh.leaf(spiffe('catalog'));
   const agent = (leaf?: Leaf) =>
     new Agent({ connect: { ca: mesh.ca, ...(leaf ? { cert: leaf.cert, key: leaf.key } : {}) } });
-  agents.frontend = agent(await mesh.leaf(spiffe('frontend')));
-  agents.orders = agent(await mesh.leaf(spiffe('orders')));
+  frontendLeaf = await mesh.leaf(spiffe('frontend'));
+  ordersLeaf = await mesh.leaf(spiffe('orders'));
+  agents.frontend = agent(frontendLeaf);
+  agents.orders = agent(ordersLeaf);
   agents.anonymous = agent();
   agents.noSpiffe = agent(await mesh.leaf(undefined));
   // Signed by a CA the server does not trust, claiming to be frontend.
@@ -315,3 +320,45 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describe('AuthorizationPolicy on Fastify over HTTP/2 with TLS', () => {
+  test('the peer is the connection certificate for every stream; policies decide as over HTTP/1.1', async () => {
+    const app = Fastify({ http2: true, https: { ...tls(), allowHTTP1: true } });
+    await app.register(weftFastify, options());
+    app.get('/*', async () => ({ peer: currentContext()?.peer?.spiffeId ?? null }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const get = (session: http2.ClientHttp2Session, path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': path, ...headers });
+        let body = '';
+        let status = 0;
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+        });
+        stream.on('data', (d) => {
+          body += d;
+        });
+        stream.on('end', () => resolve({ status, body }));
+        stream.on('error', reject);
+      });
+    const session = (leaf: Leaf) =>
+      http2.connect(`https://localhost:${port}`, { ca, cert: leaf.cert, key: leaf.key });
+    const frontend = session(frontendLeaf);
+    const orders = session(ordersLeaf);
+    try {
+      await policies({
+        readers: { service: 'catalog', action: 'ALLOW', rules: [{ from: [{ services: ['frontend'] }] }] },
+      });
+      for (let i = 0; i < 3; i++) {
+        const r = await get(frontend, `/items/${i}`);
+        assert.deepEqual([r.status, JSON.parse(r.body).peer], [200, spiffe('frontend')]);
+      }
+      assert.equal((await get(orders, '/items/1', { 'x-spiffe-id': spiffe('frontend') })).status, 403);
+    } finally {
+      frontend.close();
+      orders.close();
+      await app.close();
+    }
+  });
+});

@@ -57,7 +57,9 @@ export abstract class HttpServerCall extends ServerCall {
 
   /** The verified client certificate's SPIFFE ID (read once per TLS connection); never a header. */
   protected override readPeer(): PeerIdentity | undefined {
-    return peerOfSocket(this.req.socket);
+    // HTTP/2: each stream's `socket` is a proxy of its own, the session's is one per connection.
+    const session = (this.req as { stream?: { session?: { socket?: object } } }).stream?.session;
+    return peerOfSocket(session?.socket ?? this.req.socket);
   }
 
   /** Writes a reply Weft made itself (a refusal), through the framework when it has its own API. */
