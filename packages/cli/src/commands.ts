@@ -33,6 +33,9 @@ const ALIASES: Record<string, DocumentKind> = {
   trafficswitch: 'TrafficSwitch',
   trafficswitches: 'TrafficSwitch',
   switch: 'TrafficSwitch',
+  authorizationpolicy: 'AuthorizationPolicy',
+  authorizationpolicies: 'AuthorizationPolicy',
+  authz: 'AuthorizationPolicy',
 };
 
 export class UsageError extends Error {}
@@ -42,7 +45,7 @@ export function resolveKind(kind: string): DocumentKind {
   const k = ALIASES[kind.toLowerCase()];
   if (!k)
     throw new UsageError(
-      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt)`,
+      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz)`,
     );
   return k;
 }
@@ -217,6 +220,11 @@ function describeChange(c: LogEntry['changes'][number]): string {
   return c.op;
 }
 
+/** `name (token id)`, or `-` for the service's own writes and entries stored before attribution. */
+function describeAuthor(e: LogEntry): string {
+  return e.author ? `${e.author.name} (${e.author.tokenId})` : '-';
+}
+
 export async function history(
   request: Api,
   o: Output,
@@ -232,8 +240,13 @@ export async function history(
   out(o, body, () =>
     r.entries.length
       ? table([
-          ['REVISION', 'TIME', 'CHANGES'],
-          ...r.entries.map((e) => [String(e.revision), e.at, e.changes.map(describeChange).join(', ')]),
+          ['REVISION', 'TIME', 'AUTHOR', 'CHANGES'],
+          ...r.entries.map((e) => [
+            String(e.revision),
+            e.at,
+            describeAuthor(e),
+            e.changes.map(describeChange).join(', '),
+          ]),
         ])
       : 'no history',
   );

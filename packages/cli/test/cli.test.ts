@@ -156,8 +156,14 @@ spec:
     const history = await cli(['history']);
     assert.match(
       history.stdout,
-      /REVISION\s+TIME\s+CHANGES\n3\s+\S+\s+delete DestinationPolicy\/orders\n2\s+\S+\s+put DestinationPolicy\/from-stdin\n1 /,
+      /REVISION\s+TIME\s+AUTHOR\s+CHANGES\n3\s+\S+\s+admin \([0-9a-f]{16}\)\s+delete DestinationPolicy\/orders\n2\s+\S+\s+admin \([0-9a-f]{16}\)\s+put DestinationPolicy\/from-stdin\n1 /,
     );
+    const [, tokenId, secret] = /^weft_([0-9a-f]{16})_(.+)$/.exec(svc.token)!;
+    assert.equal(history.stdout.includes(secret!), false, 'the secret is never shown');
+    const json = JSON.parse((await cli(['history', '-o', 'json'])).stdout) as {
+      entries: { author?: { tokenId: string; name: string } }[];
+    };
+    assert.deepEqual(json.entries[0]?.author, { tokenId, name: 'admin' });
     const rb = await cli(['rollback', '1']);
     assert.equal(rb.code, 0, rb.stderr);
     assert.match(rb.stdout, /rolled back to revision 1: .*DestinationPolicy\/orders/);
@@ -166,6 +172,29 @@ spec:
     const stale = await cli(['delete', 'policy', 'users', '--if-revision', '0']);
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /changed/);
+  });
+
+  test('an AuthorizationPolicy is applied from YAML and read back by its alias', async () => {
+    const path = file(
+      'authz.yaml',
+      `kind: AuthorizationPolicy
+name: catalog-readers
+spec:
+  service: catalog
+  action: ALLOW
+  rules:
+    - from: [{ services: [frontend] }]
+      to: [{ methods: [GET], paths: ["/items/*"] }]
+      when: [{ header: x-tenant, values: [acme] }]
+`,
+    );
+    const applied = await cli(['apply', '-f', path]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /AuthorizationPolicy\/catalog-readers configured/);
+    const got = await cli(['get', 'authz', 'catalog-readers']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.match(got.stdout, /service: catalog\n/);
+    assert.equal((await cli(['delete', 'authz', 'catalog-readers'])).code, 0);
   });
 
   test('endpoints lists registered instances', async () => {

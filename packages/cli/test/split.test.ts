@@ -166,7 +166,10 @@ describe('weft split and Route documents against a real config service', () => {
       'exactly those given',
     );
     const history = await cli(['history', 'route', 'catalog']);
-    assert.match(history.stdout, new RegExp(`^${body.revision}\\s+\\S+\\s+put Route/catalog$`, 'm'));
+    assert.match(
+      history.stdout,
+      new RegExp(`^${body.revision}\\s+\\S+\\s+admin \\(\\w+\\)\\s+put Route/catalog$`, 'm'),
+    );
   });
 
   test('split appends a default rule to a Route that has none; an unchanged split writes nothing', async () => {

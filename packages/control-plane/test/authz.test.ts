@@ -111,6 +111,28 @@ describe('authorization is decided on the matched route, and service tokens are 
     assert.equal((await call(svc.url, 'GET', '/v1/services/orders/endpoints', { token: users })).status, 200);
   });
 
+  test('every write through the API records its token (id and name, not the secret) as the author', async () => {
+    const issued = await svc.newToken({ name: 'payments', role: 'service' });
+    const reg = await call(svc.url, 'POST', '/v1/services/payments/instances', {
+      token: issued.token,
+      body: { address: '127.0.0.1', port: 7301, ttlMs: 60_000 },
+    });
+    assert.equal(reg.status, 201);
+    const put = await call(svc.url, 'PUT', '/v1/documents/DestinationPolicy/audited', {
+      token: svc.token,
+      body: policy('audited', {}),
+    });
+    assert.equal(put.status, 201);
+    const adminId = /^weft_([0-9a-f]{16})_/.exec(svc.token)![1];
+    const [registered, written] = (await svc.store.logSince(reg.body.revision - 1, 10)) ?? [];
+    assert.deepEqual(registered?.author, { tokenId: issued.id, name: 'payments' });
+    assert.deepEqual(written?.author, { tokenId: adminId, name: 'admin' });
+    const history = await call(svc.url, 'GET', '/v1/history?name=audited', { token: svc.token });
+    assert.deepEqual(history.body.entries[0].author, { tokenId: adminId, name: 'admin' });
+    const secret = issued.token.slice('weft_'.length + 17);
+    assert.equal(JSON.stringify(await svc.store.logSince(0, 1000)).includes(secret), false);
+  });
+
   test('the scope is explicit or the token name; admins stay unscoped; a bad scope is a 400 naming the field', async () => {
     const deployer = await svc.newToken({ name: 'ci-users', role: 'service', service: 'users' });
     const reg = (service: string, token: string) =>

@@ -119,6 +119,27 @@ function contract(name: string, open: () => Promise<Store>, close: () => Promise
       );
     });
 
+    test('each revision records the token that wrote it (id and name), kept in history and the log', async () => {
+      const author = { tokenId: 'c'.repeat(16), name: 'deployer' };
+      const r = await store.commit(
+        [{ op: 'put', kind: 'DestinationPolicy', name: 'audited', spec: {} }],
+        [],
+        // Only the id and name are kept, whatever else the caller's object holds.
+        { ...author, hash: 'ff' } as typeof author,
+      );
+      assert.ok(r.ok);
+      assert.deepEqual(r.entry.author, author);
+      const [latest] = await store.history({ kind: 'DestinationPolicy', name: 'audited', limit: 1 });
+      assert.deepEqual([latest?.revision, latest?.author], [r.entry.revision, author]);
+      const [logged] = (await store.logSince(r.entry.revision - 1, 1)) ?? [];
+      assert.deepEqual(logged?.author, author);
+      const own = await store.commit([{ op: 'delete', kind: 'DestinationPolicy', name: 'audited' }]);
+      assert.ok(own.ok);
+      const [deleted] = await store.history({ name: 'audited', limit: 1 });
+      assert.equal(deleted?.revision, own.entry.revision);
+      assert.equal('author' in deleted!, false, 'a write without a token has no author');
+    });
+
     test('the first admin token is created once', async () => {
       const t = { id: 'a'.repeat(16), name: 'admin', role: 'admin' as const, hash: '00', createdAt: '' };
       assert.equal(await store.createFirstAdminToken(t), true);

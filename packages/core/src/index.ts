@@ -23,6 +23,18 @@ export { ATTEMPT_DEFAULTS, attemptModule } from './attempt/attempt-filter.ts';
 export { AttemptExchange, discardExchange, onExchangeDone } from './attempt/exchange.ts';
 export type { AdaptivePerTryParams } from './attempt/watchdog.ts';
 export { ADAPTIVE_PER_TRY_DEFAULTS, AttemptWatchdog, attemptTimeout } from './attempt/watchdog.ts';
+export type { AuthzCall, AuthzReason } from './authz/authz-engine.ts';
+export { AuthzDenial, CompiledAuthorization, selectPolicies } from './authz/authz-engine.ts';
+export {
+  AuthorizationCondition,
+  AuthorizationOperation,
+  AuthorizationPolicySpec,
+  AuthorizationRule,
+  AuthorizationSource,
+  SPIFFE_SERVICE_ID,
+} from './authz/authz-schema.ts';
+export type { CertificateNames, PeerIdentity, TlsSocketLike } from './authz/peer.ts';
+export { parseSpiffeId, peerFromCertificate, peerOfSocket } from './authz/peer.ts';
 export type { BalanceParams } from './balancer/balance-filter.ts';
 export { BALANCE_DEFAULTS, balanceModule } from './balancer/balance-filter.ts';
 export type { EndpointParams } from './balancer/endpoint-filter.ts';
@@ -151,6 +163,10 @@ export {
 export type { ServerInstrumentNames, ServerInstruments } from './server/instruments.ts';
 export { createServerInstruments } from './server/instruments.ts';
 export { RouteAdmission, serverAdmissionModule } from './server/modules/admission-module.ts';
+export type {
+  AuthorizationPolicySource,
+  ServerAuthorizationSettings,
+} from './server/modules/authorization-module.ts';
 export { serverAuthorizationModule } from './server/modules/authorization-module.ts';
 export { serverContextModule } from './server/modules/context-module.ts';
 export { serverDeadlineModule } from './server/modules/deadline-module.ts';

@@ -3,8 +3,10 @@
  * fake destination, the server's `switch` module over a fake binding, and the client's view of the
  * documents (an invalid one changes nothing).
  */
+
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { AuthorizationPolicySpec } from '@weft/core';
 import {
   ErrorCode,
   isWeftError,
@@ -29,6 +31,12 @@ class ManualSwitches implements PolicySource {
   }
   trafficSwitch(name: string): TrafficSwitchSpec | undefined {
     return this.#switches.get(name);
+  }
+  get revision(): number {
+    return this.#revision;
+  }
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec> {
+    return new Map<string, AuthorizationPolicySpec>();
   }
   set(name: string, spec: TrafficSwitchSpec | undefined): void {
     if (spec === undefined) this.#switches.delete(name);

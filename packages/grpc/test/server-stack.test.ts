@@ -222,7 +222,8 @@ describe('one server module, inserted by role, in every server', () => {
       const before = seenByModule;
       assert.deepEqual(await h.call('ok'), { status: OK[kind], rejected: false, noRetry: false });
       const denied = await h.call('ok', { 'x-block': '1' });
-      assert.deepEqual(denied, { status: PERMISSION_DENIED[kind], rejected: false, noRetry: false });
+      // A denial is never retried: another endpoint would decide the same.
+      assert.deepEqual(denied, { status: PERMISSION_DENIED[kind], rejected: false, noRetry: true });
       const busy = await h.call('ok', { 'x-block': 'busy' });
       assert.deepEqual(busy, { status: SHED[kind], rejected: true, noRetry: false }, 'retryable elsewhere');
       assert.equal(seenByModule - before, 3, 'the module saw every call');

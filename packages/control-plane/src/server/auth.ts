@@ -6,6 +6,7 @@
  * without an entry cannot be registered, and a request that matched no route is treated as
  * admin-only (fail closed).
  */
+import type { WriteAuthor } from '@weft/core/config';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenRecord } from '../store/store.ts';
 import { HttpError } from './http-errors.ts';
@@ -61,6 +62,12 @@ const kAccess = 'weftAccess';
 /** The token record that authenticated `req` (undefined on public routes). */
 export function tokenOf(req: FastifyRequest): TokenRecord | undefined {
   return verified.get(req);
+}
+
+/** The author recorded for a write made by `req`: its token's id and name (never the secret). */
+export function authorOf(req: FastifyRequest): WriteAuthor | undefined {
+  const record = verified.get(req);
+  return record && { tokenId: record.id, name: record.name };
 }
 
 function decide(record: TokenRecord, access: Access, params: unknown): string | undefined {

@@ -12,6 +12,7 @@ import {
 } from '@weft/core/config';
 import type { FastifyInstance } from 'fastify';
 import type { Expectation, PendingChange, Store } from '../store/store.ts';
+import { authorOf } from './auth.ts';
 import { badRequest, HttpError, invalid, notFound, preconditionFailed } from './http-errors.ts';
 
 /** Most documents one apply may carry. */
@@ -102,6 +103,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
     const committed = await store.commit(
       [{ op: 'put', kind: doc.kind, name: doc.name, spec: doc.spec }],
       expectations,
+      authorOf(req),
     );
     if (!committed.ok) {
       const now = await store.getDocument(doc.kind, doc.name);
@@ -126,6 +128,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
     const committed = await store.commit(
       [{ op: 'delete', kind: k, name }],
       [{ type: 'document', kind: k, name, revision }],
+      authorOf(req),
     );
     if (!committed.ok) throw preconditionFailed(`${kind}/${name} changed (expected revision ${revision})`);
     return { revision: committed.entry.revision };
@@ -165,7 +168,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
       expectations.push({ type: 'document', kind: d.kind, name: d.name, revision: current?.revision ?? 0 });
     }
     if (changes.length === 0) return { revision: await store.revision(), changed: [], unchanged };
-    const committed = await store.commit(changes, expectations);
+    const committed = await store.commit(changes, expectations, authorOf(req));
     if (!committed.ok) throw new HttpError(409, 'conflict', 'a document changed during apply; retry');
     return {
       revision: committed.entry.revision,
@@ -214,7 +217,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
       for (const w of wanted.values()) changes.push({ op: 'put', kind: w.kind, name: w.name, spec: w.spec });
       if (changes.length === 0) return { revision: current, changed: [] };
       // Computed from the state at `current`: valid only if nothing was committed since.
-      const committed = await store.commit(changes, [{ type: 'revision', revision: current }]);
+      const committed = await store.commit(changes, [{ type: 'revision', revision: current }], authorOf(req));
       if (committed.ok)
         return {
           revision: committed.entry.revision,

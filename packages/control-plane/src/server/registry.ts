@@ -7,6 +7,7 @@
 import { checkName, formatIssues, InstanceRegistration, LEASE_LIMITS } from '@weft/core/config';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
+import { authorOf } from './auth.ts';
 import { canonical } from './documents.ts';
 import { invalid, notFound } from './http-errors.ts';
 
@@ -62,7 +63,7 @@ export function registryRoutes(app: FastifyInstance, store: Store, { now }: Regi
       if (canonical(same) === canonical(instance) && (await store.heartbeat(service, id, expiresAt)))
         return { revision: existing.instance.revision, instance: existing.instance };
     }
-    const committed = await store.commit([{ op: 'register', instance, expiresAt }]);
+    const committed = await store.commit([{ op: 'register', instance, expiresAt }], [], authorOf(req));
     if (!committed.ok) throw new Error('unexpected conflict on registration');
     const change = committed.entry.changes[0];
     reply.code(201);
@@ -86,7 +87,11 @@ export function registryRoutes(app: FastifyInstance, store: Store, { now }: Regi
     const { service, id } = req.params as { service: string; id: string };
     const existing = await store.getInstance(serviceParam(service), id);
     if (!existing) throw notFound(`instance ${service}/${id} is not registered`);
-    const committed = await store.commit([{ op: 'deregister', service, id, reason: 'deregistered' }]);
+    const committed = await store.commit(
+      [{ op: 'deregister', service, id, reason: 'deregistered' }],
+      [],
+      authorOf(req),
+    );
     if (!committed.ok) throw new Error('unexpected conflict on deregistration');
     return { revision: committed.entry.revision };
   });

@@ -8,12 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invalidOption } from '@weft/core';
-import type { DocumentKind, LogEntry, Snapshot, StoredDocument } from '@weft/core/config';
+import type { DocumentKind, LogEntry, Snapshot, StoredDocument, WriteAuthor } from '@weft/core/config';
 import { Etcd3, type IKeyValue, Range, type Watcher } from 'etcd3';
 import {
   type CommitResult,
   compareDocuments,
   type Expectation,
+  logEntry,
   materialize,
   type PendingChange,
   replayDocuments,
@@ -122,6 +123,7 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
   async function commitOnce(
     changes: readonly PendingChange[],
     expectations: readonly Expectation[],
+    author: WriteAuthor | undefined,
   ): Promise<CommitResult | 'retry'> {
     const counter = await readKv(k.rev);
     const revision = Number(counter?.value.toString() ?? 0) + 1;
@@ -142,11 +144,12 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       const kv = await readKv(k.doc(c.kind, c.name));
       if (kv) creates.set(`${c.kind}/${c.name}`, parse<StoredDocument>(kv).createRevision);
     }
-    const entry: LogEntry = {
+    const entry = logEntry(
       revision,
-      at: new Date().toISOString(),
-      changes: materialize(changes, revision, creates),
-    };
+      new Date().toISOString(),
+      materialize(changes, revision, creates),
+      author,
+    );
     const ops = entry.changes.map((c, i) => {
       if (c.op === 'put')
         return client.put(k.doc(c.document.kind, c.document.name)).value(JSON.stringify(c.document));
@@ -218,13 +221,13 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       const kv = await readKv(k.inst(service, instanceId));
       return kv && parse<StoredInstance>(kv);
     },
-    async commit(changes, expectations = []) {
+    async commit(changes, expectations = [], author) {
       if (changes.length > maxChanges || expectations.length > maxChanges)
         throw new StoreLimitError(
           `etcd takes at most ${maxChanges} changes in one revision (its --max-txn-ops is ${maxTxnOps}); got ${changes.length}: split the write`,
         );
       for (let attempt = 0; attempt < maxAttempts; attempt++) {
-        const r = await commitOnce(changes, expectations);
+        const r = await commitOnce(changes, expectations, author);
         if (r !== 'retry') return r;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       }

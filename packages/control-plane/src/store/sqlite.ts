@@ -13,6 +13,7 @@ import { preparePrivateFile } from './private-file.ts';
 import {
   type CommitResult,
   type Expectation,
+  logEntry,
   materialize,
   type PendingChange,
   replayDocuments,
@@ -228,7 +229,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       const row = q.inst.get(service, instanceId) as { data: string; expires_at: number } | undefined;
       return row && toInstance(row);
     },
-    async commit(changes, expectations = []): Promise<CommitResult> {
+    async commit(changes, expectations = [], author): Promise<CommitResult> {
       const result = transaction((): CommitResult => {
         for (const e of expectations) if (!check(e)) return { ok: false, failed: e };
         const revision = currentRevision() + 1;
@@ -238,7 +239,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
           const row = q.doc.get(c.kind, c.name) as DocRow | undefined;
           if (row) creates.set(`${c.kind}/${c.name}`, row.create_revision);
         }
-        const entry: LogEntry = { revision, at: isoNow(), changes: materialize(changes, revision, creates) };
+        const entry = logEntry(revision, isoNow(), materialize(changes, revision, creates), author);
         for (const c of entry.changes) {
           if (c.op === 'put') {
             const d = c.document;

@@ -12,6 +12,7 @@ import type {
   Snapshot,
   StoredDocument,
   TrustBundle,
+  WriteAuthor,
 } from '@weft/core/config';
 
 /** A condition checked atomically with a commit. */
@@ -113,9 +114,14 @@ export interface Store {
   getInstance(service: string, id: string): Promise<StoredInstance | undefined>;
   /**
    * Atomically: checks every expectation, applies every change under the next revision, appends the
-   * log entry. Nothing is applied when an expectation fails.
+   * log entry. Nothing is applied when an expectation fails. `author` (the token that asked for
+   * the write) is recorded in the entry; omit it for the service's own writes.
    */
-  commit(changes: readonly PendingChange[], expectations?: readonly Expectation[]): Promise<CommitResult>;
+  commit(
+    changes: readonly PendingChange[],
+    expectations?: readonly Expectation[],
+    author?: WriteAuthor,
+  ): Promise<CommitResult>;
   /** Moves an instance's lease deadline; false when the instance is unknown. Does not bump the revision. */
   heartbeat(service: string, id: string, expiresAt: number): Promise<boolean>;
   /**
@@ -156,6 +162,18 @@ export function describeExpectation(e: Expectation): string {
   if (e.type === 'revision') return `store at revision ${e.revision}`;
   if (e.type === 'ca') return `certificate authority at generation ${e.generation}`;
   return `lease of ${e.service}/${e.id}`;
+}
+
+/** The log entry of a commit at `revision`: its author only when there is one. */
+export function logEntry(
+  revision: number,
+  at: string,
+  changes: Change[],
+  author: WriteAuthor | undefined,
+): LogEntry {
+  return author
+    ? { revision, at, changes, author: { tokenId: author.tokenId, name: author.name } }
+    : { revision, at, changes };
 }
 
 /** Builds the log entry's public changes from pending ones at `revision`. */

@@ -5,6 +5,8 @@
  * with full-jitter backoff, failing over across the configured URLs and resuming from its revision.
  * The data plane never waits on it: lookups are synchronous and keep the last good values.
  */
+
+import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
@@ -86,6 +88,8 @@ export interface ConfigClient {
   route(destination: string): RouteSpec | undefined;
   /** The current validated `TrafficSwitch` of `name` (`mesh` or a service; synchronous, O(1)). */
   trafficSwitch(name: string): TrafficSwitchSpec | undefined;
+  /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
   effectivePolicy(
     destination: string,
@@ -351,6 +355,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
     trafficSwitch: (name) => state.trafficSwitch(name),
+    authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
     endpoints: (service) => state.endpoints(service),
@@ -385,6 +390,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         routes: Object.fromEntries(state.routes()),
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
         trustBundle: describeBundle(state.trustBundle()),
+        authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
       };
     },
     async close() {

@@ -4,6 +4,7 @@
  * clients. New kinds (routes, authorization policies) are added to {@link DOCUMENT_KINDS}.
  */
 import { z } from 'zod';
+import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import { RouteSpec } from '../route/route-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
@@ -17,6 +18,8 @@ export const DOCUMENT_KINDS = {
   Route: RouteSpec,
   /** The kill switch: `name` is `mesh` (every call between services) or the service whose calls stop. */
   TrafficSwitch: TrafficSwitchSpec,
+  /** Who may call one server (`spec.service`); any name. See docs/security.md. */
+  AuthorizationPolicy: AuthorizationPolicySpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -26,6 +29,7 @@ export interface DocumentSpecs {
   DestinationPolicy: DestinationPolicy;
   Route: RouteSpec;
   TrafficSwitch: TrafficSwitchSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
 }
 
 /**

@@ -51,7 +51,7 @@ export {
   RetryBudgetPolicy,
   RetryPolicy,
 } from './policy.ts';
-export type { Change, Instance, LogEntry, Snapshot, TrustBundle } from './protocol.ts';
+export type { Change, Instance, LogEntry, Snapshot, TrustBundle, WriteAuthor } from './protocol.ts';
 export {
   InstanceRegistration,
   LEASE_LIMITS,

@@ -58,12 +58,23 @@ export function spiffeId(trustDomain: string, service: string): string {
   return `spiffe://${trustDomain}/service/${service}`;
 }
 
+/** The access token that made a write: its id and name (never its secret). */
+export interface WriteAuthor {
+  readonly tokenId: string;
+  readonly name: string;
+}
+
 /** Every write (one or many changes, applied atomically) gets the next global revision. */
 export interface LogEntry {
   readonly revision: number;
   /** ISO time of the write, as seen by the config service that made it. */
   readonly at: string;
   readonly changes: readonly Change[];
+  /**
+   * The token that made the write (the audit trail). Absent for the config service's own writes
+   * (lease expiry) and for entries stored before writes were attributed.
+   */
+  readonly author?: WriteAuthor;
 }
 
 /** The whole state at one revision. */

@@ -5,6 +5,8 @@
  * of the wrong shape is refused whole before anything changes; a malformed instance, document or
  * change inside one is skipped and reported.
  */
+
+import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
@@ -34,6 +36,7 @@ export class ConfigState {
   readonly #policies = new Map<string, DestinationPolicy>();
   readonly #routes = new Map<string, RouteSpec>();
   readonly #switches = new Map<string, TrafficSwitchSpec>();
+  readonly #authorization = new Map<string, AuthorizationPolicySpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -69,6 +72,11 @@ export class ConfigState {
 
   trafficSwitches(): ReadonlyMap<string, TrafficSwitchSpec> {
     return this.#switches;
+  }
+
+  /** The validated `AuthorizationPolicy` documents, by document name. */
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec> {
+    return this.#authorization;
   }
 
   /** The registered endpoints of a service, or undefined when it has none. */
@@ -107,6 +115,7 @@ export class ConfigState {
     this.#policies.clear();
     this.#routes.clear();
     this.#switches.clear();
+    this.#authorization.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -139,6 +148,7 @@ export class ConfigState {
         if (c.kind === 'DestinationPolicy') this.#policies.delete(c.name);
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
+        else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -168,6 +178,8 @@ export class ConfigState {
     if (d.kind === 'DestinationPolicy') this.#policies.set(d.name, parsed.data as DestinationPolicy);
     else if (d.kind === 'Route') this.#routes.set(d.name, parsed.data as RouteSpec);
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
+    else if (d.kind === 'AuthorizationPolicy')
+      this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {

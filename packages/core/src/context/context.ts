@@ -3,8 +3,10 @@
  * handler inside a context (AsyncLocalStorage), and every outbound Weft call made while handling it
  * takes the deadline, the trace and the baggage from there with no user code.
  */
+
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context as OtelContext } from '@opentelemetry/api';
+import type { PeerIdentity } from '../authz/peer.ts';
 
 export interface WeftContext {
   /** Absolute deadline on the process clock (`performance.now()` scale); `Infinity` when none. */
@@ -29,6 +31,11 @@ export interface WeftContext {
    * context, so one request runs against the same subsets at every hop.
    */
   readonly route?: string | undefined;
+  /**
+   * The caller of the inbound request, from its verified TLS certificate (`{ spiffeId, service,
+   * trustDomain }`); undefined for plaintext or an unverified caller. Never read from a header.
+   */
+  readonly peer?: PeerIdentity | undefined;
 }
 
 const storage = new AsyncLocalStorage<WeftContext>();

@@ -15,6 +15,7 @@ import type { ServerCall } from './call.ts';
 import type { DrainState } from './drain.ts';
 import type { InboundField } from './inbound.ts';
 import type { ServerInstruments } from './instruments.ts';
+import type { ServerAuthorizationSettings } from './modules/authorization-module.ts';
 
 /**
  * One layer of the server: handles `call` synchronously up to the handler, or throws a
@@ -35,6 +36,8 @@ export interface ServerStackEnv {
   readonly onMalformed: (field: InboundField) => void;
   /** The kill switch of this server's service (mesh-wide or its own); undefined without the `config` option. */
   readonly traffic?: TrafficGate;
+  /** The server's service, config and trust domain, when policies apply to it. */
+  readonly authorization?: ServerAuthorizationSettings | undefined;
 }
 
 /** A module of the server stack. */

@@ -12,6 +12,7 @@
  */
 import type { Context as OtelContext, Span } from '@opentelemetry/api';
 import type { Sample } from '../admission/limit.ts';
+import type { PeerIdentity } from '../authz/peer.ts';
 import type { WeftError } from '../errors/errors.ts';
 import type { ServerContext } from './inbound.ts';
 
@@ -68,6 +69,8 @@ export abstract class ServerCall {
   endedAt = 0;
   #finishers: ServerFinisher[] | undefined;
   #finished = false;
+  /** `null` until first read. */
+  #peer: PeerIdentity | undefined | null = null;
 
   constructor(method: string, path: string, start: number) {
     this.method = method;
@@ -80,6 +83,20 @@ export abstract class ServerCall {
 
   /** The names of the inbound headers or metadata keys (for OpenTelemetry propagators). */
   abstract headerNames(): string[];
+
+  /**
+   * The caller's identity from its verified TLS certificate (SPIFFE ID), read on first use;
+   * undefined for plaintext and for a caller without a verified certificate. Never from a header.
+   */
+  get peer(): PeerIdentity | undefined {
+    if (this.#peer === null) this.#peer = this.readPeer();
+    return this.#peer;
+  }
+
+  /** How the binding reads the verified peer identity (once per call). Defaults to none. */
+  protected readPeer(): PeerIdentity | undefined {
+    return undefined;
+  }
 
   /** The matched route template (`/users/:id`), when the framework knows it. */
   get route(): string | undefined {

@@ -4,6 +4,7 @@
  * failing, and builds the {@link ServerContext} the handler runs in.
  */
 import type { Context as OtelContext } from '@opentelemetry/api';
+import type { PeerIdentity } from '../authz/peer.ts';
 import type { WeftContext } from '../context/context.ts';
 import { parseDeadlineHeader, parseTraceparent } from '../context/wire.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
@@ -104,6 +105,8 @@ export interface ServerContextFields {
   route?: string | undefined;
   /** The OpenTelemetry context holding the server span. */
   otel?: OtelContext | undefined;
+  /** Where the caller's verified identity is read, on first use (the server call). */
+  peerSource?: { readonly peer: PeerIdentity | undefined } | undefined;
 }
 
 /**
@@ -125,6 +128,7 @@ export class ServerContext implements WeftContext {
   #timer: TimerHandle | undefined;
   #cancelled: WeftError | undefined;
   #ended = false;
+  readonly #peerSource: { readonly peer: PeerIdentity | undefined } | undefined;
 
   constructor(fields: ServerContextFields, clock: Clock) {
     this.deadline = fields.deadline;
@@ -133,7 +137,13 @@ export class ServerContext implements WeftContext {
     this.baggage = fields.baggage;
     this.route = fields.route;
     this.otel = fields.otel;
+    this.#peerSource = fields.peerSource;
     this.#clock = clock;
+  }
+
+  /** The caller's verified identity (see {@link WeftContext.peer}). */
+  get peer(): PeerIdentity | undefined {
+    return this.#peerSource?.peer;
   }
 
   get signal(): AbortSignal {

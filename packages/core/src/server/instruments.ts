@@ -22,6 +22,8 @@ export interface ServerInstruments {
   readonly rejected: Counter;
   /** Inbound values ignored because malformed, by `header`. */
   readonly malformed: Counter;
+  /** Requests denied by an `AuthorizationPolicy`, by `weft.authz.policy` and `weft.authz.reason`. */
+  readonly authzDenied: Counter;
   /** Requests being handled now. */
   readonly inflight: UpDownCounter;
   /** The current concurrency limit (observed). */
@@ -48,6 +50,9 @@ export function createServerInstruments(names: ServerInstrumentNames): ServerIns
     }),
     malformed: meter.createCounter('weft.server.malformed_headers', {
       description: 'Inbound deadline/trace/baggage values ignored because malformed, by header.',
+    }),
+    authzDenied: meter.createCounter('weft.server.authz.denied', {
+      description: 'Requests denied by an AuthorizationPolicy before the handler ran, by policy and reason.',
     }),
     inflight: meter.createUpDownCounter('weft.server.inflight', {
       description: 'Requests being handled.',

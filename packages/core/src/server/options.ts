@@ -13,6 +13,10 @@ import type { TrafficSwitchSource } from '../traffic/traffic-gate.ts';
 import type { KeySet } from '../util/known-keys.ts';
 import type { ServerStack } from './binding.ts';
 import { DRAIN_DEFAULTS } from './drain.ts';
+import type {
+  AuthorizationPolicySource,
+  ServerAuthorizationSettings,
+} from './modules/authorization-module.ts';
 import { defaultServerStack, editServerStack } from './server-stack.ts';
 
 export interface ServerBaseOptions {
@@ -40,22 +44,32 @@ export interface ServerBaseOptions {
    */
   stack?: (stack: ServerStack) => ServerStack;
   /**
-   * The config service (a `ConfigClient`, or anything with `trafficSwitch` and `subscribe`), from
-   * which the server follows the kill switch (`TrafficSwitch` documents: the mesh-wide one and its
-   * own service's). Defaults to none: the server never stops.
+   * The config service (a `ConfigClient`), which the server follows live: the kill switch
+   * (`TrafficSwitch`: the mesh-wide one and its own service's) and the `AuthorizationPolicy`
+   * documents that protect it. Defaults to none: the server never stops and no policy applies.
    */
   config?: ServerConfigSource;
   /**
-   * The service this server serves, whose own `TrafficSwitch` stops it. Defaults to the
-   * registration's `service` (the `register` option), else none (only the mesh-wide switch applies).
+   * The service this server is in the mesh: whose own `TrafficSwitch` stops it, and the
+   * `spec.service` of the `AuthorizationPolicy` documents that protect it. Defaults to the
+   * registration's `service` (the `register` option), else none (only the mesh-wide switch
+   * applies, and no policy).
    */
   service?: string;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
+  /**
+   * The trust domain of the mesh: `from.services` in a policy names callers of this domain only
+   * (`spiffe://<trustDomain>/service/<name>`). Defaults to `weft.local`.
+   */
+  trustDomain?: string;
 }
 
-/** What a server reads of the config service: the kill switch and its changes. */
-export interface ServerConfigSource extends TrafficSwitchSource {
+/**
+ * What a server reads of the config service (a `ConfigClient` has it all): the kill switch, the
+ * authorization policies, the revision they are at, and word of each change.
+ */
+export interface ServerConfigSource extends TrafficSwitchSource, AuthorizationPolicySource {
   trafficSwitch(name: string): ReturnType<NonNullable<TrafficSwitchSource['trafficSwitch']>>;
   subscribe(listener: (event: { revision: number }) => void): () => void;
 }
@@ -71,6 +85,7 @@ export const SERVER_BASE_KEYS = {
   config: true,
   service: true,
   clock: true,
+  trustDomain: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
 export interface ResolvedServerBase {
@@ -83,6 +98,8 @@ export interface ResolvedServerBase {
   config: ServerConfigSource | undefined;
   service: string | undefined;
   clock: Clock;
+  /** What the `authorization` module decides with (undefined: no policy applies). */
+  authorization: ServerAuthorizationSettings | undefined;
 }
 
 export const SERVER_BASE_DEFAULTS = {
@@ -90,6 +107,7 @@ export const SERVER_BASE_DEFAULTS = {
   rate: false,
   drainTimeoutMs: DRAIN_DEFAULTS.timeoutMs,
   drainDelayMs: DRAIN_DEFAULTS.delayMs,
+  trustDomain: 'weft.local',
 } as const;
 
 /** Checks and fills in the shared options; `drainSignals` defaults to the binding's own choice. */
@@ -120,11 +138,18 @@ export function resolveServerBase(
     (typeof config !== 'object' ||
       config === null ||
       typeof config.trafficSwitch !== 'function' ||
-      typeof config.subscribe !== 'function')
+      typeof config.subscribe !== 'function' ||
+      typeof config.authorizationPolicies !== 'function' ||
+      typeof config.revision !== 'number')
   )
-    throw invalidOption('config', 'must be a ConfigClient (an object with trafficSwitch and subscribe)');
+    throw invalidOption(
+      'config',
+      'must be a ConfigClient (createConfigClient): revision, subscribe, trafficSwitch and authorizationPolicies',
+    );
   const service = options.service === undefined ? undefined : validateServiceName(options.service, 'service');
+  const authorization = resolveAuthorization(service, config, options.trustDomain);
   return {
+    authorization,
     admission: { concurrency, rate, clock },
     drainTimeoutMs,
     drainDelayMs,
@@ -134,6 +159,21 @@ export function resolveServerBase(
     service,
     clock,
   };
+}
+
+function resolveAuthorization(
+  service: string | undefined,
+  config: ServerConfigSource | undefined,
+  domain: string | undefined,
+): ServerAuthorizationSettings | undefined {
+  const trustDomain = domain ?? SERVER_BASE_DEFAULTS.trustDomain;
+  if (!/^[a-z0-9._-]{1,255}$/.test(String(trustDomain)))
+    throw invalidOption(
+      'trustDomain',
+      'must be a trust domain such as weft.local (lowercase letters, digits, ".", "_", "-")',
+    );
+  if (service === undefined || config === undefined) return undefined;
+  return { service, config, trustDomain };
 }
 
 /** Checks a concurrency limit and a rate limit (they throw, naming the option, when invalid). */

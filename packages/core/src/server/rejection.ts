@@ -6,7 +6,7 @@
  * | ------------------------ | -------------------------------- | ------------------------------------- |
  * | `WEFT_REJECTED`          | 503 + `weft-rejected: 1`         | UNAVAILABLE + `weft-rejected: 1`      |
  * | `WEFT_DEADLINE_EXCEEDED` | 504 + `weft-no-retry: 1`         | DEADLINE_EXCEEDED + `weft-no-retry: 1`|
- * | `WEFT_PERMISSION_DENIED` | 403                              | PERMISSION_DENIED                     |
+ * | `WEFT_PERMISSION_DENIED` | 403 + `weft-no-retry: 1`         | PERMISSION_DENIED + `weft-no-retry: 1`|
  * | `WEFT_UNAUTHORIZED`      | 401                              | UNAUTHENTICATED                       |
  * | `WEFT_TRAFFIC_STOPPED`   | 503 + `weft-no-retry: 1`         | UNAVAILABLE + `weft-no-retry: 1`      |
  * | any other                | 500                              | INTERNAL                              |

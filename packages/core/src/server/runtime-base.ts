@@ -112,6 +112,7 @@ export class ServerRuntimeBase {
       binding: options.binding,
       onMalformed: this.onMalformed,
       traffic: this.traffic,
+      authorization: server.authorization,
     };
     this.stack = server.stack;
     this.#service = server.stack.build(options.terminal, env);

@@ -18,4 +18,10 @@ export const diagnostics = {
    * bug): the call was refused as an internal error (500, gRPC INTERNAL) and this is its trace.
    */
   serverError: channel('weft:server:error'),
+  /**
+   * `{ service, policy, reason, peer, method, path }` when an `AuthorizationPolicy` denied a call:
+   * `peer` is the caller's SPIFFE ID (undefined: unauthenticated), `path` has no query string (it
+   * may carry secrets); no header is included.
+   */
+  authzDenied: channel('weft:server:authz-denied'),
 } as const;

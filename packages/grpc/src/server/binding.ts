@@ -43,6 +43,8 @@ export function rejectionStatus(error: WeftError): { code: Status; details: stri
         metadata,
       };
     case ErrorCode.PermissionDenied:
+      // Another endpoint would decide the same: never retried.
+      metadata.set(Header.noRetry, '1');
       return { code: Status.PERMISSION_DENIED, details: error.message, metadata };
     case ErrorCode.Unauthorized:
       return { code: Status.UNAUTHENTICATED, details: error.message, metadata };

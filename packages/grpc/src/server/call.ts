@@ -4,7 +4,7 @@
  * final status maps to the stack's outcomes.
  */
 import { type Metadata, type ServerInterceptingCallInterface, status as Status } from '@grpc/grpc-js';
-import { ServerCall, type ServerOutcome } from '@weft/core';
+import { type PeerIdentity, peerFromCertificate, ServerCall, type ServerOutcome } from '@weft/core';
 
 export class GrpcServerCall extends ServerCall {
   readonly metadata: Metadata;
@@ -42,6 +42,18 @@ export class GrpcServerCall extends ServerCall {
     return Object.keys(this.metadata.getMap());
   }
 
+  /**
+   * The verified client certificate's SPIFFE ID, from grpc-js's auth context (set only when the
+   * TLS handshake verified the certificate); never from metadata.
+   */
+  protected override readPeer(): PeerIdentity | undefined {
+    const auth = this.inner.getAuthContext?.();
+    if (auth?.transportSecurityType !== 'ssl') return undefined;
+    const cert = auth.sslPeerCertificate;
+    if (cert === undefined) return undefined;
+    return peerOfCertificate(cert);
+  }
+
   /** gRPC's own deadline (`grpc-timeout`), as grpc-js read it. */
   override transportRemainingMs(): number {
     const native = this.inner.getDeadline();
@@ -54,6 +66,23 @@ export class GrpcServerCall extends ServerCall {
     this.started = true;
     this.#nextMetadata(this.metadata);
   }
+}
+
+// grpc-js makes a new certificate object per call: the last identity is kept by fingerprint, so a
+// connection's calls parse its certificate once.
+let lastFingerprint: string | undefined;
+let lastPeer: PeerIdentity | undefined;
+
+function peerOfCertificate(cert: {
+  fingerprint256?: string;
+  subjectaltname?: string;
+}): PeerIdentity | undefined {
+  const fingerprint = cert.fingerprint256;
+  if (fingerprint !== undefined && fingerprint === lastFingerprint) return lastPeer;
+  const peer = peerFromCertificate(cert);
+  lastFingerprint = fingerprint;
+  lastPeer = peer;
+  return peer;
 }
 
 /** The bottom of the gRPC server stack. */

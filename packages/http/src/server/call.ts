@@ -9,7 +9,15 @@
  * every module's finisher runs (the permit returns, the span ends, the duration is recorded).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Clock, type DrainState, Header, ServerCall, type ServerOutcome } from '@weft/core';
+import {
+  type Clock,
+  type DrainState,
+  Header,
+  type PeerIdentity,
+  peerOfSocket,
+  ServerCall,
+  type ServerOutcome,
+} from '@weft/core';
 import { type Reply, replyHeaders } from './replies.ts';
 
 /** What a call needs of its server runtime. */
@@ -45,6 +53,13 @@ export abstract class HttpServerCall extends ServerCall {
 
   headerNames(): string[] {
     return Object.keys(this.req.headers);
+  }
+
+  /** The verified client certificate's SPIFFE ID (read once per TLS connection); never a header. */
+  protected override readPeer(): PeerIdentity | undefined {
+    // HTTP/2: each stream's `socket` is a proxy of its own, the session's is one per connection.
+    const session = (this.req as { stream?: { session?: { socket?: object } } }).stream?.session;
+    return peerOfSocket(session?.socket ?? this.req.socket);
   }
 
   /** Writes a reply Weft made itself (a refusal), through the framework when it has its own API. */

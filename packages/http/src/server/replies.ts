@@ -46,7 +46,7 @@ export type ShedReason = BuiltInRejection;
 /**
  * The reply refusing a request with `error`, by its code: `WEFT_REJECTED` 503 + `weft-rejected`
  * (safe to retry elsewhere whatever the method; `Retry-After` only when the refusal asks clients to
- * hold off), `WEFT_DEADLINE_EXCEEDED` 504 + `weft-no-retry`, `WEFT_PERMISSION_DENIED` 403,
+ * hold off), `WEFT_DEADLINE_EXCEEDED` 504 + `weft-no-retry`, `WEFT_PERMISSION_DENIED` 403 + `weft-no-retry`,
  * `WEFT_UNAUTHORIZED` 401, `WEFT_TRAFFIC_STOPPED` (the kill switch) 503 + `weft-no-retry`,
  * anything else 500.
  */
@@ -64,7 +64,12 @@ function makeReply(error: WeftError, extra: Record<string, string> = {}): Reply 
     case ErrorCode.DeadlineExceeded:
       return json(504, { [Header.noRetry]: '1', ...extra }, { error: error.code, message: error.message });
     case ErrorCode.PermissionDenied:
-      return json(403, extra, { error: error.code, reason, message: error.message });
+      // Another endpoint would decide the same: never retried.
+      return json(
+        403,
+        { [Header.noRetry]: '1', ...extra },
+        { error: error.code, reason, message: error.message },
+      );
     case ErrorCode.Unauthorized:
       return json(401, extra, { error: error.code, reason, message: error.message });
     case ErrorCode.TrafficStopped:

@@ -27,6 +27,7 @@ class ContextLayer implements ServerFinisher {
           baggage: inbound.baggage,
           route: inbound.route,
           otel: call.otel,
+          peerSource: call,
         },
         clock,
       );

@@ -27,6 +27,14 @@ class TelemetryLayer implements ServerFinisher {
         parent,
       );
       call.span = span;
+      // The caller's verified identity, only on spans that are kept (reading it costs a little on gRPC).
+      if (span.isRecording()) {
+        const peer = call.peer;
+        if (peer !== undefined) {
+          span.setAttribute('weft.peer.service', peer.service);
+          span.setAttribute('weft.peer.spiffe_id', peer.spiffeId);
+        }
+      }
       call.otel = trace.setSpan(parent, span);
       instruments.inflight.add(1);
       call.defer(this);
@@ -51,7 +59,8 @@ class TelemetryLayer implements ServerFinisher {
 }
 
 /**
- * Role `telemetry`: the SERVER span, its parent extracted from the call's headers or metadata by the
+ * Role `telemetry`: the SERVER span (with `weft.peer.service` and `weft.peer.spiffe_id` when the
+ * caller has a verified certificate), its parent extracted from the call's headers or metadata by the
  * registered OpenTelemetry propagator; the duration histogram and `weft.server.inflight`. The
  * names and attributes are the binding's (semantic conventions of HTTP or RPC). Above `context`,
  * so the handler runs with the span active.
