@@ -118,3 +118,6 @@ export async function startService(options: StartOptions = {}): Promise<ServiceP
     stop: () => end('SIGTERM'),
   };
 }
+
+export type { Leaf, Spec, TestCa } from './testing-mesh.ts';
+export { controlPlaneApi, setPolicies, spiffe, testCa } from './testing-mesh.ts';

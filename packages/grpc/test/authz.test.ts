@@ -15,13 +15,21 @@ import {
   status as Status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { type ServiceProcess, startService, tempDir } from '@weft/control-plane/testing';
+import {
+  controlPlaneApi,
+  type Leaf,
+  type ServiceProcess,
+  type Spec,
+  setPolicies,
+  spiffe,
+  startService,
+  tempDir,
+  testCa,
+} from '@weft/control-plane/testing';
 import { currentContext } from '@weft/core';
 import { type ConfigClient, createConfigClient } from '@weft/core/config';
 import { createGrpcServer, type WeftGrpcServer } from '../src/index.ts';
-import { controlPlaneApi, type Spec, setPolicies } from './authz-helpers.ts';
 import { type TestClient, TestServiceClient, testServiceDefinition, unary } from './helpers.ts';
-import { type Leaf, spiffe, testCa } from './mesh-certs.ts';
 
 const UNARY = 'grpc.testing.TestService/UnaryCall';
 

@@ -10,7 +10,17 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type ServiceProcess, startService, tempDir } from '@weft/control-plane/testing';
+import {
+  controlPlaneApi,
+  type Leaf,
+  type ServiceProcess,
+  type Spec,
+  setPolicies,
+  spiffe,
+  startService,
+  tempDir,
+  testCa,
+} from '@weft/control-plane/testing';
 import { currentContext } from '@weft/core';
 import { type ConfigClient, createConfigClient } from '@weft/core/config';
 import { weft as weftExpress } from '@weft/http/express';
@@ -18,8 +28,6 @@ import { weft as weftFastify } from '@weft/http/fastify';
 import express from 'express';
 import Fastify from 'fastify';
 import { Agent, request } from 'undici';
-import { controlPlaneApi, type Spec, setPolicies } from './authz-helpers.ts';
-import { type Leaf, spiffe, testCa } from './mesh-certs.ts';
 import { KINDS, type Kind } from './server-apps.ts';
 
 let cp: ServiceProcess;

@@ -1,14 +1,14 @@
 /**
- * Test helper: a throwaway mesh CA and leaf certificates whose URI SAN is a SPIFFE ID, made at test
- * time (ECDSA P-256 through WebCrypto and @peculiar/x509), so no certificate on disk ever expires
- * under the tests. The same helper as the HTTP tests' (test projects do not import each other).
+ * Test helpers for mTLS and authorization tests (HTTP and gRPC, and users' own): a throwaway mesh CA
+ * whose leaf certificates carry a SPIFFE ID as their URI SAN, made at test time (ECDSA P-256 through
+ * WebCrypto and @peculiar/x509), so no certificate on disk ever expires under a test; and
+ * `setPolicies`, which makes a real config service hold exactly some `AuthorizationPolicy`
+ * documents and waits until a config client has them.
  */
-// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
+import assert from 'node:assert/strict';
 import { KeyObject, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as Crypto);
+import type { ConfigClient } from '@weft/core/config';
+import * as x509 from './ca/x509.ts';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
@@ -90,3 +90,50 @@ export async function testCa(name = 'Weft Test CA'): Promise<TestCa> {
 /** `spiffe://weft.local/service/<service>`. */
 export const spiffe = (service: string, trustDomain = 'weft.local') =>
   `spiffe://${trustDomain}/service/${service}`;
+
+/** A call to the config service's API with `cp`'s admin token. */
+export const controlPlaneApi = (
+  cp: { url: string; token: string },
+  method: string,
+  path: string,
+  body?: unknown,
+) =>
+  fetch(`${cp.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${cp.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+export type Spec = Record<string, unknown>;
+
+/** Makes the AuthorizationPolicy documents exactly `docs`, and waits until the servers' config has them. */
+export async function setPolicies(
+  cp: { url: string; token: string },
+  config: ConfigClient,
+  docs: Record<string, Spec>,
+): Promise<void> {
+  const api = (method: string, path: string, body?: unknown) => controlPlaneApi(cp, method, path, body);
+  const list = (await (await api('GET', '/v1/documents/AuthorizationPolicy')).json()) as {
+    documents: { name: string }[];
+  };
+  let revision = 0;
+  for (const d of list.documents) {
+    if (docs[d.name]) continue;
+    const r = await api('DELETE', `/v1/documents/AuthorizationPolicy/${d.name}`);
+    assert.equal(r.status, 200);
+    revision = ((await r.json()) as { revision: number }).revision;
+  }
+  const documents = Object.entries(docs).map(([name, spec]) => ({ kind: 'AuthorizationPolicy', name, spec }));
+  if (documents.length) {
+    const r = await api('POST', '/v1/apply', { documents });
+    assert.equal(r.status, 200, await r.clone().text());
+    revision = Math.max(revision, ((await r.json()) as { revision: number }).revision);
+  }
+  for (let i = 0; config.revision < revision; i++) {
+    assert.ok(i < 500, 'the config client did not see the policies');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
