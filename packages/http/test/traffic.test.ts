@@ -4,12 +4,16 @@
  * edits and rewrites — measured at the backends.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type ServiceProcess, startService, tempDir } from '@weft/control-plane/testing';
-import { ErrorCode, isWeftError } from '@weft/core';
+import { currentContext, ErrorCode, isWeftError } from '@weft/core';
 import { type ConfigClient, createConfigClient } from '@weft/core/config';
 import { createClient, createDispatcher, type WeftClient } from '@weft/http';
+import { weft } from '@weft/http/express';
+import express from 'express';
 import { delay, eventually, startServer, type TestServer } from './helpers.ts';
 
 let cp: ServiceProcess;
@@ -290,5 +294,31 @@ describe('traffic control over HTTP (real servers, config service)', () => {
     } finally {
       await dispatcher.close();
     }
+  });
+
+  test('an edge server with routeOverrides: false drops inbound weft-route overrides; by default they enter the context', async () => {
+    const seen = async (routeOverrides: boolean | undefined) => {
+      const app = express();
+      const mesh = weft({ drainSignals: false, ...(routeOverrides === undefined ? {} : { routeOverrides }) });
+      app.use(mesh);
+      app.get('/r', (_req, res) => {
+        res.json({ route: currentContext()?.route ?? null });
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      mesh.attach(server);
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/r`;
+        return (
+          (await (await fetch(url, { headers: { 'weft-route': 'catalog=v2' } })).json()) as { route: unknown }
+        ).route;
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    };
+    assert.equal(await seen(undefined), 'catalog=v2');
+    assert.equal(await seen(false), null);
+    assert.throws(() => weft({ routeOverrides: 'no' as never }), /routeOverrides/);
   });
 });

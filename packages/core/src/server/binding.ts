@@ -38,6 +38,8 @@ export interface ServerStackEnv {
   readonly traffic?: TrafficGate;
   /** The server's service, config and trust domain, when policies apply to it. */
   readonly authorization?: ServerAuthorizationSettings | undefined;
+  /** False when inbound `weft-route` overrides are dropped (the `routeOverrides` option). Defaults to true. */
+  readonly routeOverrides?: boolean;
 }
 
 /** A module of the server stack. */

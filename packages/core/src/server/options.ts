@@ -56,6 +56,13 @@ export interface ServerBaseOptions {
    * applies, and no policy).
    */
   service?: string;
+  /**
+   * Whether a request may carry the travelling `weft-route` override (`catalog=v2`, see
+   * docs/traffic.md) into this server's context, and so to every call its handler makes. Set it to
+   * false on a server that callers outside the mesh reach (the edge): their overrides are then
+   * dropped there, and only what the mesh sets travels. Defaults to true.
+   */
+  routeOverrides?: boolean;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
   /**
@@ -86,6 +93,7 @@ export const SERVER_BASE_KEYS = {
   service: true,
   clock: true,
   trustDomain: true,
+  routeOverrides: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
 export interface ResolvedServerBase {
@@ -100,6 +108,8 @@ export interface ResolvedServerBase {
   clock: Clock;
   /** What the `authorization` module decides with (undefined: no policy applies). */
   authorization: ServerAuthorizationSettings | undefined;
+  /** Whether inbound `weft-route` overrides are kept. */
+  routeOverrides: boolean;
 }
 
 export const SERVER_BASE_DEFAULTS = {
@@ -148,6 +158,8 @@ export function resolveServerBase(
     );
   const service = options.service === undefined ? undefined : validateServiceName(options.service, 'service');
   const authorization = resolveAuthorization(service, config, options.trustDomain);
+  const routeOverrides = options.routeOverrides ?? true;
+  if (typeof routeOverrides !== 'boolean') throw invalidOption('routeOverrides', 'must be true or false');
   return {
     authorization,
     admission: { concurrency, rate, clock },
@@ -158,6 +170,7 @@ export function resolveServerBase(
     config,
     service,
     clock,
+    routeOverrides,
   };
 }
 

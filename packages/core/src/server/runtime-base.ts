@@ -113,6 +113,7 @@ export class ServerRuntimeBase {
       onMalformed: this.onMalformed,
       traffic: this.traffic,
       authorization: server.authorization,
+      routeOverrides: server.routeOverrides,
     };
     this.stack = server.stack;
     this.#service = server.stack.build(options.terminal, env);

@@ -8,14 +8,19 @@ import { runInServerContext } from '../telemetry.ts';
 class ContextLayer implements ServerFinisher {
   readonly service: ServerService;
 
-  constructor(next: ServerService, clock: Clock, onMalformed: (field: InboundField) => void) {
+  constructor(
+    next: ServerService,
+    clock: Clock,
+    onMalformed: (field: InboundField) => void,
+    routeOverrides: boolean,
+  ) {
     this.service = (call) => {
       const inbound = readInbound(
         {
           traceparent: call.header(Header.traceparent),
           tracestate: call.header(Header.tracestate),
           baggage: call.header(Header.baggage),
-          route: call.header(Header.route),
+          route: routeOverrides ? call.header(Header.route) : undefined,
         },
         onMalformed,
       );
@@ -58,6 +63,7 @@ export function serverContextModule(): ServerModule {
     description: 'build the request context; run the handler inside it (AsyncLocalStorage)',
     params: {},
     spec: {},
-    make: (_params, next, env) => new ContextLayer(next, env.clock, env.onMalformed).service,
+    make: (_params, next, env) =>
+      new ContextLayer(next, env.clock, env.onMalformed, env.routeOverrides !== false).service,
   };
 }
