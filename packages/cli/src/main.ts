@@ -96,6 +96,8 @@ export function buildProgram(io: CliIo = processIo): Command {
     )
     .option('--ca-key <file>', "PKCS#8 PEM of the intermediate's ECDSA P-256 key")
     .option('--cert-lifetime-ms <ms>', 'longest (and default) lifetime of a certificate', '86400000')
+    .option('--tls-cert <file>', "serve HTTPS: PEM of the service's certificate (then its chain)")
+    .option('--tls-key <file>', "PEM of --tls-cert's private key")
     .action(async (opts) => {
       // Loaded only here: the client commands need neither the server nor its dependencies.
       const { startControlPlane } = await loadServer();
@@ -120,6 +122,8 @@ export function buildProgram(io: CliIo = processIo): Command {
         caCertFile: opts.caCert,
         caKeyFile: opts.caKey,
         certificateLifetimeMs: int('--cert-lifetime-ms')(opts.certLifetimeMs),
+        tlsCertFile: opts.tlsCert,
+        tlsKeyFile: opts.tlsKey,
       });
       const stop = () => {
         running.close().then(

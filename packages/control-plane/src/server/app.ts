@@ -42,6 +42,11 @@ export interface AppOptions {
    * (1000 to 604800000 ms: 1 s to 7 days). Defaults to 86400000 (24 h).
    */
   certificateLifetimeMs?: number;
+  /**
+   * Serve HTTPS with this PEM certificate (its chain after it) and key instead of plain HTTP.
+   * Defaults to none (HTTP: loopback or a network you trust, or TLS in front).
+   */
+  https?: { readonly cert: string; readonly key: string };
 }
 
 export const APP_DEFAULTS = {
@@ -81,6 +86,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     throw invalidOption('certificateLifetimeMs', `must be an integer from ${minMs} to ${maxMs}`);
 
   const app = Fastify({
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
     bodyLimit,
     logger: options.logger ?? false,
     forceCloseConnections: true,

@@ -46,6 +46,14 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   caCertFile?: string;
   /** PKCS#8 PEM file of the intermediate's ECDSA P-256 private key. */
   caKeyFile?: string;
+  /**
+   * Listen on HTTPS with this PEM certificate file (the server's certificate, then its chain), with
+   * {@link tlsKeyFile}. Defaults to none: plain HTTP. Clients trust its CA as Node does for any
+   * `fetch` (`NODE_EXTRA_CA_CERTS`, or a public CA).
+   */
+  tlsCertFile?: string;
+  /** The PEM private key of {@link tlsCertFile}. */
+  tlsKeyFile?: string;
   /** Where JSON status lines go. Defaults to stdout. */
   print?: (line: Record<string, unknown>) => void;
 }
@@ -77,6 +85,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
   if ((options.caCertFile === undefined) !== (options.caKeyFile === undefined))
     throw invalidOption('caCertFile', 'give both caCertFile and caKeyFile, or neither');
+  if ((options.tlsCertFile === undefined) !== (options.tlsKeyFile === undefined))
+    throw invalidOption('tlsCertFile', 'give both tlsCertFile and tlsKeyFile, or neither');
+  const https = options.tlsCertFile
+    ? { cert: readFileSync(options.tlsCertFile, 'utf8'), key: readFileSync(options.tlsKeyFile!, 'utf8') }
+    : undefined;
   const caFiles = options.caCertFile
     ? {
         certificate: readFileSync(options.caCertFile, 'utf8'),
@@ -132,17 +145,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       trustDomain: _t,
       caCertFile: _c,
       caKeyFile: _k,
+      tlsCertFile: _tc,
+      tlsKeyFile: _tk,
       ...appOptions
     } = options;
     const ca = await new CertificateAuthority(store, {
       certificateLifetimeMs: appOptions.certificateLifetimeMs ?? CA_DEFAULTS.certificateLifetimeMs,
       now: appOptions.now ?? Date.now,
     }).ensure({ trustDomain: options.trustDomain, ...caFiles });
-    const app = buildApp({ ...appOptions, store });
+    const app = buildApp({ ...appOptions, store, ...(https ? { https } : {}) });
     await app.listen({ port, host });
     const address = app.server.address();
     const bound = typeof address === 'object' && address ? address.port : port;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    const url = `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     print({
       event: 'listening',
       port: bound,
