@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { createSecureContext } from 'node:tls';
+import { metrics } from '@opentelemetry/api';
 import { isWeftError } from '@weft/core';
 import { VirtualClock } from '@weft/core/testing';
 import { createIdentity, type IdentityCredentials } from '@weft/discovery';
 import * as x509 from '../src/identity/x509.ts';
+import { recordingProvider } from './helpers.ts';
 
 // The config service runs as the CLI's child process (as in registry.test.ts): the control-plane
 // package's test kit cannot be imported here, since that package builds after this one.
@@ -204,8 +206,17 @@ describe('createIdentity while the config service is down', () => {
     });
 
   test('a failed renewal keeps the current certificate, is counted, and succeeds once the service is back', async () => {
+    const rec = recordingProvider();
+    metrics.setGlobalMeterProvider(rec.provider);
     const clock = new VirtualClock();
     const identity = make(clock);
+    const requests = (kind: string, outcome: string) =>
+      rec.added.filter(
+        (a) =>
+          a.name === 'weft.identity.certificate.requests' &&
+          a.attributes['weft.identity.request'] === kind &&
+          a.attributes['weft.identity.outcome'] === outcome,
+      ).length;
     try {
       const first = await identity.ready();
       const told: string[] = [];
@@ -228,8 +239,18 @@ describe('createIdentity while the config service is down', () => {
       assert.equal(identity.describe().renewals, 1);
       assert.equal(identity.describe().lastError, undefined);
       assert.ok(clock.now() < 60_000, `renewed at ${clock.now()}, after the expiry`);
+      assert.equal(requests('first', 'success'), 1);
+      assert.equal(requests('renewal', 'failure'), identity.describe().failures);
+      assert.equal(requests('renewal', 'success'), 1);
+      const [gauge] = (await rec.collect()).filter(
+        (o) => o.name === 'weft.identity.certificate.time_to_expiry',
+      );
+      const left = (60_000 - clock.now()) / 1000;
+      assert.ok(gauge && gauge.value > left && gauge.value <= 60, `time to expiry ${gauge?.value}`);
+      assert.equal(gauge.attributes['weft.service'], 'users');
     } finally {
       identity.close();
+      metrics.disable();
     }
   });
 

@@ -171,7 +171,7 @@ export function createIdentity(options: IdentityOptions): Identity {
     }
   }
 
-  async function attempt(): Promise<IdentityCredentials> {
+  async function attempt(kind: 'first' | 'renewal'): Promise<IdentityCredentials> {
     const url = urls[urlIndex % urls.length]!;
     try {
       const issued = await requestCertificate({
@@ -181,13 +181,13 @@ export function createIdentity(options: IdentityOptions): Identity {
         lifetimeMs,
         timeoutMs: requestTimeoutMs,
       });
-      recordRequest(attributes, 'success');
+      recordRequest(attributes, kind, 'success');
       return issued;
     } catch (error) {
       if (error instanceof CertificateRequestError && error.status === undefined) urlIndex++; // fail over
       failures++;
       lastError = (error as Error).message;
-      recordRequest(attributes, 'failure');
+      recordRequest(attributes, kind, 'failure');
       throw error;
     }
   }
@@ -216,7 +216,7 @@ export function createIdentity(options: IdentityOptions): Identity {
   async function first(): Promise<IdentityCredentials> {
     for (let n = 0; ; n++) {
       try {
-        return await attempt();
+        return await attempt('first');
       } catch (error) {
         if (closing.signal.aborted) throw new WeftError(ErrorCode.Closed, 'the identity was closed');
         if (error instanceof CertificateRequestError && !error.retryable) {
@@ -234,7 +234,7 @@ export function createIdentity(options: IdentityOptions): Identity {
       if (state === 'valid') state = 'renewing';
       for (let n = 0; ; n++) {
         try {
-          const next = await attempt();
+          const next = await attempt('renewal');
           if (closing.signal.aborted) return;
           renewals++;
           delay = install(next);

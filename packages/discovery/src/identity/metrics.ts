@@ -1,5 +1,5 @@
 /**
- * Identity metrics through `@opentelemetry/api` only (no-op without an SDK): renewals by outcome,
+ * Identity metrics through `@opentelemetry/api` only (no-op without an SDK): requests (the first, renewals) by outcome,
  * and the seconds left until the current certificate expires, an observable gauge read at export.
  */
 import type { Attributes, Counter, MeterProvider } from '@opentelemetry/api';
@@ -14,7 +14,7 @@ export interface ObservedIdentity {
 
 interface Instruments {
   readonly provider: MeterProvider;
-  readonly renewals: Counter;
+  readonly requests: Counter;
 }
 
 const live = new Set<ObservedIdentity>();
@@ -28,16 +28,19 @@ function current(): Instruments {
     description: "Seconds until the process's current certificate expires (negative once it has).",
     unit: 's',
   });
-  expiry.addCallback((result) => {
-    for (const identity of live) {
-      const seconds = identity.secondsToExpiry();
-      if (seconds !== undefined) result.observe(seconds, identity.attributes);
-    }
-  });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const identity of live) {
+        const seconds = identity.secondsToExpiry();
+        if (seconds !== undefined) result.observe(expiry, seconds, identity.attributes);
+      }
+    },
+    [expiry],
+  );
   instruments = {
     provider,
-    renewals: meter.createCounter('weft.identity.certificate.requests', {
-      description: 'Certificate requests (the first and each renewal), by outcome.',
+    requests: meter.createCounter('weft.identity.certificate.requests', {
+      description: 'Certificate requests, by kind (first, renewal) and outcome (success, failure).',
       unit: '{request}',
     }),
   };
@@ -52,6 +55,14 @@ export function observeIdentity(identity: ObservedIdentity): () => void {
 }
 
 /** Counts one certificate request. */
-export function recordRequest(attributes: Attributes, outcome: 'success' | 'failure'): void {
-  current().renewals.add(1, { ...attributes, 'weft.identity.outcome': outcome });
+export function recordRequest(
+  attributes: Attributes,
+  kind: 'first' | 'renewal',
+  outcome: 'success' | 'failure',
+): void {
+  current().requests.add(1, {
+    ...attributes,
+    'weft.identity.request': kind,
+    'weft.identity.outcome': outcome,
+  });
 }
