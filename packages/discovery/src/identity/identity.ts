@@ -43,7 +43,9 @@ export interface IdentityOptions {
   backoffInitialMs?: number;
   /** Largest retry delay in ms. Defaults to 60000. */
   backoffMaxMs?: number;
+  /** Timers of renewal, retries and expiry. Defaults to the system clock. */
   clock?: Clock;
+  /** Uniform random source in [0, 1) for the jitter. Defaults to `Math.random`. */
   random?: Random;
 }
 
