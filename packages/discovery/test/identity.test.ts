@@ -145,7 +145,7 @@ describe('createIdentity', () => {
     assert.throws(() => createIdentity({ service: 'Not A Name', urls: svc.url }), /service/);
   });
 
-  test('renews at about half-life with a new key and serial, and tells the listeners', async () => {
+  test('renews at about half-life with a new key and serial, tells the listeners, and close() stops it', async () => {
     const clock = new VirtualClock();
     const identity = createIdentity({
       service: 'users',
@@ -173,6 +173,9 @@ describe('createIdentity', () => {
       assert.ok(keysMatch(second));
       assert.equal(second.spiffeId, first.spiffeId);
       assert.deepEqual([identity.describe().renewals, identity.describe().state], [1, 'valid']);
+      identity.close();
+      assert.equal(clock.pending, 0, 'close() leaves no timer behind');
+      assert.equal(identity.describe().state, 'closed');
     } finally {
       identity.close();
     }

@@ -58,6 +58,7 @@ export const IDENTITY_DEFAULTS = {
 
 /** Renewal comes up to this fraction earlier than `renewAt` says, so that a fleet does not renew at once. */
 const RENEW_JITTER = 0.1;
+const MIN_RENEW_DELAY_MS = 1000;
 
 const IDENTITY_KEYS = {
   service: true,
@@ -212,7 +213,8 @@ export function createIdentity(options: IdentityOptions): Identity {
       remaining,
       true,
     );
-    return Math.floor(remaining * renewAt * (1 - RENEW_JITTER * random()));
+    // At least a second: a certificate cut short (by the CA's own expiry) must not make a busy loop.
+    return Math.max(MIN_RENEW_DELAY_MS, Math.floor(remaining * renewAt * (1 - RENEW_JITTER * random())));
   }
 
   async function first(): Promise<IdentityCredentials> {
