@@ -230,6 +230,12 @@ const OPTIONS = [
       'Other resolvers (static, DNS, file, Kubernetes, health checks) are in [discovery.md](discovery.md).',
   },
   {
+    title: 'Identity: `createIdentity(options)`',
+    file: 'discovery/src/identity/identity.ts',
+    name: 'IdentityOptions',
+    intro: 'See [security.md](security.md#identity-of-a-process).',
+  },
+  {
     title: 'Config service: `startControlPlane(options)`',
     file: 'control-plane/src/server/run.ts',
     name: 'ControlPlaneOptions',

@@ -13,6 +13,15 @@ export type { EndpointHealth, HealthCheckOptions } from './health/health.ts';
 export { HEALTH_DEFAULTS, HealthCheckedResolver, withHealthChecks } from './health/health.ts';
 export type { HttpHealthCheckOptions } from './health/http.ts';
 export { HTTP_HEALTH_DEFAULTS, httpHealthCheck } from './health/http.ts';
+export type {
+  Identity,
+  IdentityCredentials,
+  IdentityDescription,
+  IdentityListener,
+  IdentityOptions,
+  IdentityState,
+} from './identity/index.ts';
+export { CertificateRequestError, createIdentity, IDENTITY_DEFAULTS } from './identity/index.ts';
 export type { KubernetesResolverOptions } from './kubernetes/kubernetes.ts';
 export { KUBERNETES_DEFAULTS, KubernetesResolver, kubernetesResolver } from './kubernetes/kubernetes.ts';
 export type {

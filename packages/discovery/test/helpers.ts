@@ -1,3 +1,11 @@
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Meter,
+  MeterProvider,
+  Observable,
+} from '@opentelemetry/api';
+import { createNoopMeter } from '@opentelemetry/api';
 import type { Endpoint, Resolver, ResolverState } from '@weft/core';
 import { endpointKey, usableEndpoints } from '@weft/core';
 
@@ -57,4 +65,30 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A meter that records what it is given: the API's no-op meter with the instruments used here replaced. */
+export function recordingProvider() {
+  const added: { name: string; value: number; attributes: Attributes }[] = [];
+  const callbacks: BatchObservableCallback[] = [];
+  const meter = Object.create(createNoopMeter()) as Meter;
+  Object.assign(meter, {
+    createCounter: (name: string) => ({
+      add: (value: number, attributes: Attributes = {}) => added.push({ name, value, attributes }),
+    }),
+    createObservableGauge: (name: string) => ({ name, addCallback() {}, removeCallback() {} }),
+    addBatchObservableCallback: (cb: BatchObservableCallback) => callbacks.push(cb),
+  });
+  const provider: MeterProvider = { getMeter: () => meter };
+  const collect = async () => {
+    const observed: { name: string; value: number; attributes: Attributes }[] = [];
+    for (const cb of callbacks) {
+      await cb({
+        observe: (o: Observable, value: number, attributes: Attributes = {}) =>
+          observed.push({ name: (o as unknown as { name: string }).name, value, attributes }),
+      });
+    }
+    return observed;
+  };
+  return { provider, added, collect };
 }

@@ -1,41 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type {
-  Attributes,
-  BatchObservableCallback,
-  Meter,
-  MeterProvider,
-  Observable,
-} from '@opentelemetry/api';
-import { createNoopMeter, metrics } from '@opentelemetry/api';
+import { type Attributes, metrics } from '@opentelemetry/api';
 import { VirtualClock } from '@weft/core/testing';
 import { EndpointSource, withHealthChecks } from '@weft/discovery';
-
-/** A meter that records what it is given: the API's no-op meter with the instruments used here replaced. */
-function recordingProvider() {
-  const added: { name: string; value: number; attributes: Attributes }[] = [];
-  const callbacks: BatchObservableCallback[] = [];
-  const meter = Object.create(createNoopMeter()) as Meter;
-  Object.assign(meter, {
-    createCounter: (name: string) => ({
-      add: (value: number, attributes: Attributes = {}) => added.push({ name, value, attributes }),
-    }),
-    createObservableGauge: (name: string) => ({ name, addCallback() {}, removeCallback() {} }),
-    addBatchObservableCallback: (cb: BatchObservableCallback) => callbacks.push(cb),
-  });
-  const provider: MeterProvider = { getMeter: () => meter };
-  const collect = async () => {
-    const observed: { name: string; value: number; attributes: Attributes }[] = [];
-    for (const cb of callbacks) {
-      await cb({
-        observe: (o: Observable, value: number, attributes: Attributes = {}) =>
-          observed.push({ name: (o as unknown as { name: string }).name, value, attributes }),
-      });
-    }
-    return observed;
-  };
-  return { provider, added, collect };
-}
+import { recordingProvider } from './helpers.ts';
 
 after(() => metrics.disable());
 

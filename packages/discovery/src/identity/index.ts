@@ -1,0 +1,10 @@
+export type {
+  Identity,
+  IdentityDescription,
+  IdentityListener,
+  IdentityOptions,
+  IdentityState,
+} from './identity.ts';
+export { createIdentity, IDENTITY_DEFAULTS } from './identity.ts';
+export type { IdentityCredentials } from './request.ts';
+export { CertificateRequestError } from './request.ts';
