@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { createSecureContext } from 'node:tls';
 import { metrics } from '@opentelemetry/api';
@@ -12,46 +10,15 @@ import { isWeftError } from '@weft/core';
 import { VirtualClock } from '@weft/core/testing';
 import { createIdentity, type IdentityCredentials } from '@weft/discovery';
 import * as x509 from '../src/identity/x509.ts';
+import { type ConfigServiceChild, killConfigService, startConfigService } from './config-service.ts';
 import { recordingProvider } from './helpers.ts';
 
-// The config service runs as the CLI's child process (as in registry.test.ts): the control-plane
-// package's test kit cannot be imported here, since that package builds after this one.
-const MAIN = new URL('../../cli/src/main.ts', import.meta.url).pathname;
 const ADMIN = `weft_0123456789abcdef_${'B'.repeat(43)}`;
 
-interface Svc {
-  child: ChildProcess;
-  url: string;
-  port: number;
-}
+type Svc = ConfigServiceChild;
 
-async function start(data: string, port = 0): Promise<Svc> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=weft-source', '--disable-warning=ExperimentalWarning', MAIN, 'control-plane'].concat([
-      '--port',
-      String(port),
-      '--data',
-      data,
-    ]),
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WEFT_ADMIN_TOKEN: ADMIN } },
-  );
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`config service exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      const msg = JSON.parse(l);
-      if (msg.event === 'listening') resolve(msg);
-    });
-  });
-  return { child, url: line.url as string, port: line.port as number };
-}
-
-async function stop(svc: Svc): Promise<void> {
-  if (svc.child.exitCode !== null || svc.child.signalCode !== null) return;
-  const exited = new Promise((r) => svc.child.once('exit', r));
-  svc.child.kill('SIGKILL');
-  await exited;
-}
+const start = (data: string, port = 0): Promise<Svc> => startConfigService(data, ADMIN, port);
+const stop = killConfigService;
 
 async function serviceToken(svc: Svc, name: string): Promise<string> {
   const res = await fetch(`${svc.url}/v1/tokens`, {

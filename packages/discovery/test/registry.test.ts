@@ -1,55 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import type { ResolverState } from '@weft/core';
 import { registerInstance, registryResolver } from '@weft/discovery';
+import { type ConfigServiceChild, killConfigService, startConfigService } from './config-service.ts';
 
-const MAIN = new URL('../../cli/src/main.ts', import.meta.url).pathname;
 // A fixed admin token, so that a restarted config service (even with new data) accepts the same one.
 const TOKEN = `weft_0123456789abcdef_${'A'.repeat(43)}`;
 
-interface Svc {
-  child: ChildProcess;
-  url: string;
-  port: number;
-}
+type Svc = ConfigServiceChild;
 
-/** Runs the real config service as a child process. */
-async function start(data: string, port = 0): Promise<Svc> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=weft-source',
-      '--disable-warning=ExperimentalWarning',
-      MAIN,
-      'control-plane',
-      '--port',
-      String(port),
-      '--data',
-      data,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WEFT_ADMIN_TOKEN: TOKEN } },
-  );
-  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`config service exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      const msg = JSON.parse(l);
-      if (msg.event === 'listening') resolve(msg);
-    });
-  });
-  return { child, url: line.url as string, port: line.port as number };
-}
-
-async function kill(svc: Svc): Promise<void> {
-  if (svc.child.exitCode !== null || svc.child.signalCode !== null) return;
-  const exited = new Promise((r) => svc.child.once('exit', r));
-  svc.child.kill('SIGKILL');
-  await exited;
-}
+const start = (data: string, port = 0): Promise<Svc> => startConfigService(data, TOKEN, port);
+const kill = killConfigService;
 
 /**
  * Waits (5 s at most) until the registration has read the config service's answer: the watch stream
