@@ -18,7 +18,13 @@ import type { StackEnv } from '../stack/env.ts';
 import type { Module, Service } from '../stack/stack.ts';
 import { MIRROR_DEFAULT_MAX_INFLIGHT, MirrorGate } from './mirror.ts';
 import type { RouteRule, RouteSpec } from './route-schema.ts';
-import { type CompiledEdits, type CompiledRule, overrideFor, readCallHeader } from './route-table.ts';
+import {
+  type CompiledEdits,
+  type CompiledRule,
+  normalPrefix,
+  overrideFor,
+  readCallHeader,
+} from './route-table.ts';
 import type { OutcomeAttributes, RoutedBackend, RoutedRule } from './routed.ts';
 
 /** A rule as this module runs it. */
@@ -80,7 +86,7 @@ function rewriter(rule: CompiledRule): ((path: string) => string) | undefined {
   if (to === undefined) return undefined;
   // The prefixes of the rule's matches, longest first: the one that matched is replaced.
   const prefixes = (rule.spec.matches ?? [])
-    .map((m) => m.path!.value.replace(/\/+$/, '') || '/')
+    .map((m) => normalPrefix(m.path!.value))
     .sort((a, b) => b.length - a.length);
   return (path) => {
     for (const p of prefixes) {

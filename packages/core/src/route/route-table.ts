@@ -76,7 +76,7 @@ function whole(source: string): ValueTest {
 }
 
 /** The prefix without its trailing `/` (`/items/` → `/items`); `/` stays `/`. */
-function normalPrefix(value: string): string {
+export function normalPrefix(value: string): string {
   let p = value;
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   return p;

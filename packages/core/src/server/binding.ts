@@ -5,9 +5,11 @@
  * to answer a refusal, the semantic-convention names of its span and duration. No core module
  * branches on a protocol's name.
  */
+
 import type { Attributes } from '@opentelemetry/api';
 import type { Admission } from '../admission/admission.ts';
 import type { WeftError } from '../errors/errors.ts';
+import type { MethodKind } from '../route/route-table.ts';
 import type { Module, Stack } from '../stack/stack.ts';
 import type { Clock } from '../time/clock.ts';
 import type { TrafficGate } from '../traffic/traffic-gate.ts';
@@ -58,6 +60,11 @@ export type ServerStack = Stack<ServerCall, void, ServerService, ServerStackEnv>
 export interface ServerBinding {
   /** `http` or `grpc`, for the admin document. */
   readonly protocol: string;
+  /**
+   * How the protocol names methods, for what policies match: `verb` (HTTP methods and paths) or
+   * `rpc` (`/pkg.Service/Method`, matched by `grpcMethods`). Defaults to `verb`.
+   */
+  readonly methodKind?: MethodKind;
   /** The duration histogram's semantic-convention name (`http.server.request.duration`). */
   readonly durationMetric: string;
   /** Attributes added to every refusal's metrics (`rpc.system`). */

@@ -58,6 +58,7 @@ export function rejectionStatus(error: WeftError): { code: Status; details: stri
 
 export const grpcServerBinding: ServerBinding = {
   protocol: 'grpc',
+  methodKind: 'rpc',
   durationMetric: 'rpc.server.duration',
   rejectionAttributes: REJECTION_ATTRIBUTES,
   spanName: (call) => call.path.slice(1),

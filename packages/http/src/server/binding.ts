@@ -12,6 +12,7 @@ const NO_ATTRIBUTES: Attributes = {};
 
 export const httpServerBinding: ServerBinding = {
   protocol: 'http',
+  methodKind: 'verb',
   durationMetric: 'http.server.request.duration',
   rejectionAttributes: NO_ATTRIBUTES,
   spanName: (call) => call.method,

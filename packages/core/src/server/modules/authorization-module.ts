@@ -44,7 +44,7 @@ class AuthorizationLayer {
     this.#settings = settings;
     this.#instruments = instruments;
     this.#binding = binding;
-    this.#grpc = binding.protocol === 'grpc';
+    this.#grpc = binding.methodKind === 'rpc';
     this.#revision = settings.config.revision;
     this.#compiled = this.#compile();
     this.service = (call) => {
