@@ -101,6 +101,21 @@ export type { ErrorCode as ErrorCodeValue, WeftErrorOptions } from './errors/err
 export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './errors/errors.ts';
 export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
+export type { ClientMtlsOptions, ClientTlsOptions, ConnectionPlan } from './mtls/client-mtls.ts';
+export { CLIENT_MTLS_KEYS, ClientMtls, MTLS_LABEL } from './mtls/client-mtls.ts';
+export type { MeshCredentials, MeshIdentity, TlsMaterial } from './mtls/credentials.ts';
+export { acceptedServerIds, spiffeServerCheck, tlsMaterial } from './mtls/credentials.ts';
+export type { PeerAuthenticationSource } from './mtls/peer-authentication-schema.ts';
+export {
+  MESH_PEER_AUTHENTICATION,
+  MtlsMode,
+  mtlsModeOf,
+  PeerAuthenticationSpec,
+} from './mtls/peer-authentication-schema.ts';
+export type { MtlsConfigSource, MtlsCounts, MtlsSides, ServerMtlsOptions } from './mtls/server-mtls.ts';
+export { checkServerMtls, MtlsFront, SERVER_MTLS_DEFAULTS, SERVER_MTLS_KEYS } from './mtls/server-mtls.ts';
+export type { TlsTerminatorOptions } from './mtls/tls-terminator.ts';
+export { TlsTerminator } from './mtls/tls-terminator.ts';
 export type { DurationInstrument, FaultAbort, ProtocolBinding, ProtocolSemconv } from './protocol/binding.ts';
 export { nativeDeadline, writeDeadlineHeader } from './protocol/binding.ts';
 export type { RetryBudget, RetryBudgetOptions } from './retry/budget.ts';

@@ -227,6 +227,7 @@ describe('the authorization module', () => {
       },
       authorizationPolicies: () => policies.authorizationPolicies(),
       trafficSwitch: () => undefined,
+      peerAuthentication: () => undefined,
       subscribe: () => () => {},
     };
     const server = resolveServerBase({ drainSignals: false, service: 'catalog', config: source }, false);

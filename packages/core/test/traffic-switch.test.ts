@@ -32,6 +32,9 @@ class ManualSwitches implements PolicySource {
   trafficSwitch(name: string): TrafficSwitchSpec | undefined {
     return this.#switches.get(name);
   }
+  peerAuthentication(): undefined {
+    return undefined;
+  }
   get revision(): number {
     return this.#revision;
   }

@@ -20,6 +20,7 @@ export type {
   IdentityListener,
   IdentityOptions,
   IdentityState,
+  TrustBundleSource,
 } from './identity/index.ts';
 export { CertificateRequestError, createIdentity, IDENTITY_DEFAULTS } from './identity/index.ts';
 export type { KubernetesResolverOptions } from './kubernetes/kubernetes.ts';

@@ -9,6 +9,7 @@
 import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
+import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
@@ -88,6 +89,8 @@ export interface ConfigClient {
   route(destination: string): RouteSpec | undefined;
   /** The current validated `TrafficSwitch` of `name` (`mesh` or a service; synchronous, O(1)). */
   trafficSwitch(name: string): TrafficSwitchSpec | undefined;
+  /** The current validated `PeerAuthentication` of `name` (`mesh` or a service; synchronous, O(1)). */
+  peerAuthentication(name: string): PeerAuthenticationSpec | undefined;
   /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
   authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
@@ -355,6 +358,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
     trafficSwitch: (name) => state.trafficSwitch(name),
+    peerAuthentication: (name) => state.peerAuthentication(name),
     authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
@@ -389,6 +393,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         policies: Object.fromEntries(state.policies()),
         routes: Object.fromEntries(state.routes()),
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
+        peerAuthentications: Object.fromEntries(state.peerAuthentications()),
         trustBundle: describeBundle(state.trustBundle()),
         authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
       };

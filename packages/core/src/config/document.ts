@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
+import { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import { RouteSpec } from '../route/route-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
@@ -20,6 +21,8 @@ export const DOCUMENT_KINDS = {
   TrafficSwitch: TrafficSwitchSpec,
   /** Who may call one server (`spec.service`); any name. See docs/security.md. */
   AuthorizationPolicy: AuthorizationPolicySpec,
+  /** Plaintext beside mTLS or not: `name` is `mesh` (the default) or a service. See docs/security.md. */
+  PeerAuthentication: PeerAuthenticationSpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -30,6 +33,7 @@ export interface DocumentSpecs {
   Route: RouteSpec;
   TrafficSwitch: TrafficSwitchSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
 }
 
 /**

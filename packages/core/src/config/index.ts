@@ -1,6 +1,11 @@
 // First: refuses too old a Node.js before any other module of the package runs.
 import '../runtime/node-check.ts';
 
+export {
+  MESH_PEER_AUTHENTICATION,
+  MtlsMode,
+  PeerAuthenticationSpec,
+} from '../mtls/peer-authentication-schema.ts';
 export type { RouteSpecInput } from '../route/route-schema.ts';
 export { RouteSpec } from '../route/route-schema.ts';
 export { MESH_SWITCH, TrafficSwitchSpec } from '../traffic/switch-schema.ts';

@@ -8,6 +8,7 @@
 
 import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
+import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
@@ -37,6 +38,7 @@ export class ConfigState {
   readonly #routes = new Map<string, RouteSpec>();
   readonly #switches = new Map<string, TrafficSwitchSpec>();
   readonly #authorization = new Map<string, AuthorizationPolicySpec>();
+  readonly #peerAuthentication = new Map<string, PeerAuthenticationSpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -72,6 +74,15 @@ export class ConfigState {
 
   trafficSwitches(): ReadonlyMap<string, TrafficSwitchSpec> {
     return this.#switches;
+  }
+
+  /** The validated `PeerAuthentication` of `name` (`mesh` or a service), if there is one. */
+  peerAuthentication(name: string): PeerAuthenticationSpec | undefined {
+    return this.#peerAuthentication.get(name);
+  }
+
+  peerAuthentications(): ReadonlyMap<string, PeerAuthenticationSpec> {
+    return this.#peerAuthentication;
   }
 
   /** The validated `AuthorizationPolicy` documents, by document name. */
@@ -149,6 +160,7 @@ export class ConfigState {
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
         else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
+        else if (c.kind === 'PeerAuthentication') this.#peerAuthentication.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -180,6 +192,8 @@ export class ConfigState {
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
     else if (d.kind === 'AuthorizationPolicy')
       this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
+    else if (d.kind === 'PeerAuthentication')
+      this.#peerAuthentication.set(d.name, parsed.data as PeerAuthenticationSpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {

@@ -48,6 +48,12 @@ export const ErrorCode = {
    * UNAVAILABLE, both with `weft-no-retry`). Never retried: every endpoint is stopped too.
    */
   TrafficStopped: 'WEFT_TRAFFIC_STOPPED',
+  /**
+   * A destination accepts only mTLS (`PeerAuthentication` mode `STRICT`, or the client's own `mtls.mode`)
+   * and this client cannot make an mTLS connection (no identity, or no certificate yet): nothing is
+   * sent in plaintext. Not retried.
+   */
+  MtlsRequired: 'WEFT_MTLS_REQUIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

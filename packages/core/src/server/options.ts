@@ -8,6 +8,8 @@ import { FIXED_LIMIT_DEFAULTS } from '../admission/limit.ts';
 import { type TokenBucketOptions, tokenBucket } from '../admission/token-bucket.ts';
 import { validateServiceName } from '../config/names.ts';
 import { invalidOption } from '../errors/errors.ts';
+import type { PeerAuthenticationSource } from '../mtls/peer-authentication-schema.ts';
+import { checkServerMtls, type ServerMtlsOptions } from '../mtls/server-mtls.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import type { TrafficSwitchSource } from '../traffic/traffic-gate.ts';
 import type { KeySet } from '../util/known-keys.ts';
@@ -63,6 +65,15 @@ export interface ServerBaseOptions {
    * dropped there, and only what the mesh sets travels. Defaults to true.
    */
   routeOverrides?: boolean;
+  /**
+   * Serve mTLS with this process's identity, beside plaintext (`PERMISSIVE`) or instead of it
+   * (`STRICT`), on the same port: `{ identity, mode }`. Client certificates are required on TLS and
+   * verified against the mesh's trust bundle; the caller's SPIFFE ID is then `currentContext().peer`.
+   * The mode is the config service's `PeerAuthentication` (the service's, else `mesh`), never looser
+   * than `mode`. A registered server advertises it (label `weft/mtls`), so clients use mTLS with it.
+   * See docs/security.md. Defaults to none: plaintext only.
+   */
+  mtls?: ServerMtlsOptions;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
   /**
@@ -76,7 +87,10 @@ export interface ServerBaseOptions {
  * What a server reads of the config service (a `ConfigClient` has it all): the kill switch, the
  * authorization policies, the revision they are at, and word of each change.
  */
-export interface ServerConfigSource extends TrafficSwitchSource, AuthorizationPolicySource {
+export interface ServerConfigSource
+  extends TrafficSwitchSource,
+    AuthorizationPolicySource,
+    PeerAuthenticationSource {
   trafficSwitch(name: string): ReturnType<NonNullable<TrafficSwitchSource['trafficSwitch']>>;
   subscribe(listener: (event: { revision: number }) => void): () => void;
 }
@@ -94,6 +108,7 @@ export const SERVER_BASE_KEYS = {
   clock: true,
   trustDomain: true,
   routeOverrides: true,
+  mtls: true,
 } as const satisfies KeySet<ServerBaseOptions>;
 
 export interface ResolvedServerBase {
@@ -110,6 +125,8 @@ export interface ResolvedServerBase {
   authorization: ServerAuthorizationSettings | undefined;
   /** Whether inbound `weft-route` overrides are kept. */
   routeOverrides: boolean;
+  /** The `mtls` option with its defaults, or undefined for plaintext only. */
+  mtls: Required<ServerMtlsOptions> | undefined;
 }
 
 export const SERVER_BASE_DEFAULTS = {
@@ -150,17 +167,22 @@ export function resolveServerBase(
       typeof config.trafficSwitch !== 'function' ||
       typeof config.subscribe !== 'function' ||
       typeof config.authorizationPolicies !== 'function' ||
+      typeof config.peerAuthentication !== 'function' ||
       typeof config.revision !== 'number')
   )
     throw invalidOption(
       'config',
-      'must be a ConfigClient (createConfigClient): revision, subscribe, trafficSwitch and authorizationPolicies',
+      'must be a ConfigClient (createConfigClient): revision, subscribe, trafficSwitch, authorizationPolicies and peerAuthentication',
     );
   const service = options.service === undefined ? undefined : validateServiceName(options.service, 'service');
   const authorization = resolveAuthorization(service, config, options.trustDomain);
   const routeOverrides = options.routeOverrides ?? true;
   if (typeof routeOverrides !== 'boolean') throw invalidOption('routeOverrides', 'must be true or false');
+  if (options.mtls !== undefined && (typeof options.mtls !== 'object' || options.mtls === null))
+    throw invalidOption('mtls', 'must be { identity, mode? }');
+  const mtls = options.mtls === undefined ? undefined : checkServerMtls('server', options.mtls);
   return {
+    mtls,
     authorization,
     admission: { concurrency, rate, clock },
     drainTimeoutMs,

@@ -19,7 +19,7 @@ import {
   systemClock,
   WeftError,
 } from '@weft/core';
-import { checkName, fullJitterBackoff } from '@weft/core/config';
+import { checkName, fullJitterBackoff, type TrustBundle } from '@weft/core/config';
 import { observeIdentity, recordRequest } from './metrics.ts';
 import { CertificateRequestError, type IdentityCredentials, requestCertificate } from './request.ts';
 
@@ -43,6 +43,13 @@ export interface IdentityOptions {
   backoffInitialMs?: number;
   /** Largest retry delay in ms. Defaults to 60000. */
   backoffMaxMs?: number;
+  /**
+   * A `ConfigClient` whose trust bundle the identity follows between renewals: a CA rotation's new
+   * root is trusted as soon as the watch stream brings it, not only at the next renewal, so peers
+   * whose certificates the new CA signed verify at once. Defaults to none: the bundle that came with
+   * the last certificate.
+   */
+  config?: TrustBundleSource;
   /** Timers of renewal, retries and expiry. Defaults to the system clock. */
   clock?: Clock;
   /** Uniform random source in [0, 1) for the jitter. Defaults to `Math.random`. */
@@ -69,9 +76,16 @@ const IDENTITY_KEYS = {
   requestTimeoutMs: true,
   backoffInitialMs: true,
   backoffMaxMs: true,
+  config: true,
   clock: true,
   random: true,
 } as const satisfies KeySet<IdentityOptions>;
+
+/** Where a newer trust bundle comes from (a `ConfigClient` has both). */
+export interface TrustBundleSource {
+  trustBundle(): TrustBundle | undefined;
+  watchTrustBundle(listener: (bundle: TrustBundle | undefined) => void): () => void;
+}
 
 /**
  * `starting`: no certificate yet; `valid`: one, not due for renewal; `renewing`: due, a request in
@@ -164,6 +178,27 @@ export function createIdentity(options: IdentityOptions): Identity {
     secondsToExpiry: () => (credentials ? (expiresAt - clock.now()) / 1000 : undefined),
   });
 
+  /** The newer of the bundle that came with the certificate and the one the config service sent. */
+  function withNewerBundle(next: IdentityCredentials): IdentityCredentials {
+    const bundle = options.config?.trustBundle();
+    if (
+      bundle === undefined ||
+      bundle.trustDomain !== next.trustBundle.trustDomain ||
+      bundle.generation <= next.trustBundle.generation
+    )
+      return next;
+    return { ...next, trustBundle: bundle };
+  }
+
+  const stopBundle =
+    options.config?.watchTrustBundle(() => {
+      if (credentials === undefined || closing.signal.aborted) return;
+      const next = withNewerBundle(credentials);
+      if (next === credentials) return;
+      credentials = next;
+      if (state !== 'expired') tell(next, 'valid');
+    }) ?? (() => {});
+
   function tell(current: IdentityCredentials, to: 'valid' | 'expired'): void {
     for (const listener of listeners) {
       try {
@@ -196,7 +231,8 @@ export function createIdentity(options: IdentityOptions): Identity {
   }
 
   /** Installs `next` and returns the delay until it is due for renewal. */
-  function install(next: IdentityCredentials): number {
+  function install(issued: IdentityCredentials): number {
+    const next = withNewerBundle(issued);
     const remaining = Math.max(0, next.notAfter.getTime() - Date.now());
     credentials = next;
     expiresAt = clock.now() + remaining;
@@ -242,7 +278,7 @@ export function createIdentity(options: IdentityOptions): Identity {
           if (closing.signal.aborted) return;
           renewals++;
           delay = install(next);
-          tell(next, 'valid');
+          tell(credentials!, 'valid');
           break;
         } catch {
           if (closing.signal.aborted) return;
@@ -285,6 +321,7 @@ export function createIdentity(options: IdentityOptions): Identity {
       if (expiryTimer !== undefined) clock.clearTimeout(expiryTimer);
       expiryTimer = undefined;
       state = 'closed';
+      stopBundle();
       stopGauge();
       listeners.clear();
     },

@@ -4,6 +4,7 @@ export type {
   IdentityListener,
   IdentityOptions,
   IdentityState,
+  TrustBundleSource,
 } from './identity.ts';
 export { createIdentity, IDENTITY_DEFAULTS } from './identity.ts';
 export type { IdentityCredentials } from './request.ts';

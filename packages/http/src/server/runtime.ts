@@ -7,7 +7,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
-import { describeDestinations, type RouteAdmission, SERVER_REJECTIONS, ServerRuntimeBase } from '@weft/core';
+import {
+  describeDestinations,
+  MTLS_LABEL,
+  type RouteAdmission,
+  SERVER_REJECTIONS,
+  ServerRuntimeBase,
+} from '@weft/core';
 import { registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { httpServerBinding } from './binding.ts';
 import { callOf, httpTerminal } from './call.ts';
@@ -39,7 +45,9 @@ export class ServerRuntime extends ServerRuntimeBase {
     const start = () => {
       const bound = server.address();
       if (bound === null || typeof bound === 'string') return; // a pipe: nothing to register
-      this.announce(registerListener(bound, options));
+      // A server serving mTLS says so, so that clients in PERMISSIVE mode use mTLS with it.
+      const labels = this.options.mtls ? { ...options.labels, [MTLS_LABEL]: 'true' } : options.labels;
+      this.announce(registerListener(bound, labels ? { ...options, labels } : options));
     };
     if (server.listening) start();
     else server.once('listening', start);

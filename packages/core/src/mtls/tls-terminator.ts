@@ -1,0 +1,83 @@
+/**
+ * The TLS side of a server that `node:tls` terminates (HTTP): a `tls.Server` that never listens, fed
+ * the connections the front sorted as TLS. It requires a client certificate and verifies it against
+ * the trust bundle (an expired one, one of another CA, or none fails the handshake), and its secure
+ * context follows the identity: a renewed certificate or a rotated bundle applies to the next
+ * handshake, while connections already open keep theirs — none is dropped.
+ */
+import type { Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { MeshCredentials, MeshIdentity } from './credentials.ts';
+import { tlsMaterial } from './credentials.ts';
+
+export interface TlsTerminatorOptions {
+  readonly handshakeTimeoutMs: number;
+  /** ALPN protocols offered, most preferred first. Defaults to `http/1.1`. */
+  readonly alpn?: readonly string[];
+  /** A handshake verified: the socket now speaks the protocol in clear to its reader. */
+  readonly secure: (socket: TLSSocket) => void;
+  /** A handshake failed (the socket is destroyed). */
+  readonly failed: (error: Error) => void;
+}
+
+export class TlsTerminator {
+  readonly #identity: MeshIdentity;
+  readonly #options: TlsTerminatorOptions;
+  readonly #stop: () => void;
+  #server: Server | undefined;
+  #installed: MeshCredentials | undefined;
+
+  constructor(identity: MeshIdentity, options: TlsTerminatorOptions) {
+    this.#identity = identity;
+    this.#options = options;
+    this.#stop = identity.onChange(() => this.#refresh());
+  }
+
+  /** Runs the handshake of a connection sorted as TLS (its first bytes put back). */
+  handshake(socket: Socket): void {
+    const server = this.#current();
+    if (server === undefined) {
+      this.#options.failed(new Error('no certificate yet: TLS connection closed'));
+      socket.destroy();
+      return;
+    }
+    server.emit('connection', socket);
+  }
+
+  close(): void {
+    this.#stop();
+  }
+
+  #current(): Server | undefined {
+    if (this.#server === undefined && this.#identity.credentials !== undefined) {
+      const credentials = this.#identity.credentials;
+      const server = createServer({
+        ...this.#context(credentials),
+        requestCert: true,
+        rejectUnauthorized: true,
+        handshakeTimeout: this.#options.handshakeTimeoutMs,
+        ALPNProtocols: [...(this.#options.alpn ?? ['http/1.1'])],
+      });
+      server.on('secureConnection', this.#options.secure);
+      server.on('tlsClientError', (error, socket) => {
+        this.#options.failed(error);
+        socket.destroy();
+      });
+      this.#server = server;
+      this.#installed = credentials;
+    }
+    return this.#server;
+  }
+
+  #refresh(): void {
+    const credentials = this.#identity.credentials;
+    if (this.#server === undefined || credentials === undefined || credentials === this.#installed) return;
+    this.#server.setSecureContext(this.#context(credentials));
+    this.#installed = credentials;
+  }
+
+  #context(credentials: MeshCredentials) {
+    const material = tlsMaterial(credentials);
+    return { key: material.key, cert: material.cert, ca: [...material.ca] };
+  }
+}
