@@ -41,9 +41,10 @@ export interface WeftMiddleware extends Middleware {
   /** The shared server logic (admission, drain state, counters), for admin and tests. */
   readonly runtime: ServerRuntime;
   /**
-   * The listener that `drain()` closes; also starts listening for the drain signals, and registers
-   * the server in the mesh when `register` is given here or in the middleware's options (withdrawn
-   * as soon as a drain starts, before the listener closes).
+   * The listener that `drain()` closes; also starts listening for the drain signals, serves mTLS on
+   * it when the `mtls` option asks for it, and registers the server in the mesh when `register` is
+   * given here or in the middleware's options (withdrawn as soon as a drain starts, before the
+   * listener closes). Attach right after `app.listen()` (or before `server.listen()`).
    */
   attach(server: Server, options?: AttachOptions): void;
   /** A route's own limits, checked after the server's: `app.get(path, mesh.route({...}), handler)`. */
@@ -83,6 +84,7 @@ export function weft(options: ServerOptions = {}): WeftMiddleware {
       if (attachOptions !== undefined) checkKnownKeys('attach', attachOptions, { register: true });
       if (attachOptions?.register) checkServerRegistration(attachOptions.register);
       attached = server;
+      runtime.serveMtls(server);
       runtime.registerListener(server, attachOptions?.register);
       runtime.onClose((force) => closeServer(server, force));
       server.once('close', () => runtime.stopListening());

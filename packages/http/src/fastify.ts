@@ -123,6 +123,7 @@ const plugin: FastifyPluginCallback<ServerOptions> = (fastify, options, done) =>
     runtime.listenForSignals();
     ready();
   });
+  runtime.serveMtls(fastify.server);
   if (runtime.options.register) runtime.registerListener(fastify.server);
   fastify.addHook('onClose', (_instance, closed) => {
     runtime.stopListening();

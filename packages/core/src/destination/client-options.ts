@@ -18,6 +18,7 @@ import {
 import { addressProblem, portProblem } from '../endpoint/address.ts';
 import { type Endpoint, parseEndpoint, type Resolver, StaticResolver } from '../endpoint/endpoint.ts';
 import { invalidOption } from '../errors/errors.ts';
+import type { ClientMtlsOptions } from '../mtls/client-mtls.ts';
 import { RouteSpec, type RouteSpecInput } from '../route/route-schema.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { KeySet } from '../util/known-keys.ts';
@@ -61,6 +62,15 @@ export interface ClientPolicyOptions {
    * overloaded. Defaults to the `WEFT_ZONE` environment variable, or none.
    */
   localZone?: string;
+  /**
+   * mTLS with this process's identity: `{ identity, mode?, serverIdentities? }`. Each new connection
+   * is mTLS when the destination's mode is `STRICT` (its `PeerAuthentication`, else the mesh's, or
+   * `mode` here) or the endpoint serves mTLS (its server registered the `weft/mtls` label), and the
+   * server must present the destination's SPIFFE ID (or one of `serverIdentities`). See
+   * docs/security.md. Defaults to none: plaintext, except that a `STRICT` destination is then refused
+   * (`WEFT_MTLS_REQUIRED`).
+   */
+  mtls?: ClientMtlsOptions;
   /** Injected time (tests). Defaults to the process clock. */
   clock?: Clock;
   /** Injected randomness (tests). Defaults to Math.random. */
@@ -81,6 +91,7 @@ export const CLIENT_POLICY_KEYS = {
   config: true,
   route: true,
   localZone: true,
+  mtls: true,
   clock: true,
   random: true,
 } as const satisfies KeySet<ClientPolicyOptions>;

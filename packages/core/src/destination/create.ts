@@ -6,6 +6,7 @@
  */
 import type { DestinationPolicy } from '../config/policy.ts';
 import type { Resolver } from '../endpoint/endpoint.ts';
+import { checkClientMtls } from '../mtls/client-mtls.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { Call } from '../stack/call.ts';
 import { defaultClientStack } from '../stack/client-stack.ts';
@@ -54,6 +55,7 @@ export function createDestination<Req extends Call, Res, T>(
   options: ClientPolicyOptions,
   extras: DestinationExtras<Req, Res>,
 ): Destination<Req, Res, T> {
+  checkClientMtls(options.mtls);
   const resolver = resolverFromOptions(name, options, extras.findResolver, extras.resolverHint);
   const resolved = extras.resolved;
   const policy = resolved ? resolved.policy : policyFromOptions(name, options);

@@ -14,6 +14,7 @@ import { balancerFor } from '../balancer/strategies.ts';
 import { DestinationPolicy, formatIssues, mergePolicies } from '../config/policy.ts';
 import type { Endpoint, Resolver } from '../endpoint/endpoint.ts';
 import { ErrorCode, WeftError } from '../errors/errors.ts';
+import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { MirrorGate } from '../route/mirror.ts';
 import { ruleOverrides } from '../route/route-module.ts';
@@ -34,6 +35,8 @@ export interface PolicySource {
   route?(destination: string): RouteSpec | undefined;
   /** The validated `TrafficSwitch` of `name` (`mesh` or a service). Optional: a source without it never stops traffic. */
   trafficSwitch?(name: string): TrafficSwitchSpec | undefined;
+  /** The validated `PeerAuthentication` of `name` (`mesh` or a service). Optional: without it, every destination is `PERMISSIVE`. */
+  peerAuthentication?(name: string): PeerAuthenticationSpec | undefined;
   subscribe(listener: (event: { revision: number }) => void): () => void;
 }
 

@@ -10,8 +10,12 @@
  * A connection made stays what it was: the mode applies to the connections made after it changes,
  * and a server that turns strict closes its plaintext connections itself.
  */
+
+import { SPIFFE_SERVICE_ID } from '../authz/authz-schema.ts';
+import { NAME_PATTERN } from '../config/document.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
-import { ErrorCode, WeftError } from '../errors/errors.ts';
+import { ErrorCode, invalidOption, WeftError } from '../errors/errors.ts';
+import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import {
   acceptedServerIds,
   type MeshCredentials,
@@ -41,7 +45,33 @@ export interface ClientMtlsOptions {
   serverIdentities?: readonly string[];
 }
 
-export const CLIENT_MTLS_KEYS = { identity: true, mode: true, serverIdentities: true } as const;
+export const CLIENT_MTLS_KEYS = {
+  identity: true,
+  mode: true,
+  serverIdentities: true,
+} as const satisfies KeySet<ClientMtlsOptions>;
+
+/** Checks a client's `mtls` option; the error names the field. */
+export function checkClientMtls(options: ClientMtlsOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('mtls', 'must be { identity, mode?, serverIdentities? }');
+  checkKnownKeys('mtls', options, CLIENT_MTLS_KEYS);
+  if (typeof (options.identity as MeshIdentity | undefined)?.onChange !== 'function')
+    throw invalidOption('mtls.identity', 'must be an identity (createIdentity of @weft/discovery)');
+  if (options.mode !== undefined && options.mode !== 'PERMISSIVE' && options.mode !== 'STRICT')
+    throw invalidOption('mtls.mode', 'must be PERMISSIVE or STRICT');
+  const listed = options.serverIdentities;
+  if (listed !== undefined) {
+    if (!Array.isArray(listed)) throw invalidOption('mtls.serverIdentities', 'must be a list');
+    for (const entry of listed)
+      if (typeof entry !== 'string' || !(SPIFFE_SERVICE_ID.test(entry) || NAME_PATTERN.test(entry)))
+        throw invalidOption(
+          'mtls.serverIdentities',
+          `${JSON.stringify(entry)} is neither spiffe://<trust-domain>/service/<name> nor a service name`,
+        );
+  }
+}
 
 /** The `node:tls` options of an mTLS connection. */
 export interface ClientTlsOptions {

@@ -95,6 +95,8 @@ export class MtlsFront {
   readonly #source: MtlsConfigSource | undefined;
   readonly #sides: MtlsSides;
   readonly #plaintext = new Set<Socket>();
+  /** Connections not yet handed to a side as verified or plaintext: sorting, or in their handshake. */
+  readonly #pending = new Set<Socket>();
   readonly #unsubscribe: () => void;
   readonly #connections = metrics
     .getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
@@ -126,6 +128,8 @@ export class MtlsFront {
 
   /** Sorts one accepted connection. */
   accept(socket: Socket): void {
+    this.#pending.add(socket);
+    socket.once('close', () => this.#pending.delete(socket));
     const timer = setTimeout(() => {
       this.#count('timedOut', 'plaintext', 'first_byte_timeout');
       socket.destroy();
@@ -140,7 +144,10 @@ export class MtlsFront {
       if (first[0] === TLS_HANDSHAKE) {
         socket.unshift(first);
         this.#sides.tls(socket);
-      } else if (this.mode() === 'STRICT') {
+        return; // pending until the TLS side reports it verified, or it closes
+      }
+      this.#pending.delete(socket);
+      if (this.mode() === 'STRICT') {
         this.#count('refused', 'plaintext', 'refused');
         this.#sides.refuse(socket, first);
       } else {
@@ -152,8 +159,9 @@ export class MtlsFront {
     });
   }
 
-  /** A TLS side reports a verified connection. */
-  accepted(): void {
+  /** A TLS side reports a verified connection (`socket`: the raw one the front sorted). */
+  accepted(socket?: Socket): void {
+    if (socket !== undefined) this.#pending.delete(socket);
     this.#count('mtls', 'mtls', 'accepted');
   }
 
@@ -168,6 +176,12 @@ export class MtlsFront {
       floor: this.options.mode,
       connections: { ...this.counts, plaintextOpen: this.#plaintext.size },
     };
+  }
+
+  /** Closes the connections still being sorted or in their handshake (the server is closing). */
+  destroyPending(): void {
+    for (const socket of this.#pending) socket.destroy();
+    this.#pending.clear();
   }
 
   close(): void {

@@ -14,8 +14,10 @@ export interface TlsTerminatorOptions {
   readonly handshakeTimeoutMs: number;
   /** ALPN protocols offered, most preferred first. Defaults to `http/1.1`. */
   readonly alpn?: readonly string[];
-  /** A handshake verified: the socket now speaks the protocol in clear to its reader. */
-  readonly secure: (socket: TLSSocket) => void;
+  /** Whether the verified socket is half-open (an HTTP server's are). Defaults to false. */
+  readonly allowHalfOpen?: boolean;
+  /** A handshake verified: `socket` now speaks the protocol in clear; `raw` is the connection under it. */
+  readonly secure: (socket: TLSSocket, raw: Socket | undefined) => void;
   /** A handshake failed (the socket is destroyed). */
   readonly failed: (error: Error) => void;
 }
@@ -26,6 +28,8 @@ export class TlsTerminator {
   readonly #stop: () => void;
   #server: Server | undefined;
   #installed: MeshCredentials | undefined;
+  /** Raw connections in their handshake, by peer address and port (the TLS socket over one has the same). */
+  readonly #handshaking = new Map<string, Socket>();
 
   constructor(identity: MeshIdentity, options: TlsTerminatorOptions) {
     this.#identity = identity;
@@ -41,6 +45,15 @@ export class TlsTerminator {
       socket.destroy();
       return;
     }
+    // An HTTP server's sockets are half-open, which the TLS socket inherits: a client that hangs up
+    // during the handshake (refusing our certificate) would then wait out the handshake timeout.
+    // Half-open applies again once the handshake is done (see `secure` below).
+    socket.allowHalfOpen = false;
+    const key = peerKey(socket);
+    this.#handshaking.set(key, socket);
+    socket.once('close', () => {
+      if (this.#handshaking.get(key) === socket) this.#handshaking.delete(key);
+    });
     server.emit('connection', socket);
   }
 
@@ -58,7 +71,13 @@ export class TlsTerminator {
         handshakeTimeout: this.#options.handshakeTimeoutMs,
         ALPNProtocols: [...(this.#options.alpn ?? ['http/1.1'])],
       });
-      server.on('secureConnection', this.#options.secure);
+      server.on('secureConnection', (socket: TLSSocket) => {
+        socket.allowHalfOpen = this.#options.allowHalfOpen ?? false;
+        const key = peerKey(socket);
+        const raw = this.#handshaking.get(key);
+        this.#handshaking.delete(key);
+        this.#options.secure(socket, raw);
+      });
       server.on('tlsClientError', (error, socket) => {
         this.#options.failed(error);
         socket.destroy();
@@ -81,3 +100,5 @@ export class TlsTerminator {
     return { key: material.key, cert: material.cert, ca: [...material.ca] };
   }
 }
+
+const peerKey = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;

@@ -4,6 +4,7 @@
  * OpenTelemetry HTTP conventions' names; `weft-no-retry` and `Retry-After` are read from the head.
  */
 import {
+  type ClientMtls,
   discardExchange,
   Header,
   onExchangeDone,
@@ -64,13 +65,16 @@ function terminal() {
 }
 
 /** The binding of one HTTP client: one undici Pool per endpoint, made with `transport`. */
-export function httpBinding(transport: TransportOptions): ProtocolBinding<HttpCall, HttpExchange, Pool> {
+export function httpBinding(
+  transport: TransportOptions,
+  mtls?: ClientMtls,
+): ProtocolBinding<HttpCall, HttpExchange, Pool> {
   return {
     name: 'http',
     semconv: HTTP_SEMCONV,
     terminal,
     classifier,
-    connect: (endpoint) => createPool(endpoint, transport),
+    connect: (endpoint) => createPool(endpoint, transport, mtls),
     disconnect: closePool,
     writeDeadline: writeDeadlineHeader,
     status,

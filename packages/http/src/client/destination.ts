@@ -3,7 +3,7 @@
  * built by core's `createDestination` for `createClient` and `createDispatcher` alike, and a close
  * that lets requests in flight finish, then destroys what is left.
  */
-import { createDestination, type Destination } from '@weft/core';
+import { ClientMtls, createDestination, type Destination, type PeerAuthenticationSource } from '@weft/core';
 import type { Pool } from 'undici';
 import { httpBinding } from './binding.ts';
 import type { HttpCall } from './call.ts';
@@ -19,7 +19,12 @@ export function createHttpDestination(
   options: Omit<ClientOptions, 'service'>,
   kind: string,
 ): HttpDestination {
-  return createDestination(httpBinding(options), name, options, { kind, customize: options.stack });
+  // Without the `mtls` option the plan still refuses plaintext to a STRICT destination.
+  const config = options.config?.peerAuthentication
+    ? (options.config as PeerAuthenticationSource)
+    : undefined;
+  const mtls = options.mtls || config ? new ClientMtls(name, options.mtls, config) : undefined;
+  return createDestination(httpBinding(options, mtls), name, options, { kind, customize: options.stack });
 }
 
 /** How long closing a destination lets requests in flight finish, in ms. */

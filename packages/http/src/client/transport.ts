@@ -3,9 +3,9 @@
  * own undici Pool (keep-alive, HTTP/1.1, h2 over TLS by ALPN, or cleartext h2c).
  */
 import type { Duplex } from 'node:stream';
-import type { Endpoint, EndpointState, KeySet, Service } from '@weft/core';
+import type { ClientMtls, ClientTlsOptions, Endpoint, EndpointState, KeySet, Service } from '@weft/core';
 import { addressProblem, endpointKey, isCallerCancellation, portProblem } from '@weft/core';
-import { type Dispatcher, Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import type { HttpCall } from './call.ts';
 import { HttpExchange } from './exchange.ts';
 
@@ -66,7 +66,42 @@ export function retirePool(pool: Pool): void {
 
 const poolOrigins = new WeakMap<Pool, string>();
 
-export function createPool(endpoint: Endpoint, options: TransportOptions): Pool {
+/**
+ * The connector of an endpoint's pool under mTLS: each new connection asks the destination's plan
+ * whether it is mTLS or plaintext, so a mode that turns strict, a renewed certificate or a rotated
+ * bundle applies to the next connection, and connections already open stay as they are.
+ */
+function mtlsConnector(
+  endpoint: Endpoint,
+  options: TransportOptions,
+  mtls: ClientMtls,
+): buildConnector.connector {
+  const timeout = options.connectTimeoutMs ?? TRANSPORT_DEFAULTS.connectTimeoutMs;
+  const allowH2 = (options.protocol ?? TRANSPORT_DEFAULTS.protocol) === 'h2';
+  const plain = buildConnector({ timeout, allowH2, ...options.tls });
+  let secure: buildConnector.connector | undefined;
+  let madeFor: ClientTlsOptions | undefined;
+  return (connect, callback) => {
+    const plan = mtls.plan(endpoint);
+    if (plan === 'plaintext') {
+      plain(connect, callback);
+      return;
+    }
+    if (plan !== 'mtls') {
+      queueMicrotask(() => callback(plan, null));
+      return;
+    }
+    const tls = mtls.tlsOptions();
+    if (secure === undefined || madeFor !== tls) {
+      secure = buildConnector({ timeout, allowH2, ...tls, ca: [...tls.ca] });
+      madeFor = tls;
+    }
+    // The origin stays `http:` for the pool (and in telemetry); the connection under it is TLS.
+    secure({ ...connect, protocol: 'https:' }, callback);
+  };
+}
+
+export function createPool(endpoint: Endpoint, options: TransportOptions, mtls?: ClientMtls): Pool {
   // The URL parser would silently drop CR/LF and read oddities as something else: refuse what is not
   // an IP address or a host name, which makes the endpoint one no connection can be made to.
   const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
@@ -81,7 +116,11 @@ export function createPool(endpoint: Endpoint, options: TransportOptions): Pool 
     connectTimeout: options.connectTimeoutMs ?? TRANSPORT_DEFAULTS.connectTimeoutMs,
     allowH2: protocol === 'h2',
     useH2c: protocol === 'h2c',
-    ...(options.tls ? { connect: options.tls } : {}),
+    ...(mtls
+      ? { connect: mtlsConnector(endpoint, options, mtls) }
+      : options.tls
+        ? { connect: options.tls }
+        : {}),
   };
   const origin = `${scheme}://${endpointKey(endpoint)}`;
   const pool = new Pool(origin, poolOptions);

@@ -5,7 +5,7 @@
  * or the `stack` option's edit of it) down to the HTTP terminal, which hands the request to the
  * framework. See call.ts for how the response is tracked and binding.ts for the refusals' replies.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import {
   describeDestinations,
@@ -17,12 +17,14 @@ import {
 import { registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { httpServerBinding } from './binding.ts';
 import { callOf, httpTerminal } from './call.ts';
+import { type HttpMtls, serveMtls } from './mtls.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, type Reply, replyFor } from './replies.ts';
 
 export class ServerRuntime extends ServerRuntimeBase {
   readonly options: ResolvedServerOptions;
   readonly #observeLimit: (result: { observe(value: number): void }) => void;
+  readonly #mtls = new Map<Server, HttpMtls>();
 
   constructor(options?: ServerOptions) {
     const resolved = resolveServerOptions(options);
@@ -89,11 +91,21 @@ export class ServerRuntime extends ServerRuntimeBase {
     this.instruments.limit.removeCallback(this.#observeLimit);
   }
 
+  /**
+   * Serves mTLS on `server` when the `mtls` option asks for it (see ./mtls.ts); once per listener.
+   */
+  serveMtls(server: Server): void {
+    if (this.#mtls.has(server)) return;
+    const mtls = serveMtls(server, this.options);
+    if (mtls) this.#mtls.set(server, mtls);
+  }
+
   /** The admin document: this server's state and every live Weft client's effective configuration. */
   describe(): object {
     return {
       server: {
         ...this.describeState(),
+        mtls: this.#mtls.size > 0 ? [...this.#mtls.values()].map((m) => m.front.describe()) : undefined,
         options: {
           livenessPath: this.options.livenessPath,
           readinessPath: this.options.readinessPath,
