@@ -26,6 +26,7 @@ describe('errors', () => {
       UpstreamExhausted: 'WEFT_UPSTREAM_EXHAUSTED',
       RequestFailed: 'WEFT_REQUEST_FAILED',
       InvalidOption: 'WEFT_INVALID_OPTION',
+      MtlsRequired: 'WEFT_MTLS_REQUIRED',
       ResolutionFailed: 'WEFT_RESOLUTION_FAILED',
       UnsupportedRuntime: 'WEFT_UNSUPPORTED_RUNTIME',
       Closed: 'WEFT_CLOSED',

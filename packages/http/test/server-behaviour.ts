@@ -279,18 +279,23 @@ export function serverSuite(kind: Kind): void {
     });
 
     test('drain: readiness false, new requests rejected retryably, in-flight ones finish, then the listener closes', async () => {
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => {
+        started = resolve;
+      });
       const a = await app({}, [
         {
           method: 'GET',
           path: '/slow',
           handler: async () => {
+            started();
             await delay(200);
             return { body: 'finished' };
           },
         },
       ]);
       const inflight = get(a, '/slow');
-      await delay(50);
+      await running; // in flight when the drain starts, however loaded the machine is
       const draining = a.drain();
       assert.equal(a.state, 'draining');
       const ready = await get(a, '/readyz');
