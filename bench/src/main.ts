@@ -20,6 +20,7 @@ import { configPropagation } from './scenarios/config-propagation.ts';
 import { grpcOverhead } from './scenarios/grpc-overhead.ts';
 import { memory } from './scenarios/memory.ts';
 import { mirror } from './scenarios/mirror.ts';
+import { mtls } from './scenarios/mtls.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { pickCost } from './scenarios/pick-cost.ts';
 import { retryAmplification } from './scenarios/retry-amplification.ts';
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   routeMatch,
   splitAccuracy,
   mirror,
+  mtls,
 ];
 
 const args = process.argv.slice(2);

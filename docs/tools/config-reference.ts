@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DestinationPolicy, RouteSpec, TrafficSwitchSpec } from '@weft/core/config';
+import { DestinationPolicy, PeerAuthenticationSpec, RouteSpec, TrafficSwitchSpec } from '@weft/core/config';
 import ts from 'typescript';
 import { z } from 'zod';
 
@@ -113,9 +113,9 @@ function routeFields(): string[] {
   return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
 }
 
-/** The TrafficSwitch's fields, from the schema; each must be described in security.md. */
-function switchFields(): string {
-  const keys = Object.keys(TrafficSwitchSpec.shape);
+/** A document's fields, from its schema; each must have a row in security.md. */
+function securityFields(schema: { shape: object }): string {
+  const keys = Object.keys(schema.shape);
   const security = readFileSync(fileURLToPath(new URL('../security.md', import.meta.url)), 'utf8');
   const missing = keys.filter((k) => !security.includes(`| \`${k}\``));
   if (missing.length) throw new Error(`docs/security.md has no row for: ${missing.join(', ')}`);
@@ -312,7 +312,21 @@ const lines = [
   'The kill switch. Its fields, read from the schema (`TrafficSwitchSpec` in',
   '`packages/core/src/traffic/switch-schema.ts`), are described in [security.md](security.md#kill-switch):',
   '',
-  switchFields(),
+  securityFields(TrafficSwitchSpec),
+  '',
+  '## The PeerAuthentication document',
+  '',
+  '```yaml',
+  'kind: PeerAuthentication',
+  'name: mesh             # the mesh-wide default; or a service name, which overrides it',
+  'spec: { mode: STRICT } # or PERMISSIVE (the default without any document)',
+  '```',
+  '',
+  'Whether servers accept plaintext beside mTLS, and whether clients may send it. Its fields, read from the',
+  'schema (`PeerAuthenticationSpec` in `packages/core/src/mtls/peer-authentication-schema.ts`), are described',
+  'in [security.md](security.md#modes-permissive-and-strict-after-istios-peerauthentication):',
+  '',
+  securityFields(PeerAuthenticationSpec),
   '',
   '## Options in code',
   '',

@@ -3,8 +3,11 @@
  * argv[2] is JSON `{ endpoints: [{ delayMs?, status?, name? }] }`. Prints `{ ports }` when listening.
  * `GET /__stats` on any port answers `{ requests: [per endpoint] }` (not counted itself). An endpoint
  * with a `name` says it in an `x-backend` response header, so a client can tell who answered.
+ * With `mtls: { key, cert, ca }` (PEM) each server also serves mTLS on its port through Weft
+ * (`serveMtls`, PERMISSIVE: plaintext too), with that fixed certificate.
  */
 import { createServer, type Server } from 'node:http';
+import { serveMtls } from '@weft/http';
 
 interface Spec {
   delayMs?: number;
@@ -12,7 +15,24 @@ interface Spec {
   name?: string;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{"endpoints":[{}]}') as { endpoints: Spec[] };
+interface Mtls {
+  key: string;
+  cert: string;
+  ca: string;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{"endpoints":[{}]}') as { endpoints: Spec[]; mtls?: Mtls };
+const identity = config.mtls && {
+  credentials: {
+    key: config.mtls.key,
+    certificate: config.mtls.cert,
+    chain: [],
+    spiffeId: 'spiffe://weft.local/service/bench',
+    notAfter: new Date(Date.now() + 86_400_000),
+    trustBundle: { trustDomain: 'weft.local', certificates: [config.mtls.ca], generation: 1 },
+  },
+  onChange: () => () => {},
+};
 const counts = config.endpoints.map(() => 0);
 const BODY = Buffer.from('ok');
 const servers: Server[] = [];
@@ -42,6 +62,7 @@ function listen(spec: Spec, index: number): Promise<number> {
       res.end(BODY);
     }
   });
+  if (identity) serveMtls(server, { identity });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   servers.push(server);

@@ -21,8 +21,22 @@ export interface Backends {
   close(): Promise<void>;
 }
 
-/** Starts `processes` backend processes sharing `specs` between them (endpoint i in process i % processes). */
-export async function startBackends(specs: readonly EndpointSpec[], processes = 1): Promise<Backends> {
+/** A fixed certificate for backends serving mTLS (PEM). */
+export interface BackendMtls {
+  key: string;
+  cert: string;
+  ca: string;
+}
+
+/**
+ * Starts `processes` backend processes sharing `specs` between them (endpoint i in process i %
+ * processes); with `mtls`, each endpoint serves mTLS beside plaintext.
+ */
+export async function startBackends(
+  specs: readonly EndpointSpec[],
+  processes = 1,
+  mtls?: BackendMtls,
+): Promise<Backends> {
   const groups: { index: number; spec: EndpointSpec }[][] = Array.from({ length: processes }, () => []);
   specs.forEach((spec, index) => {
     groups[index % processes]!.push({ index, spec });
@@ -31,7 +45,7 @@ export async function startBackends(specs: readonly EndpointSpec[], processes = 
   const children: Child<{ ports: number[] }>[] = await Promise.all(
     used.map((g) =>
       startChild<{ ports: number[] }>(childScript('backend.ts'), {
-        args: [JSON.stringify({ endpoints: g.map((x) => x.spec) })],
+        args: [JSON.stringify({ endpoints: g.map((x) => x.spec), ...(mtls ? { mtls } : {}) })],
       }),
     ),
   );

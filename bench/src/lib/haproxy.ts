@@ -86,8 +86,36 @@ export interface SidecarPair {
   close(): Promise<void>;
 }
 
-export async function startSidecarPair(bin: string, backendPorts: readonly number[]): Promise<SidecarPair> {
+/** Certificates for a pair doing mutual TLS between its two proxies (PEM). */
+export interface PairTls {
+  readonly ca: string;
+  /** The client-side proxy's certificate and key. */
+  readonly client: { cert: string; key: string };
+  /** The server-side proxy's certificate and key. */
+  readonly server: { cert: string; key: string };
+}
+
+/**
+ * Starts the pair; with `tls`, the leg between the proxies is mutual TLS (each side presents its
+ * certificate and verifies the other's against the CA), as a sidecar mesh's mTLS is.
+ */
+export async function startSidecarPair(
+  bin: string,
+  backendPorts: readonly number[],
+  tls?: PairTls,
+): Promise<SidecarPair> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-haproxy-'));
+  if (tls) {
+    await writeFile(join(dir, 'ca.pem'), tls.ca);
+    await writeFile(join(dir, 'client.pem'), `${tls.client.cert.trim()}\n${tls.client.key.trim()}\n`);
+    await writeFile(join(dir, 'server.pem'), `${tls.server.cert.trim()}\n${tls.server.key.trim()}\n`);
+  }
+  const bindTls = tls
+    ? ` ssl crt ${join(dir, 'server.pem')} ca-file ${join(dir, 'ca.pem')} verify required`
+    : '';
+  const serverTls = tls
+    ? ` ssl crt ${join(dir, 'client.pem')} ca-file ${join(dir, 'ca.pem')} verify required verifyhost localhost`
+    : '';
   const serverSide = await Promise.all(backendPorts.map(() => freePort()));
   const clientPort = await freePort();
   const serverCfg = [
@@ -95,7 +123,7 @@ export async function startSidecarPair(bin: string, backendPorts: readonly numbe
     DEFAULTS,
     ...backendPorts.map(
       (p, i) => `frontend pod${i}
-  bind 127.0.0.1:${serverSide[i]}
+  bind 127.0.0.1:${serverSide[i]}${bindTls}
   default_backend app${i}
 backend app${i}
   balance roundrobin
@@ -111,7 +139,7 @@ backend app${i}
   default_backend pods
 backend pods
   balance roundrobin
-${serverSide.map((p, i) => `  server pod${i} 127.0.0.1:${p} maxconn 1000`).join('\n')}
+${serverSide.map((p, i) => `  server pod${i} 127.0.0.1:${p} maxconn 1000${serverTls}`).join('\n')}
 `,
   ].join('\n');
   await writeFile(join(dir, 'server.cfg'), serverCfg);

@@ -20,6 +20,8 @@ export { isWeftRequest, TRANSPORT_DEFAULTS } from './client/transport.ts';
 export { httpServerBinding } from './server/binding.ts';
 export type { HttpServerHost } from './server/call.ts';
 export { HttpServerCall } from './server/call.ts';
+export type { HttpMtls, ServeMtlsOptions } from './server/mtls.ts';
+export { serveMtls } from './server/mtls.ts';
 export type { ResolvedServerOptions, RouteAdmissionOptions, ServerOptions } from './server/options.ts';
 export { resolveServerOptions, SERVER_DEFAULTS } from './server/options.ts';
 export type { Reply, ShedReason } from './server/replies.ts';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import {
   controlPlaneApi,
   type ServiceProcess,

@@ -8,8 +8,18 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { ErrorCode, type MtlsConfigSource, MtlsFront, TlsTerminator, WeftError } from '@weft/core';
-import type { ResolvedServerOptions } from './options.ts';
+import {
+  checkKnownKeys,
+  checkServerMtls,
+  ErrorCode,
+  invalidOption,
+  type MtlsConfigSource,
+  MtlsFront,
+  SERVER_MTLS_KEYS,
+  type ServerMtlsOptions,
+  TlsTerminator,
+  WeftError,
+} from '@weft/core';
 
 const REFUSAL_BODY = 'this server accepts only mTLS (mode STRICT): plaintext refused\n';
 const REFUSAL = [
@@ -30,10 +40,37 @@ export interface HttpMtls {
   close(): void;
 }
 
-/** Puts the server's connections behind an mTLS front; `undefined` when the options ask for none. */
-export function serveMtls(server: Server, options: ResolvedServerOptions): HttpMtls | undefined {
-  const mtls = options.mtls;
-  if (mtls === undefined) return undefined;
+/** The options of {@link serveMtls}: the servers' `mtls` option, and what the middleware would know. */
+export interface ServeMtlsOptions extends ServerMtlsOptions {
+  /** The service the server is: whose `PeerAuthentication` sets its mode. Defaults to none (the mesh's). */
+  service?: string;
+  /** The config service (a `ConfigClient`), followed live for the mode. Defaults to none (the floor `mode`). */
+  config?: MtlsConfigSource;
+}
+
+/**
+ * Serves mTLS beside plaintext on a plain `node:http` server that Weft's middleware does not wrap
+ * (Express and Fastify servers get it from the `mtls` option). Call it before the server accepts
+ * connections (right after `listen()`). The caller's certificate is on `req.socket`
+ * (`getPeerCertificate()`, verified when `authorized`).
+ */
+export function serveMtls(server: Server, options: ServeMtlsOptions): HttpMtls {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('serveMtls', 'options must be { identity, mode?, service?, config? }');
+  const { service, config, ...mtls } = options;
+  checkKnownKeys('serveMtls', options, { ...SERVER_MTLS_KEYS, service: true, config: true });
+  if (config !== undefined && typeof config.peerAuthentication !== 'function')
+    throw invalidOption('config', 'must be a ConfigClient (createConfigClient)');
+  return installMtls(server, checkServerMtls('serveMtls', mtls), service, config);
+}
+
+/** Puts the server's connections behind an mTLS front. */
+export function installMtls(
+  server: Server,
+  mtls: Required<ServerMtlsOptions>,
+  service: string | undefined,
+  source: MtlsConfigSource | undefined,
+): HttpMtls {
   if ((server as { encrypted?: unknown }).encrypted !== undefined || 'setSecureContext' in server)
     throw new WeftError(
       ErrorCode.InvalidOption,
@@ -57,8 +94,7 @@ export function serveMtls(server: Server, options: ResolvedServerOptions): HttpM
     },
     failed: () => front.handshakeFailed(),
   });
-  const source = options.config as MtlsConfigSource | undefined;
-  const front: MtlsFront = new MtlsFront(mtls, options.service, source, {
+  const front: MtlsFront = new MtlsFront(mtls, service, source, {
     plaintext(socket, first) {
       handOver(socket);
       // The HTTP parser reads what follows from the socket; the bytes read to sort it come first.

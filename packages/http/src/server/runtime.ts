@@ -17,7 +17,7 @@ import {
 import { registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { httpServerBinding } from './binding.ts';
 import { callOf, httpTerminal } from './call.ts';
-import { type HttpMtls, serveMtls } from './mtls.ts';
+import { type HttpMtls, installMtls } from './mtls.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { adminReply, LIVE, NOT_READY, READY, type Reply, replyFor } from './replies.ts';
 
@@ -95,9 +95,9 @@ export class ServerRuntime extends ServerRuntimeBase {
    * Serves mTLS on `server` when the `mtls` option asks for it (see ./mtls.ts); once per listener.
    */
   serveMtls(server: Server): void {
-    if (this.#mtls.has(server)) return;
-    const mtls = serveMtls(server, this.options);
-    if (mtls) this.#mtls.set(server, mtls);
+    const options = this.options;
+    if (options.mtls === undefined || this.#mtls.has(server)) return;
+    this.#mtls.set(server, installMtls(server, options.mtls, options.service, options.config));
   }
 
   /** The admin document: this server's state and every live Weft client's effective configuration. */
