@@ -473,3 +473,46 @@ describe('mTLS under steady traffic', () => {
     assert.ok(server.serials.size >= 4, `client certificates seen: ${server.serials.size}`);
   });
 });
+
+describe('mtls options are checked', () => {
+  const identity: MeshIdentity = { credentials: undefined, onChange: () => () => {} };
+  test('clients refuse unknown keys, a bad mode, a bad server identity and a non-identity', () => {
+    const make = (mtls: unknown) => () =>
+      createClient({ service: 'catalog', endpoints: ['127.0.0.1:1'], mtls: mtls as never });
+    assert.throws(make({ identity, strict: true }), /mtls has no option "strict"/);
+    assert.throws(make({ identity, mode: 'LAX' }), /mtls\.mode: must be PERMISSIVE or STRICT/);
+    assert.throws(make({ identity, serverIdentities: ['spiffe://x/y'] }), /mtls\.serverIdentities/);
+    assert.throws(make({ identity: {} }), /mtls\.identity: must be an identity/);
+  });
+
+  test('servers and serveMtls refuse them too, and an https server', async () => {
+    assert.throws(() => weftExpress({ mtls: { identity, mode: 'OFF' as never } }), /mtls\.mode/);
+    assert.throws(
+      () => weftExpress({ mtls: { identity, firstByteTimeoutMs: 0 } }),
+      /mtls\.firstByteTimeoutMs/,
+    );
+    const { serveMtls } = await import('@weft/http');
+    const server = http.createServer();
+    assert.throws(() => serveMtls(server, { identity, extra: 1 } as never), /serveMtls has no option "extra"/);
+    const https = await import('node:https');
+    assert.throws(() => serveMtls(https.createServer() as never, { identity }), /already an https server/);
+  });
+
+  test('a STRICT client without a certificate yet sends nothing', async () => {
+    const client = createClient({
+      service: 'catalog',
+      endpoints: ['127.0.0.1:1'],
+      mtls: { identity, mode: 'STRICT' },
+      retry: false,
+    });
+    try {
+      const error = await client.fetch('/').then(
+        () => assert.fail('sent'),
+        (e: unknown) => e,
+      );
+      assert.match(describeError(error), /accepts only mTLS.*no certificate yet/);
+    } finally {
+      await client.close();
+    }
+  });
+});
