@@ -12,6 +12,7 @@ import * as cmd from './commands.ts';
 import { isEntryModule } from './entry.ts';
 import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
+import { mtlsMode, mtlsStatus } from './mtls.ts';
 import { loadServer } from './server.ts';
 import { split } from './split.ts';
 import { trafficResume, trafficStatus, trafficStop } from './traffic.ts';
@@ -226,6 +227,29 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
     .action(async () => {
       const { request, o } = client();
       await trafficStatus(request, o);
+    });
+  const mtls = program
+    .command('mtls')
+    .description('the PeerAuthentication modes: whether plaintext is accepted beside mTLS');
+  for (const mode of ['STRICT', 'PERMISSIVE'] as const)
+    mtls
+      .command(mode.toLowerCase())
+      .description(
+        mode === 'STRICT'
+          ? 'refuse plaintext: servers accept only mTLS, clients send only mTLS'
+          : 'accept plaintext beside mTLS (the migration default)',
+      )
+      .option('--service <service>', 'set the mode of this service only (default: the mesh-wide default)')
+      .action(async (opts) => {
+        const { request, o } = client();
+        await mtlsMode(request, o, mode, { service: opts.service });
+      });
+  mtls
+    .command('status')
+    .description('the mode of the mesh and of every service with its own')
+    .action(async () => {
+      const { request, o } = client();
+      await mtlsStatus(request, o);
     });
   program
     .command('endpoints <service>')
