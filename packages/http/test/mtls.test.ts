@@ -31,7 +31,10 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Agent, request } from 'undici';
 import type { ServerOptions } from '../src/server/options.ts';
+import { installOtel, points, spans } from './chain-otel.ts';
 import { KINDS, type Kind } from './server-apps.ts';
+
+const stopOtel = installOtel();
 
 let cp: ServiceProcess;
 let config: ConfigClient;
@@ -44,6 +47,7 @@ before(async () => {
   await config.ready();
 });
 after(async () => {
+  await stopOtel();
   for (const identity of identities) identity.close();
   await config.close();
   await cp.stop();
@@ -195,6 +199,22 @@ for (const kind of KINDS) {
         const front = described.server.mtls[0]!;
         assert.equal(front.mode, 'PERMISSIVE');
         assert.ok(front.connections.mtls >= 1 && front.connections.plaintext >= 1, JSON.stringify(front));
+        // The caller is on the server span and the duration metric; connections are counted by kind.
+        const span = spans
+          .getFinishedSpans()
+          .find((s) => s.kind === 1 && s.attributes['weft.peer.spiffe_id'] === spiffe('frontend'));
+        assert.ok(span, 'a SERVER span carries the peer');
+        assert.equal(span.attributes['weft.peer.service'], 'frontend');
+        const durations = await points('http.server.request.duration');
+        assert.ok(durations.some((p) => p.attributes['weft.peer.service'] === 'frontend'));
+        const connections = await points('weft.server.connections');
+        for (const tls of ['mtls', 'plaintext'])
+          assert.ok(
+            connections.some(
+              (p) => p.attributes['weft.tls'] === tls && p.attributes['weft.outcome'] === 'accepted',
+            ),
+            `weft.server.connections{weft.tls=${tls}}`,
+          );
       } finally {
         await client.close();
         await server.close();
@@ -493,7 +513,10 @@ describe('mtls options are checked', () => {
     );
     const { serveMtls } = await import('@weft/http');
     const server = http.createServer();
-    assert.throws(() => serveMtls(server, { identity, extra: 1 } as never), /serveMtls has no option "extra"/);
+    assert.throws(
+      () => serveMtls(server, { identity, extra: 1 } as never),
+      /serveMtls has no option "extra"/,
+    );
     const https = await import('node:https');
     assert.throws(() => serveMtls(https.createServer() as never, { identity }), /already an https server/);
   });

@@ -46,6 +46,10 @@ class TelemetryLayer implements ServerFinisher {
     const instruments = this.#instruments;
     instruments.inflight.add(-1);
     const attributes = this.#binding.endAttributes(call);
+    // Who called, on the duration metric too (one value per calling service: bounded), as a mesh's
+    // per-source metrics are; only a verified certificate names it.
+    const peer = call.peer;
+    if (peer !== undefined) attributes['weft.peer.service'] = peer.service;
     const span = call.span;
     if (span !== undefined)
       endServerSpan(
@@ -61,7 +65,8 @@ class TelemetryLayer implements ServerFinisher {
 /**
  * Role `telemetry`: the SERVER span (with `weft.peer.service` and `weft.peer.spiffe_id` when the
  * caller has a verified certificate), its parent extracted from the call's headers or metadata by the
- * registered OpenTelemetry propagator; the duration histogram and `weft.server.inflight`. The
+ * registered OpenTelemetry propagator; the duration histogram (with `weft.peer.service`, likewise)
+ * and `weft.server.inflight`. The
  * names and attributes are the binding's (semantic conventions of HTTP or RPC). Above `context`,
  * so the handler runs with the span active.
  */
