@@ -69,7 +69,8 @@ describe('endpoint source state machine', () => {
     const elapsed = performance.now() - start;
     assert.equal(calls, 11);
     t.diagnostic(`10 updates of 10,000 endpoints: ${elapsed.toFixed(1)} ms`);
-    assert.ok(elapsed < 1000, `10 updates of 10,000 endpoints took ${elapsed.toFixed(1)} ms`);
+    // Quadratic work would take minutes here; the bound is generous so a loaded machine passes.
+    assert.ok(elapsed < 5000, `10 updates of 10,000 endpoints took ${elapsed.toFixed(1)} ms`);
     // Re-offering the same 10,000 (fresh objects) is detected as unchanged.
     const again = manyEndpoints(10_000, 8080, 9000);
     assert.equal(source.bind(again), false);
