@@ -36,6 +36,8 @@ const ALIASES: Record<string, DocumentKind> = {
   authorizationpolicy: 'AuthorizationPolicy',
   authorizationpolicies: 'AuthorizationPolicy',
   authz: 'AuthorizationPolicy',
+  telemetry: 'Telemetry',
+  telemetries: 'Telemetry',
 };
 
 export class UsageError extends Error {}

@@ -10,6 +10,7 @@ import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import type { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
@@ -88,6 +89,11 @@ export interface ConfigClient {
   route(destination: string): RouteSpec | undefined;
   /** The current validated `TrafficSwitch` of `name` (`mesh` or a service; synchronous, O(1)). */
   trafficSwitch(name: string): TrafficSwitchSpec | undefined;
+  /**
+   * The current validated `Telemetry` of `name` (`mesh` or a service; synchronous, O(1)). Read by
+   * the application's telemetry setup (`@weft/otel`), never by the data plane.
+   */
+  telemetry(name: string): TelemetrySpec | undefined;
   /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
   authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
@@ -355,6 +361,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
     trafficSwitch: (name) => state.trafficSwitch(name),
+    telemetry: (name) => state.telemetry(name),
     authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
@@ -391,6 +398,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
         trustBundle: describeBundle(state.trustBundle()),
         authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
+        telemetry: Object.fromEntries(state.telemetries()),
       };
     },
     async close() {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import { RouteSpec } from '../route/route-schema.ts';
+import { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
@@ -20,6 +21,8 @@ export const DOCUMENT_KINDS = {
   TrafficSwitch: TrafficSwitchSpec,
   /** Who may call one server (`spec.service`); any name. See docs/security.md. */
   AuthorizationPolicy: AuthorizationPolicySpec,
+  /** Where a service's OpenTelemetry SDK exports and how it samples: `name` is `mesh` or a service (overriding `mesh` per field). */
+  Telemetry: TelemetrySpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -30,6 +33,7 @@ export interface DocumentSpecs {
   Route: RouteSpec;
   TrafficSwitch: TrafficSwitchSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
+  Telemetry: TelemetrySpec;
 }
 
 /**

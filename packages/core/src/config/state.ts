@@ -9,6 +9,7 @@
 import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import type { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
@@ -37,6 +38,7 @@ export class ConfigState {
   readonly #routes = new Map<string, RouteSpec>();
   readonly #switches = new Map<string, TrafficSwitchSpec>();
   readonly #authorization = new Map<string, AuthorizationPolicySpec>();
+  readonly #telemetry = new Map<string, TelemetrySpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -79,6 +81,15 @@ export class ConfigState {
     return this.#authorization;
   }
 
+  /** The validated `Telemetry` of `name` (`mesh` or a service), if there is one. */
+  telemetry(name: string): TelemetrySpec | undefined {
+    return this.#telemetry.get(name);
+  }
+
+  telemetries(): ReadonlyMap<string, TelemetrySpec> {
+    return this.#telemetry;
+  }
+
   /** The registered endpoints of a service, or undefined when it has none. */
   endpoints(service: string): readonly Endpoint[] | undefined {
     let cached = this.#endpoints.get(service);
@@ -116,6 +127,7 @@ export class ConfigState {
     this.#routes.clear();
     this.#switches.clear();
     this.#authorization.clear();
+    this.#telemetry.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -149,6 +161,7 @@ export class ConfigState {
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
         else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
+        else if (c.kind === 'Telemetry') this.#telemetry.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -180,6 +193,7 @@ export class ConfigState {
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
     else if (d.kind === 'AuthorizationPolicy')
       this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
+    else if (d.kind === 'Telemetry') this.#telemetry.set(d.name, parsed.data as TelemetrySpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {
