@@ -166,6 +166,6 @@ export function resolveTelemetry(
         envNumber('OTEL_METRIC_EXPORT_INTERVAL', env, problems, 1000, 3_600_000),
       ) ?? TELEMETRY_DEFAULTS.exportIntervalMs,
     resourceAttributes: { ...mesh?.resourceAttributes, ...own?.resourceAttributes },
-    problems,
+    problems: [...new Set(problems)], // one bad OTEL_* variable may concern both signals
   };
 }
