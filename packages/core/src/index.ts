@@ -238,6 +238,7 @@ export {
   MESH_TELEMETRY,
   OTLP_PROTOCOLS,
   RESERVED_RESOURCE_ATTRIBUTES,
+  redactTelemetry,
   TELEMETRY_DEFAULTS,
   TelemetryMetrics,
   TelemetrySpec,

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigState, TelemetrySpec, validateDocument } from '@weft/core/config';
+import { ConfigState, redactTelemetry, TelemetrySpec, validateDocument } from '@weft/core/config';
 
 const issuesOf = (spec: unknown) => {
   const r = validateDocument({ kind: 'Telemetry', name: 'mesh', spec });
@@ -76,6 +76,26 @@ describe('Telemetry schema', () => {
       issuesOf({ traces: { headers: { a: { fromEnv: 'WEFT_OTLP_A', extra: 1 } } } }).join('\n'),
       /headers\.a/,
     );
+  });
+});
+
+describe('Telemetry in describe() output', () => {
+  test('literal header values are redacted, fromEnv names and everything else kept', () => {
+    const spec = TelemetrySpec.parse({
+      traces: {
+        endpoint: 'http://c/v1/traces',
+        headers: { 'x-key': 'sk-live-1', auth: { fromEnv: 'WEFT_OTLP_AUTH' } },
+      },
+      metrics: { exportIntervalMs: 5000 },
+    });
+    assert.deepEqual(redactTelemetry(spec), {
+      traces: {
+        endpoint: 'http://c/v1/traces',
+        headers: { 'x-key': '(redacted)', auth: { fromEnv: 'WEFT_OTLP_AUTH' } },
+      },
+      metrics: { exportIntervalMs: 5000 },
+    });
+    assert.equal(spec.traces?.headers?.['x-key'], 'sk-live-1', 'the spec itself is left as it was');
   });
 });
 

@@ -10,7 +10,7 @@ import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
-import type { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
+import { redactTelemetry, type TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
@@ -398,7 +398,8 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
         trustBundle: describeBundle(state.trustBundle()),
         authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
-        telemetry: Object.fromEntries(state.telemetries()),
+        // Header values may be credentials: admin endpoints serve this to whoever can reach them.
+        telemetry: Object.fromEntries([...state.telemetries()].map(([n, t]) => [n, redactTelemetry(t)])),
       };
     },
     async close() {

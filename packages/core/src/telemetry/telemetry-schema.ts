@@ -124,3 +124,25 @@ export const TelemetrySpec = z.strictObject({
 export type TelemetrySpec = z.infer<typeof TelemetrySpec>;
 export type TelemetryTraces = z.infer<typeof TelemetryTraces>;
 export type TelemetryMetrics = z.infer<typeof TelemetryMetrics>;
+
+/**
+ * `spec` with every literal header value replaced by `"(redacted)"` (`fromEnv` names stay): for
+ * `describe()` output, which admin endpoints serve to whoever can reach them.
+ */
+export function redactTelemetry(spec: TelemetrySpec): TelemetrySpec {
+  const redact = <S extends { headers?: Record<string, TelemetryHeaderValue> | undefined }>(
+    s: S | undefined,
+  ) =>
+    s?.headers === undefined
+      ? s
+      : {
+          ...s,
+          headers: Object.fromEntries(
+            Object.entries(s.headers).map(([k, v]) => [k, typeof v === 'string' ? '(redacted)' : v]),
+          ),
+        };
+  const out: TelemetrySpec = { ...spec };
+  if (spec.traces) out.traces = redact(spec.traces);
+  if (spec.metrics) out.metrics = redact(spec.metrics);
+  return out;
+}
