@@ -96,6 +96,11 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
   };
   applyExporters();
 
+  const batch = new BatchSpanProcessor({
+    exporter: spans,
+    scheduledDelayMillis: spanExportDelayMs,
+    exportTimeoutMillis: exportTimeoutMs,
+  });
   const sdk = new NodeSDK({
     serviceName: service,
     resource: resourceFromAttributes({
@@ -103,14 +108,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       'service.instance.id': options.instanceId ?? randomUUID(),
     }),
     sampler,
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: spans,
-        scheduledDelayMillis: spanExportDelayMs,
-        exportTimeoutMillis: exportTimeoutMs,
-      }),
-      ...(options.spanProcessors ?? []),
-    ],
+    spanProcessors: [batch, ...(options.spanProcessors ?? [])],
     metricReaders: [reader, ...(options.metricReaders ?? [])],
     // Logs are not steered by the documents: none rather than the SDK's default of OTLP to localhost.
     logRecordProcessors: [],
@@ -158,7 +156,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       problems: settings.problems,
     }),
     async forceFlush() {
-      await Promise.all([reader.forceFlush(), ...sdkSpanFlush()]);
+      await Promise.all([batch.forceFlush(), reader.forceFlush()]);
     },
     shutdown() {
       stopping ??= (async () => {
@@ -176,12 +174,4 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       return stopping;
     },
   };
-
-  function sdkSpanFlush(): Promise<void>[] {
-    const provider = trace.getTracerProvider() as { forceFlush?: () => Promise<void> };
-    const delegate = (
-      provider as { getDelegate?: () => { forceFlush?: () => Promise<void> } }
-    ).getDelegate?.();
-    return [(delegate ?? provider).forceFlush?.() ?? Promise.resolve()];
-  }
 }

@@ -40,10 +40,17 @@ test('with no config service the OTEL_* environment steers it; one SDK per proce
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
   };
-  const telemetry = startTelemetry({ service: 'orders', env, spanExportDelayMs: 20 });
+  const changes: unknown[] = [];
+  const telemetry = startTelemetry({
+    service: 'orders',
+    env,
+    spanExportDelayMs: 20,
+    onChange: (settings) => changes.push(settings.traces?.endpoint),
+  });
   try {
     assert.throws(() => startTelemetry({ service: 'orders' }), invalid(/already started/));
     assert.equal(telemetry.describe().samplingRatio, 1);
+    assert.deepEqual(changes, [`${receiver.url}/v1/traces`], 'onChange hears the settings once at start');
     trace.getTracer('options.test').startSpan('alone').end();
     await eventually(() =>
       assert.deepEqual(
