@@ -20,7 +20,7 @@ import { runCli } from './pack-smoke/cli.mjs';
 import { cjsSmoke, esmSmoke, TSCONFIG, tsSmoke } from './pack-smoke/smoke-files.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const FOLDERS = ['core', 'discovery', 'http', 'grpc', 'control-plane', 'cli'];
+const FOLDERS = ['core', 'discovery', 'http', 'grpc', 'control-plane', 'otel', 'cli'];
 const started = Date.now();
 const work = mkdtempSync(join(tmpdir(), 'weft-pack-'));
 const keep = process.argv.includes('--keep');

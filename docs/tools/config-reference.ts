@@ -14,7 +14,15 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DestinationPolicy, PeerAuthenticationSpec, RouteSpec, TrafficSwitchSpec } from '@weft/core/config';
+import {
+  DestinationPolicy,
+  PeerAuthenticationSpec,
+  RouteSpec,
+  TelemetryMetrics,
+  TelemetrySpec,
+  TelemetryTraces,
+  TrafficSwitchSpec,
+} from '@weft/core/config';
 import ts from 'typescript';
 import { z } from 'zod';
 
@@ -120,6 +128,21 @@ function securityFields(schema: { shape: object }): string {
   const missing = keys.filter((k) => !security.includes(`| \`${k}\``));
   if (missing.length) throw new Error(`docs/security.md has no row for: ${missing.join(', ')}`);
   return `- \`spec\`: ${keys.map((k) => `\`${k}\``).join(', ')}`;
+}
+
+/** The Telemetry document's fields, from the schema; each must be described in control-room.md. */
+function telemetryFields(): string[] {
+  const levels = [
+    ['`spec`', Object.keys(TelemetrySpec.shape)],
+    ['`spec.traces`', Object.keys(TelemetryTraces.shape)],
+    ['`spec.metrics`', Object.keys(TelemetryMetrics.shape)],
+  ] as const;
+  const room = readFileSync(fileURLToPath(new URL('../control-room.md', import.meta.url)), 'utf8');
+  const missing = [...new Set(levels.flatMap(([, keys]) => keys))].filter(
+    (k) => !room.includes(`| \`${k}\``),
+  );
+  if (missing.length) throw new Error(`docs/control-room.md has no row for: ${missing.join(', ')}`);
+  return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
 }
 
 // ---- options interfaces, through the type checker -----------------------------------------------
@@ -242,6 +265,13 @@ const OPTIONS = [
     intro:
       'What `weft control-plane` runs; its command-line flags are in [control-plane.md](control-plane.md#running-it).',
   },
+  {
+    title: 'Telemetry SDK: `startTelemetry(options)`',
+    file: 'otel/src/options.ts',
+    name: 'StartTelemetryOptions',
+    intro:
+      'Starts the OpenTelemetry SDK for a service and follows its `Telemetry` documents; see [control-room.md](control-room.md#telemetry-from-the-config-service).',
+  },
 ] as const;
 
 const lines = [
@@ -328,6 +358,24 @@ const lines = [
   '',
   securityFields(PeerAuthenticationSpec),
   '',
+  '## The Telemetry document',
+  '',
+  '```yaml',
+  'kind: Telemetry',
+  'name: mesh             # every service; or a service name, overriding mesh field by field',
+  'spec:',
+  '  traces: { endpoint: http://collector:4318/v1/traces, samplingRatio: 0.05 }',
+  '  metrics: { endpoint: http://collector:4318/v1/metrics, exportIntervalMs: 15000 }',
+  '```',
+  '',
+  "Where each service's OpenTelemetry SDK exports, how often and how much it samples; followed live by",
+  '`startTelemetry` of `@weft/otel` (below). Its fields, read from the schema (`TelemetrySpec` in',
+  '`packages/core/src/telemetry/telemetry-schema.ts`), with their defaults (the `OTEL_*` variables, then',
+  'built-in ones) and the handling of secrets in headers, are described in',
+  '[control-room.md](control-room.md#telemetry-from-the-config-service):',
+  '',
+  ...telemetryFields(),
+  '',
   '## Options in code',
   '',
   ...optionTables(OPTIONS),
@@ -339,6 +387,8 @@ const lines = [
   '| `WEFT_TOKEN` | the same | bearer token |',
   '| `WEFT_ADMIN_TOKEN` | `weft control-plane` | an admin token chosen by the operator instead of a generated one |',
   '| `WEFT_ZONE` | HTTP client | the default of `localZone` |',
+  '| `WEFT_OTLP_…` | `startTelemetry` (`@weft/otel`) | values of `Telemetry` headers written as `{ fromEnv: WEFT_OTLP_… }`: secrets kept out of the config service |',
+  '| `OTEL_EXPORTER_OTLP_*`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_TRACES_SAMPLER`, `_ARG` | `startTelemetry` | the fallback for a field no `Telemetry` document sets |',
   '',
 ];
 const out = fileURLToPath(new URL('../configuration.md', import.meta.url));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationPolicy } from '@weft/core/config';
 import { catalogRoute, INITIAL_WEIGHTS } from './routes.ts';
+import { meshTelemetry } from './telemetry.ts';
 
 /** A fresh admin token in the service's format (`weft_<16 hex>_<43 base64url>`). */
 export function newAdminToken(): string {
@@ -71,6 +72,8 @@ export async function seed(
   const documents = [
     ...Object.entries(INITIAL_POLICIES).map(([name, spec]) => ({ kind: 'DestinationPolicy', name, spec })),
     { kind: 'Route', name: 'catalog', spec: catalogRoute({ weights: INITIAL_WEIGHTS }) },
+    // Every service's SDK follows it (`@weft/otel`): sampling, export interval, OTLP endpoints.
+    { kind: 'Telemetry', name: 'mesh', spec: meshTelemetry(process.env.OTEL_EXPORTER_OTLP_ENDPOINT) },
   ];
   const applied = (await api(url, adminToken, 'POST', '/v1/apply', { documents })) as { revision: number };
   const serviceTokens = {} as Record<(typeof SHOP_SERVICES)[number], string>;

@@ -84,13 +84,10 @@ const launcher = new Launcher({
   env: {
     SHOP_DATA_DIR: dir,
     SHOP_RATE: String(rate),
-    // OpenTelemetry: console spans (into each service's log) unless an OTLP endpoint is set; 1% sampled.
+    // OpenTelemetry: the Telemetry/mesh document (config.ts) sets the sampling (1%) and the OTLP
+    // endpoints; console spans (into each service's log) unless an OTLP endpoint is set.
     OTEL_TRACES_EXPORTER:
       process.env.OTEL_TRACES_EXPORTER ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'console'),
-    OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '0.01',
-    OTEL_METRICS_EXPORTER: process.env.OTEL_METRICS_EXPORTER ?? 'none',
-    OTEL_LOGS_EXPORTER: process.env.OTEL_LOGS_EXPORTER ?? 'none',
   },
   onMessage,
   onUnexpectedExit(proc, code, signal) {
@@ -210,7 +207,7 @@ try {
     '                then e.g. `npx weft get policy catalog`, `npx weft endpoints catalog` (after `npm run build`)',
   );
   say(
-    `  traces: ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? `OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'console exporter, in each service log (1% sampled)'}`,
+    `  traces: ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? `OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'console exporter, in each service log (1% sampled)'}; steered by \`npx weft get telemetry mesh\``,
   );
   say(`  pids: ${launcher.pids.join(' ')}`);
   say(

@@ -39,6 +39,8 @@ const ALIASES: Record<string, DocumentKind> = {
   peerauthentication: 'PeerAuthentication',
   peerauthentications: 'PeerAuthentication',
   pa: 'PeerAuthentication',
+  telemetry: 'Telemetry',
+  telemetries: 'Telemetry',
 };
 
 export class UsageError extends Error {}

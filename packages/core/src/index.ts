@@ -247,6 +247,18 @@ export type { Instruments } from './telemetry/instruments.ts';
 export { createInstruments, DURATION_BUCKETS, tracingEnabled } from './telemetry/instruments.ts';
 export { formatTraceparent, headerSetter } from './telemetry/propagation.ts';
 export { telemetryModule } from './telemetry/telemetry-filter.ts';
+export type { OtlpProtocol, TelemetryHeaderValue } from './telemetry/telemetry-schema.ts';
+export {
+  HEADER_ENV_PREFIX,
+  MESH_TELEMETRY,
+  OTLP_PROTOCOLS,
+  RESERVED_RESOURCE_ATTRIBUTES,
+  redactTelemetry,
+  TELEMETRY_DEFAULTS,
+  TelemetryMetrics,
+  TelemetrySpec,
+  TelemetryTraces,
+} from './telemetry/telemetry-schema.ts';
 export type { Clock, Random, TimerHandle } from './time/clock.ts';
 export { sleep, systemClock } from './time/clock.ts';
 export { stopModule } from './traffic/stop-module.ts';

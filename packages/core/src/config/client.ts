@@ -11,6 +11,7 @@ import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import { redactTelemetry, type TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
@@ -91,6 +92,11 @@ export interface ConfigClient {
   trafficSwitch(name: string): TrafficSwitchSpec | undefined;
   /** The current validated `PeerAuthentication` of `name` (`mesh` or a service; synchronous, O(1)). */
   peerAuthentication(name: string): PeerAuthenticationSpec | undefined;
+  /**
+   * The current validated `Telemetry` of `name` (`mesh` or a service; synchronous, O(1)). Read by
+   * the application's telemetry setup (`@weft/otel`), never by the data plane.
+   */
+  telemetry(name: string): TelemetrySpec | undefined;
   /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
   authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
@@ -359,6 +365,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     route: (destination) => state.route(destination),
     trafficSwitch: (name) => state.trafficSwitch(name),
     peerAuthentication: (name) => state.peerAuthentication(name),
+    telemetry: (name) => state.telemetry(name),
     authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),
@@ -396,6 +403,8 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         peerAuthentications: Object.fromEntries(state.peerAuthentications()),
         trustBundle: describeBundle(state.trustBundle()),
         authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
+        // Header values may be credentials: admin endpoints serve this to whoever can reach them.
+        telemetry: Object.fromEntries([...state.telemetries()].map(([n, t]) => [n, redactTelemetry(t)])),
       };
     },
     async close() {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import { RouteSpec } from '../route/route-schema.ts';
+import { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
 import { DestinationPolicy, formatIssues } from './policy.ts';
@@ -23,6 +24,8 @@ export const DOCUMENT_KINDS = {
   AuthorizationPolicy: AuthorizationPolicySpec,
   /** Plaintext beside mTLS or not: `name` is `mesh` (the default) or a service. See docs/security.md. */
   PeerAuthentication: PeerAuthenticationSpec,
+  /** Where a service's OpenTelemetry SDK exports and how it samples: `name` is `mesh` or a service (overriding `mesh` per field). */
+  Telemetry: TelemetrySpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -34,6 +37,7 @@ export interface DocumentSpecs {
   TrafficSwitch: TrafficSwitchSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
   PeerAuthentication: PeerAuthenticationSpec;
+  Telemetry: TelemetrySpec;
 }
 
 /**

@@ -8,6 +8,18 @@ export {
 } from '../mtls/peer-authentication-schema.ts';
 export type { RouteSpecInput } from '../route/route-schema.ts';
 export { RouteSpec } from '../route/route-schema.ts';
+export type { OtlpProtocol, TelemetryHeaderValue } from '../telemetry/telemetry-schema.ts';
+export {
+  HEADER_ENV_PREFIX,
+  MESH_TELEMETRY,
+  OTLP_PROTOCOLS,
+  RESERVED_RESOURCE_ATTRIBUTES,
+  redactTelemetry,
+  TELEMETRY_DEFAULTS,
+  TelemetryMetrics,
+  TelemetrySpec,
+  TelemetryTraces,
+} from '../telemetry/telemetry-schema.ts';
 export { MESH_SWITCH, TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 export type { BackoffOptions } from './backoff.ts';
 export { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';

@@ -10,6 +10,7 @@ import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import type { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
 import { type DestinationPolicy, formatIssues } from './policy.ts';
@@ -39,6 +40,7 @@ export class ConfigState {
   readonly #switches = new Map<string, TrafficSwitchSpec>();
   readonly #authorization = new Map<string, AuthorizationPolicySpec>();
   readonly #peerAuthentication = new Map<string, PeerAuthenticationSpec>();
+  readonly #telemetry = new Map<string, TelemetrySpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -90,6 +92,15 @@ export class ConfigState {
     return this.#authorization;
   }
 
+  /** The validated `Telemetry` of `name` (`mesh` or a service), if there is one. */
+  telemetry(name: string): TelemetrySpec | undefined {
+    return this.#telemetry.get(name);
+  }
+
+  telemetries(): ReadonlyMap<string, TelemetrySpec> {
+    return this.#telemetry;
+  }
+
   /** The registered endpoints of a service, or undefined when it has none. */
   endpoints(service: string): readonly Endpoint[] | undefined {
     let cached = this.#endpoints.get(service);
@@ -127,6 +138,7 @@ export class ConfigState {
     this.#routes.clear();
     this.#switches.clear();
     this.#authorization.clear();
+    this.#telemetry.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -161,6 +173,7 @@ export class ConfigState {
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
         else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
         else if (c.kind === 'PeerAuthentication') this.#peerAuthentication.delete(c.name);
+        else if (c.kind === 'Telemetry') this.#telemetry.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -194,6 +207,7 @@ export class ConfigState {
       this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
     else if (d.kind === 'PeerAuthentication')
       this.#peerAuthentication.set(d.name, parsed.data as PeerAuthenticationSpec);
+    else if (d.kind === 'Telemetry') this.#telemetry.set(d.name, parsed.data as TelemetrySpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {

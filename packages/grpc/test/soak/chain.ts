@@ -138,12 +138,25 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakSample[]> 
   const endMs = seconds * 1000;
   await new Promise<void>((done) => {
     let nextSample = every;
+    let sampling = false;
+    let pausedMs = 0;
     const timer = setInterval(() => {
-      const elapsed = performance.now() - started;
-      // Sampled before this tick's calls, so a sample never counts the timers of a catch-up burst.
+      if (sampling) return;
+      // Time spent sampling is not load time: the open loop below owes no calls for it.
+      const elapsed = performance.now() - started - pausedMs;
+      // Each sample waits until no call is in flight, so it counts what outlives the calls (a leak)
+      // rather than how many calls a loaded machine happens to hold at that instant; sending pauses
+      // meanwhile and resumes at the same rate.
       if (elapsed >= nextSample) {
         nextSample += every;
-        sample();
+        sampling = true;
+        const pausedAt = performance.now();
+        void Promise.all(inflight).then(() => {
+          sample();
+          pausedMs += performance.now() - pausedAt;
+          sampling = false;
+        });
+        return;
       }
       // Open loop: the calls due by now, so a late tick (a loaded machine) sends what it owes
       // instead of the rate silently dropping with the tick rate.
