@@ -13,6 +13,7 @@ import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
 import { installAuth } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
+import { metricsRoutes } from './metrics.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
 import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
@@ -128,6 +129,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   installAuth(app, tokens);
   closeAfterRejection(app);
+  const window = new TrafficWindow({ ...options.trafficWindow, now });
+  const metrics = metricsRoutes(app, { store, window, watchStreams: () => watches.open });
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
@@ -160,7 +163,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   documentRoutes(app, store);
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
-  const window = new TrafficWindow({ ...options.trafficWindow, now });
   trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
   const sweeper = setInterval(() => window.sweep(), window.bucketMs);
   sweeper.unref();
@@ -190,6 +192,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     clearInterval(reaper);
     clearInterval(sweeper);
     watches.end();
+    await metrics.shutdown();
   });
   return app;
 }
