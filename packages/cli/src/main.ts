@@ -14,6 +14,7 @@ import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
 import { loadServer } from './server.ts';
 import { split } from './split.ts';
+import { stat, top, windowSeconds } from './stat.ts';
 import { trafficResume, trafficStatus, trafficStop } from './traffic.ts';
 import { CLI_VERSION } from './version.ts';
 
@@ -226,6 +227,35 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
     .action(async () => {
       const { request, o } = client();
       await trafficStatus(request, o);
+    });
+  program
+    .command('stat [service]')
+    .description('golden metrics per service, or for one service its callers, destinations and endpoints')
+    .option('-w, --window <s>', 'seconds of the window to read (10-900)', '60')
+    .action(async (service, opts) => {
+      const { request, o } = client();
+      await stat(request, o, service, windowSeconds(int('--window')(opts.window)));
+    });
+  program
+    .command('top')
+    .description('the busiest edges and endpoints, refreshed (Ctrl-C to quit)')
+    .option('-w, --window <s>', 'seconds of the window to read (10-900)', '60')
+    .option('-n, --limit <n>', 'rows per table', '10')
+    .option('--interval <s>', 'seconds between refreshes', '2')
+    .option('--once', 'print once and exit')
+    .action(async (opts) => {
+      const { request, o } = client();
+      const once = opts.once === true;
+      const stopped = once
+        ? undefined
+        : new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await top(request, o, {
+        windowS: windowSeconds(int('--window')(opts.window)),
+        limit: int('--limit')(opts.limit),
+        intervalS: int('--interval')(opts.interval),
+        once,
+        stopped,
+      });
     });
   program
     .command('endpoints <service>')
