@@ -32,6 +32,10 @@ const int = (name: string) => (value: string) => {
   return n;
 };
 
+const usage = (message: string): never => {
+  throw new cmd.UsageError(message);
+};
+
 /** Where the CLI writes: stdout for results, stderr for errors. */
 export interface CliIo {
   out(text: string): void;
@@ -99,6 +103,13 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('--cert-lifetime-ms <ms>', 'longest (and default) lifetime of a certificate', '86400000')
     .option('--tls-cert <file>', "serve HTTPS: PEM of the service's certificate (then its chain)")
     .option('--tls-key <file>', "PEM of --tls-cert's private key")
+    .option('--traffic-bucket-ms <ms>', 'width of a time bucket of the traffic window', '10000')
+    .addOption(
+      new Option('--traffic-source <source>', 'where GET /v1/traffic reads from')
+        .choices(['embedded', 'prometheus'])
+        .default('embedded'),
+    )
+    .option('--prometheus-url <url>', 'with --traffic-source prometheus: the Prometheus server to query')
     .action(async (opts) => {
       // Loaded only here: the client commands need neither the server nor its dependencies.
       const { startControlPlane } = await loadServer();
@@ -125,6 +136,13 @@ export function buildProgram(io: CliIo = processIo): Command {
         certificateLifetimeMs: int('--cert-lifetime-ms')(opts.certLifetimeMs),
         tlsCertFile: opts.tlsCert,
         tlsKeyFile: opts.tlsKey,
+        trafficWindow: { bucketMs: int('--traffic-bucket-ms')(opts.trafficBucketMs) },
+        ...(opts.trafficSource === 'prometheus'
+          ? {
+              prometheusUrl:
+                opts.prometheusUrl ?? usage('--traffic-source prometheus needs --prometheus-url'),
+            }
+          : {}),
       });
       const stop = () => {
         running.close().then(

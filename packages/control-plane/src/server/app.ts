@@ -8,6 +8,7 @@ import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '
 import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
 import { embeddedSource } from '../traffic/embedded.ts';
+import { shareWindow } from '../traffic/replicas.ts';
 import { type TrafficSource, trafficRoutes } from '../traffic/routes.ts';
 import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
 import { installAuth } from './auth.ts';
@@ -129,7 +130,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   installAuth(app, tokens);
   closeAfterRejection(app);
-  const window = new TrafficWindow({ ...options.trafficWindow, now });
+  const window = new TrafficWindow({ ...options.trafficWindow, now, share: store.blobs !== undefined });
+  const exchange =
+    store.blobs &&
+    shareWindow(window, store.blobs, {
+      onError: (error) => app.log.warn({ err: error }, 'traffic exchange with the other replicas failed'),
+    });
   const metrics = metricsRoutes(app, { store, window, watchStreams: () => watches.open });
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
@@ -191,6 +197,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     clearInterval(reaper);
     clearInterval(sweeper);
+    exchange?.stop();
     watches.end();
     await metrics.shutdown();
   });

@@ -23,6 +23,11 @@ export interface TrafficWindowOptions {
   maxReporters?: number;
   /** Wall clock in ms. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Keep what this replica received apart as well, for {@link TrafficWindow.takeOwn}: the replicas
+   * of a shared store exchange it (replicas.ts). Defaults to false.
+   */
+  share?: boolean;
 }
 
 export const TRAFFIC_WINDOW_DEFAULTS = { bucketMs: 10_000, maxSeries: 50_000, maxReporters: 20_000 } as const;
@@ -75,6 +80,8 @@ export class TrafficWindow {
   #refused = 0;
   #droppedRows = 0;
   #droppedReports = 0;
+  /** What this replica received itself, by bucket and series, until it is shared. */
+  readonly #own: Map<number, Map<Series, Cell>> | undefined;
 
   constructor(options: TrafficWindowOptions = {}) {
     const d = TRAFFIC_WINDOW_DEFAULTS;
@@ -96,6 +103,7 @@ export class TrafficWindow {
     this.slots = WINDOW_MS / this.bucketMs;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.#own = options.share ? new Map() : undefined;
   }
 
   get stats(): WindowStats {
@@ -133,29 +141,28 @@ export class TrafficWindow {
     this.#droppedReports += report.dropped.reports;
     let refused = 0;
     for (const row of report.rows) {
-      const key = `${service}\u0000${row.destination}\u0000${row.subset}\u0000${row.endpoint}`;
-      let series = this.#series.get(key);
+      const series = this.seriesFor(service, row.destination, row.subset, row.endpoint, now);
       if (series === undefined) {
-        if (this.#series.size >= this.maxSeries && !this.#evictSeries(now)) {
-          refused++;
-          continue;
-        }
-        series = {
-          from: service,
-          to: row.destination,
-          subset: row.subset,
-          endpoint: row.endpoint,
-          cells: new Array(this.slots),
-          state: undefined,
-          lastAt: now,
-        };
-        this.#series.set(key, series);
+        refused++;
+        continue;
       }
       if (row.state) series.state = row.state;
       series.lastAt = now;
       this.addCell(series, bucket, row.requests, row.failures, row.latency.i, row.latency.c);
+      if (this.#own !== undefined) {
+        let cells = this.#own.get(bucket);
+        if (cells === undefined) {
+          cells = new Map();
+          this.#own.set(bucket, cells);
+        }
+        let cell = cells.get(series);
+        if (cell === undefined) {
+          cell = emptyCell(bucket);
+          cells.set(series, cell);
+        }
+        addTo(cell, row.requests, row.failures, row.latency.i, row.latency.c);
+      }
     }
-    this.#refused += refused;
     return refused;
   }
 
@@ -171,12 +178,57 @@ export class TrafficWindow {
     const slot = bucket % this.slots;
     let cell = series.cells[slot];
     if (cell === undefined || cell.bucket !== bucket) {
-      cell = { bucket, requests: 0, failures: {}, idx: new Uint16Array(0), cnt: new Uint32Array(0) };
+      cell = emptyCell(bucket);
       series.cells[slot] = cell;
     }
-    cell.requests += requests;
-    for (const k in failures) cell.failures[k] = (cell.failures[k] ?? 0) + failures[k]!;
-    mergeSparse(cell, idx, cnt);
+    addTo(cell, requests, failures, idx, cnt);
+  }
+
+  /**
+   * This replica's own cells of the buckets before `bucket` (complete ones), taken out of the
+   * pending set, with the reporters it heard from; empty without `share`.
+   */
+  takeOwn(before: number): { bucket: number; cells: Map<Series, Cell> }[] {
+    const out: { bucket: number; cells: Map<Series, Cell> }[] = [];
+    if (this.#own === undefined) return out;
+    for (const [bucket, cells] of this.#own) {
+      if (bucket >= before) continue;
+      this.#own.delete(bucket);
+      out.push({ bucket, cells });
+    }
+    return out.sort((a, b) => a.bucket - b.bucket);
+  }
+
+  /** The reporters heard from since `since`, as `[id, service, lastAt]`. */
+  reporterList(since: number): [string, string, number][] {
+    const out: [string, string, number][] = [];
+    for (const [id, r] of this.#reporters) if (r.lastAt >= since) out.push([id, r.service, r.lastAt]);
+    return out;
+  }
+
+  /** Notes a reporter another replica heard from. */
+  noteReporter(id: string, service: string, lastAt: number): void {
+    const known = this.#reporters.get(id);
+    if (known !== undefined && known.lastAt >= lastAt) return;
+    if (known === undefined && this.#reporters.size >= this.maxReporters && !this.#evictReporters(this.now()))
+      return;
+    this.#reporters.set(id, { service, lastAt });
+  }
+
+  /** The series of a key, made if the cap allows (for another replica's cells); undefined when full. */
+  seriesFor(from: string, to: string, subset: string, endpoint: string, at: number): Series | undefined {
+    const key = `${from}\u0000${to}\u0000${subset}\u0000${endpoint}`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      if (this.#series.size >= this.maxSeries && !this.#evictSeries(this.now())) {
+        this.#refused++;
+        return undefined;
+      }
+      series = { from, to, subset, endpoint, cells: new Array(this.slots), state: undefined, lastAt: at };
+      this.#series.set(key, series);
+    }
+    if (at > series.lastAt) series.lastAt = at;
+    return series;
   }
 
   /** The first bucket inside a window of `windowMs` ending now. */
@@ -203,6 +255,22 @@ export class TrafficWindow {
     this.#evictSeries(now);
     this.#evictReporters(now);
   }
+}
+
+function emptyCell(bucket: number): Cell {
+  return { bucket, requests: 0, failures: {}, idx: new Uint16Array(0), cnt: new Uint32Array(0) };
+}
+
+function addTo(
+  cell: Cell,
+  requests: number,
+  failures: Record<string, number>,
+  idx: ArrayLike<number>,
+  cnt: ArrayLike<number>,
+): void {
+  cell.requests += requests;
+  for (const k in failures) cell.failures[k] = (cell.failures[k] ?? 0) + failures[k]!;
+  mergeSparse(cell, idx, cnt);
 }
 
 /** Adds the sparse histogram (idx, cnt) into `cell`'s, keeping it sorted. */
