@@ -147,3 +147,35 @@ describe('traffic window', () => {
     assert.match(JSON.stringify(r2.body), /ascending/);
   });
 });
+
+describe('Prometheus traffic source', () => {
+  test('quantiles interpolate within cumulative buckets as histogram_quantile does', async () => {
+    const { histogramQuantile } = await import('../src/traffic/prometheus.ts');
+    const buckets: [number, number][] = [
+      [0.01, 50],
+      [0.1, 90],
+      [1, 100],
+      [Number.POSITIVE_INFINITY, 100],
+    ];
+    assert.equal(histogramQuantile(buckets, 0.5), 10);
+    assert.equal(histogramQuantile(buckets, 0.7), 55);
+    assert.equal(histogramQuantile(buckets, 0.95), 550);
+    assert.equal(histogramQuantile([], 0.5), null);
+    assert.equal(histogramQuantile([[Number.POSITIVE_INFINITY, 0]], 0.5), null);
+  });
+
+  test('an unreachable Prometheus makes the views answer 502, naming the source', async () => {
+    const { prometheusSource } = await import('../src/traffic/prometheus.ts');
+    const other = await startInProcess({
+      trafficSource: () => prometheusSource({ url: 'http://127.0.0.1:1', timeoutMs: 2000 }),
+    });
+    try {
+      const r = await call(other.url, 'GET', '/v1/traffic', { token: other.token });
+      assert.equal(r.status, 502);
+      assert.equal(r.body.error.code, 'source_unavailable');
+      assert.match(r.body.error.message, /prometheus/);
+    } finally {
+      await other.close();
+    }
+  });
+});
