@@ -116,9 +116,9 @@ function encode(s: Series, c: Cell): Blob['series'][number] {
     s.subset,
     s.endpoint,
     c.requests,
-    c.failures,
-    [...c.idx],
-    [...c.cnt],
+    c.failures ?? {},
+    c.hist.filter((_, k) => k % 2 === 0),
+    c.hist.filter((_, k) => k % 2 === 1),
     s.state ?? null,
   ];
 }
