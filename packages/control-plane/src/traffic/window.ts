@@ -203,7 +203,11 @@ export class TrafficWindow {
     }
     series.hists[slot] = merged(series.hists[slot], 1, requests, idx, cnt);
     for (const k in failures) {
-      const f = (series.failures[slot] ??= {});
+      let f = series.failures[slot];
+      if (f === undefined) {
+        f = {};
+        series.failures[slot] = f;
+      }
       f[k] = (f[k] ?? 0) + failures[k]!;
     }
     if (series.edge !== undefined) this.addCell(series.edge, bucket, requests, failures, idx, cnt);
