@@ -125,6 +125,12 @@ describe('weft stat / top', () => {
     assert.match(r.stdout, /^web\s+users\s+10\.0\.0\.1:80\s+healthy/m);
   });
 
+  test('weft control-plane --traffic-source prometheus needs --prometheus-url', async () => {
+    const r = await weft(['control-plane', '--port', '0', '--traffic-source', 'prometheus'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--prometheus-url/);
+  });
+
   test('latencies print in ms below a second and in s above', () => {
     assert.equal(ms(null), '-');
     assert.equal(ms(2.345), '2.3ms');
