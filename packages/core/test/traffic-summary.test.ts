@@ -13,6 +13,7 @@ import {
   TrafficReport,
   TrafficSummary,
 } from '@weft/core';
+import { createConfigClient } from '@weft/core/config';
 import {
   type FakeConnection,
   type FakeResponse,
@@ -179,5 +180,33 @@ describe('TrafficSummary', () => {
     const host = { service: 'web', clock: new VirtualClock(), canSend: () => true, send: async () => {} };
     assert.throws(() => new TrafficSummary(host, { reportIntervalMs: 10 }), /traffic\.reportIntervalMs/);
     assert.throws(() => new TrafficSummary(host, { maxRowsPerReport: 0 }), /traffic\.maxRowsPerReport/);
+  });
+});
+
+describe('the config client’s traffic summary', () => {
+  test('names the caller from `service`, else WEFT_SERVICE, else unknown; `traffic: false` sends none', async () => {
+    const saved = process.env.WEFT_SERVICE;
+    delete process.env.WEFT_SERVICE;
+    const urls = 'http://127.0.0.1:1';
+    const clients = [
+      createConfigClient({ urls, service: 'web' }),
+      createConfigClient({ urls }),
+      createConfigClient({ urls, traffic: false }),
+    ];
+    process.env.WEFT_SERVICE = 'billing';
+    clients.push(createConfigClient({ urls, traffic: { reportIntervalMs: 1000 } }));
+    try {
+      assert.deepEqual(
+        clients.map((c) => c.traffic?.service),
+        ['web', 'unknown', undefined, 'billing'],
+      );
+      assert.equal(clients[3]!.traffic!.intervalMs, 1000);
+      assert.throws(() => createConfigClient({ urls, service: 'Web!' }), /invalid option service/);
+      assert.throws(() => createConfigClient({ urls, traffic: { reportIntervalMs: 5 } }), /reportIntervalMs/);
+    } finally {
+      if (saved === undefined) delete process.env.WEFT_SERVICE;
+      else process.env.WEFT_SERVICE = saved;
+      for (const c of clients) await c.close();
+    }
   });
 });
