@@ -12,6 +12,9 @@
  * so the reporters' clocks do not matter.
  */
 import { invalidOption, type TrafficReport, type TrafficReportRow } from '@weft/core';
+import { addTo, type Cell, emptyCell, merged } from './cells.ts';
+
+export type { Cell } from './cells.ts';
 
 /** How long the window is, in ms: 15 minutes. */
 export const WINDOW_MS = 15 * 60_000;
@@ -33,20 +36,6 @@ export interface TrafficWindowOptions {
 }
 
 export const TRAFFIC_WINDOW_DEFAULTS = { bucketMs: 10_000, maxSeries: 50_000, maxReporters: 20_000 } as const;
-
-/** One bucket of one series, as replicas exchange it. */
-export interface Cell {
-  /** The bucket's number: its start is `bucket × bucketMs`. */
-  bucket: number;
-  requests: number;
-  /** Failures by class; undefined while there are none (most cells). */
-  failures: Record<string, number> | undefined;
-  /**
-   * Latency buckets with counts, ascending: `[bucket, count, bucket, count, …]`. A plain array of
-   * small integers costs far less than typed arrays for the few buckets a cell has.
-   */
-  hist: number[];
-}
 
 export interface Series {
   readonly from: string;
@@ -314,55 +303,4 @@ export class TrafficWindow {
     this.#evictSeries(now);
     this.#evictReporters(now);
   }
-}
-
-function emptyCell(bucket: number): Cell {
-  return { bucket, requests: 0, failures: undefined, hist: [] };
-}
-
-function addTo(
-  cell: Cell,
-  requests: number,
-  failures: Record<string, number>,
-  idx: ArrayLike<number>,
-  cnt: ArrayLike<number>,
-): void {
-  cell.requests += requests;
-  for (const k in failures) {
-    cell.failures ??= {};
-    cell.failures[k] = (cell.failures[k] ?? 0) + failures[k]!;
-  }
-  cell.hist = merged(cell.hist, 0, 0, idx, cnt)!;
-}
-
-/**
- * `a` (pairs from index `from`; its first element the requests when `from` is 1) with the sparse
- * histogram (idx, cnt) added, as a new array of exactly its size, sorted; `requests` are added to
- * the first element when `from` is 1.
- */
-function merged(
-  a: number[] | undefined,
-  from: 0 | 1,
-  requests: number,
-  idx: ArrayLike<number>,
-  cnt: ArrayLike<number>,
-): number[] {
-  const out: number[] = from === 1 ? [(a?.[0] ?? 0) + requests] : [];
-  const old = a ?? [];
-  let p = a === undefined ? 0 : from;
-  let q = 0;
-  while (p < old.length || q < idx.length) {
-    if (q >= idx.length || (p < old.length && old[p]! < idx[q]!)) {
-      out.push(old[p]!, old[p + 1]!);
-      p += 2;
-    } else if (p >= old.length || idx[q]! < old[p]!) {
-      out.push(idx[q]!, cnt[q]!);
-      q++;
-    } else {
-      out.push(old[p]!, old[p + 1]! + cnt[q]!);
-      p += 2;
-      q++;
-    }
-  }
-  return out.slice(); // exact size: the push-grown array keeps spare room
 }
