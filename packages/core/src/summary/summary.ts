@@ -72,7 +72,10 @@ export function resolveTrafficSummaryOptions(
 }
 
 export class TrafficSummary {
-  /** This process, as reports name it: `host:pid:random` (the host name cut at 160 characters), unique across restarts. */
+  /**
+   * This process, as reports name it: `host:pid:random` (the host name cut at 160 characters),
+   * unique across restarts.
+   */
   readonly id = `${hostname().slice(0, 160)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly intervalMs: number;
   readonly maxRows: number;
