@@ -1,5 +1,5 @@
 /**
- * 13. mTLS: the same backends (plain node:http servers serving mTLS beside plaintext through Weft's
+ * 15. mTLS: the same backends (plain node:http servers serving mTLS beside plaintext through Weft's
  * `serveMtls`) called by the Weft dispatcher over plaintext and over mTLS on keep-alive connections,
  * and by raw undici through an HAProxy pair whose two proxies do mutual TLS between them (the
  * sidecar-mTLS setup), with the plaintext pair beside it for scale. Certificates are made for the
@@ -51,7 +51,7 @@ function dispatcherClient(name: string, backends: Backends, identity?: MeshIdent
 
 export const mtls: Scenario = {
   id: 'mtls',
-  title: '13. mTLS: Weft plaintext vs Weft mTLS vs an HAProxy pair doing mTLS',
+  title: '15. mTLS: Weft plaintext vs Weft mTLS vs an HAProxy pair doing mTLS',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const ca = await testCa('Weft bench CA');
     const [serverLeaf, clientLeaf] = await Promise.all([ca.leaf(spiffe('bench')), ca.leaf(spiffe('caller'))]);

@@ -7,9 +7,14 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '../ca/authority.ts';
 import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
+import { embeddedSource } from '../traffic/embedded.ts';
+import { shareWindow } from '../traffic/replicas.ts';
+import { type TrafficSource, trafficRoutes } from '../traffic/routes.ts';
+import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
 import { installAuth } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
+import { metricsRoutes } from './metrics.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
 import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
@@ -47,6 +52,13 @@ export interface AppOptions {
    * Defaults to none (HTTP: loopback or a network you trust, or TLS in front).
    */
   https?: { readonly cert: string; readonly key: string };
+  /** The rolling window of traffic reports (bucket width, caps). Defaults to {@link TRAFFIC_WINDOW_DEFAULTS}. */
+  trafficWindow?: Omit<TrafficWindowOptions, 'now'>;
+  /**
+   * Where `GET /v1/traffic…` reads from, given the embedded window. Defaults to the embedded window
+   * itself; `prometheusSource` reads a Prometheus server instead.
+   */
+  trafficSource?: (window: TrafficWindow) => TrafficSource;
 }
 
 export const APP_DEFAULTS = {
@@ -118,6 +130,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   installAuth(app, tokens);
   closeAfterRejection(app);
+  const window = new TrafficWindow({ ...options.trafficWindow, now, share: store.blobs !== undefined });
+  const exchange =
+    store.blobs &&
+    shareWindow(window, store.blobs, {
+      onError: (error) => app.log.warn({ err: error }, 'traffic exchange with the other replicas failed'),
+    });
+  const metrics = metricsRoutes(app, { store, window, watchStreams: () => watches.open });
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
@@ -150,6 +169,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   documentRoutes(app, store);
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
+  trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
+  const sweeper = setInterval(() => window.sweep(), window.bucketMs);
+  sweeper.unref();
+
   const watches = watchRoutes(app, store, {
     heartbeatMs,
     maxResume,
@@ -173,7 +196,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook('preClose', async () => {
     clearInterval(reaper);
+    clearInterval(sweeper);
+    exchange?.stop();
     watches.end();
+    await metrics.shutdown();
   });
   return app;
 }

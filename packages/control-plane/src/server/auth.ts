@@ -45,6 +45,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/ca/bundle': 'public',
   'GET /v1/ca': 'admin',
   'POST /v1/ca/rotate': 'admin',
+  'POST /v1/traffic/reports': 'read',
+  'GET /v1/traffic': 'read',
+  'GET /v1/traffic/services/:service': 'read',
+  'GET /metrics': 'read',
 };
 
 const routeKey = (method: string, url: string | undefined) =>
