@@ -47,7 +47,13 @@ describe('traffic summaries', () => {
       traffic: { reportIntervalMs: 1000 },
     });
     await config.ready();
-    const users = createClient({ service: 'users', endpoints: [ok.endpoint, flaky.endpoint], config });
+    // Round robin: half the calls reach the failing endpoint whatever latency the balancer measured.
+    const users = createClient({
+      service: 'users',
+      endpoints: [ok.endpoint, flaky.endpoint],
+      config,
+      balancer: 'round-robin',
+    });
     for (let i = 0; i < 40; i++) await (await users.fetch('/')).text();
     let failures = 0;
     for (let i = 0; i < 20; i++) {
