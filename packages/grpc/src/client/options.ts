@@ -6,6 +6,7 @@
 import type { Interceptor, status as Status } from '@grpc/grpc-js';
 import {
   CLIENT_POLICY_KEYS,
+  type ClientMtlsOptions,
   type ClientPolicyOptions,
   checkKnownKeys,
   defaultClientStack,
@@ -17,6 +18,7 @@ import type { RetryPolicy } from '@weft/core/config';
 import { DEFAULT_REPLAY_LIMIT_BYTES, type GrpcCall } from './call.ts';
 import { DEFAULT_RETRYABLE_CODES } from './classifier.ts';
 import type { GrpcExchange } from './exchange.ts';
+import { checkGrpcClientMtls } from './mtls.ts';
 import { streamTelemetryModule } from './telemetry.ts';
 import type { TransportOptions } from './transport.ts';
 
@@ -41,6 +43,15 @@ export interface GrpcClientOptions extends Omit<ClientPolicyOptions, 'retry'>, T
   interceptors?: readonly Interceptor[];
   /** Changes the stack: insert, replace, remove or configure modules by role. */
   stack?: (stack: Stack<GrpcCall, GrpcExchange>) => Stack<GrpcCall, GrpcExchange>;
+  /**
+   * mTLS with this process's identity: `{ identity, mode?, serverIdentities? }`. Each endpoint's
+   * channel is mTLS when the destination's mode is `STRICT` (its `PeerAuthentication`, else the
+   * mesh's, or `mode` here) or the endpoint serves mTLS (its server registered `weft/mtls`), and the
+   * server must present the destination's SPIFFE ID (or one of `serverIdentities`). Not with
+   * `credentials`. See docs/security.md. Defaults to none: plaintext, and calls to a `STRICT`
+   * destination fail at once with `WEFT_MTLS_REQUIRED` (FAILED_PRECONDITION).
+   */
+  mtls?: ClientMtlsOptions;
 }
 
 const GRPC_CLIENT_KEYS = {
@@ -53,11 +64,13 @@ const GRPC_CLIENT_KEYS = {
   retryBufferBytes: true,
   interceptors: true,
   stack: true,
+  mtls: true,
 } as const satisfies KeySet<GrpcClientOptions>;
 
 /** Refuses keys a gRPC client does not know (`idempotent` for `idempotentMethods`, …). */
 export function checkGrpcClientKeys(options: GrpcClientOptions): void {
   checkKnownKeys('createGrpcClient', options, GRPC_CLIENT_KEYS);
+  checkGrpcClientMtls(options.mtls, options.credentials);
 }
 
 export const GRPC_CLIENT_DEFAULTS = {

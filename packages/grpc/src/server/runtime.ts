@@ -19,7 +19,13 @@ import {
   type ServerInterceptor,
   status as Status,
 } from '@grpc/grpc-js';
-import { describeDestinations, Header, runInServerContext, ServerRuntimeBase } from '@weft/core';
+import {
+  describeDestinations,
+  Header,
+  type MtlsFront,
+  runInServerContext,
+  ServerRuntimeBase,
+} from '@weft/core';
 import { grpcServerBinding } from './binding.ts';
 import { GrpcServerCall, grpcTerminal, outcomeOf } from './call.ts';
 import {
@@ -32,6 +38,8 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
   readonly options: ResolvedGrpcServerOptions;
   /** The grpc-js server interceptor: give it to `new Server({ interceptors: [runtime.interceptor] })`. */
   readonly interceptor: ServerInterceptor;
+  /** The mTLS fronts of the ports `listen` bound with the `mtls` option (described by `describe()`). */
+  readonly mtlsFronts: MtlsFront[] = [];
 
   constructor(options?: GrpcServerOptions) {
     const resolved = resolveGrpcServerOptions(options);
@@ -51,6 +59,7 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
           drainDelayMs: this.options.drainDelayMs,
           drainSignals: this.options.drainSignals,
         },
+        mtls: describeFronts(this.mtlsFronts),
       },
       clients: describeDestinations(),
     };
@@ -96,6 +105,20 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
       },
     });
   }
+}
+
+/**
+ * The mTLS state of a server's ports: the mode now, the floor set in code, and the connections of
+ * all its mTLS ports by kind (undefined when none serves mTLS).
+ */
+function describeFronts(fronts: readonly MtlsFront[]) {
+  if (fronts.length === 0) return undefined;
+  const [first, ...rest] = fronts.map((f) => f.describe());
+  const connections = { ...first!.connections };
+  for (const d of rest)
+    for (const key of Object.keys(connections) as (keyof typeof connections)[])
+      connections[key] += d.connections[key];
+  return { mode: first!.mode, floor: first!.floor, ports: fronts.length, connections };
 }
 
 /** Makes the server runtime (the server stack, admission, drain, telemetry) and its interceptor. */

@@ -1,0 +1,167 @@
+/**
+ * mTLS for gRPC, end to end: a real config service (CA, registry, documents) in its own process,
+ * real identities from it, Weft gRPC servers serving mTLS and plaintext on one port, Weft clients
+ * planning each channel, and plain grpc-js clients as the callers outside the mesh.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { credentials, status as Status } from '@grpc/grpc-js';
+import { type ServiceProcess, spiffe, startService, tempDir, testCa } from '@weft/control-plane/testing';
+import type { MeshCredentials } from '@weft/core';
+import { type ConfigClient, createConfigClient } from '@weft/core/config';
+import { type Identity, registryResolver } from '@weft/discovery';
+import { createGrpcClient } from '../src/index.ts';
+import { TestServiceClient } from './helpers.ts';
+import {
+  applyDocument,
+  call,
+  fixedIdentity,
+  type MeshServer,
+  meshIdentity,
+  meshServer,
+  plaintextClient,
+  until,
+} from './mtls-helpers.ts';
+
+describe('gRPC mTLS', () => {
+  let cp: ServiceProcess;
+  let config: ConfigClient;
+  let inventory!: Identity;
+  let frontend!: Identity;
+  let orders!: Identity;
+  const dir = tempDir();
+  const closers: (() => unknown)[] = [];
+  const later = <T extends { close(): unknown }>(closable: T): T => {
+    closers.push(() => closable.close());
+    return closable;
+  };
+
+  before(async () => {
+    cp = await startService({ data: dir.path });
+    config = createConfigClient({ urls: cp.url, token: cp.token, services: ['inventory'] });
+    await config.ready();
+    inventory = await meshIdentity(cp, 'inventory', config);
+    frontend = await meshIdentity(cp, 'frontend', config);
+    orders = await meshIdentity(cp, 'orders', config);
+  });
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+    for (const identity of [inventory, frontend, orders]) identity?.close();
+    await config.close();
+    await cp.stop();
+    dir.remove();
+  });
+
+  const serve = async (...args: Parameters<typeof meshServer>): Promise<MeshServer> => {
+    const s = await meshServer(...args);
+    closers.push(() => s.server.server.forceShutdown());
+    return s;
+  };
+  /** A Weft client of `inventory` at `port` with `frontend`'s identity; STRICT so that it uses mTLS. */
+  const meshClient = (port: number, extra: object = {}) =>
+    later(
+      createGrpcClient(TestServiceClient, 'inventory', {
+        endpoints: [`127.0.0.1:${port}`],
+        mtls: { identity: frontend, mode: 'STRICT' },
+        ...extra,
+      }),
+    );
+
+  test('PERMISSIVE: one port serves plaintext and mTLS; the client finds mTLS by the registration label; the handler sees the caller', async () => {
+    const s = await serve('inventory', inventory, config, undefined, { cp });
+    const resolver = registryResolver({ service: 'inventory', client: config });
+    const client = later(
+      createGrpcClient(TestServiceClient, 'inventory', { resolver, config, mtls: { identity: frontend } }),
+    );
+    await until(() => call(client).then((o) => o.code === Status.OK), 'the registration');
+    assert.deepEqual(await call(client), { code: Status.OK, username: spiffe('frontend') });
+    assert.deepEqual(await call(later(plaintextClient(s.port))), { code: Status.OK, username: 'none' });
+    const endpoint = (
+      client as never as { getChannel(): { describe(): { endpoints: { labels: object }[] } } }
+    )
+      .getChannel()
+      .describe().endpoints[0]!;
+    assert.deepEqual(endpoint.labels, { 'weft/mtls': 'true' });
+    const d = s.mtls();
+    assert.equal(d.mode, 'PERMISSIVE');
+    assert.equal(d.connections.mtls, 1);
+    assert.equal(d.connections.plaintext, 1);
+    assert.equal(d.connections.handshakeFailed, 0);
+  });
+
+  test('STRICT: a plaintext client is refused before any handler runs; mTLS is still served', async () => {
+    const s = await serve('inventory', inventory, config, 'STRICT');
+    // The GOAWAY's INADEQUATE_SECURITY, as grpc-js reports it.
+    assert.deepEqual(await call(later(plaintextClient(s.port))), {
+      code: Status.PERMISSION_DENIED,
+      details: 'Protocol not secure enough',
+    });
+    assert.equal(s.handled(), 0);
+    assert.ok(s.mtls().connections.refused! >= 1);
+    assert.deepEqual(await call(meshClient(s.port)), { code: Status.OK, username: spiffe('frontend') });
+  });
+
+  test("a client refuses a server that presents another service's identity (unless serverIdentities lists it)", async () => {
+    const impostor = await serve('orders', orders, config);
+    const outcome = await call(meshClient(impostor.port, { retry: false }));
+    assert.equal(outcome.code, Status.UNAVAILABLE);
+    assert.match(outcome.details!, /presented spiffe:\/\/weft\.local\/service\/orders/);
+    assert.equal(impostor.handled(), 0);
+    const listed = meshClient(impostor.port, {
+      mtls: { identity: frontend, mode: 'STRICT', serverIdentities: ['orders'] },
+    });
+    assert.deepEqual(await call(listed), { code: Status.OK, username: spiffe('frontend') });
+  });
+
+  test('a server refuses a client certificate of another CA, and an expired one, in the handshake', async () => {
+    const s = await serve('inventory', inventory, config);
+    const other = await testCa('Another CA');
+    const leaf = await other.leaf(spiffe('frontend'));
+    const real = frontend.credentials!;
+    const foreign: MeshCredentials = { ...real, key: leaf.key, certificate: leaf.cert, chain: [] };
+    const refused = await call(
+      meshClient(s.port, { retry: false, mtls: { identity: fixedIdentity(foreign), mode: 'STRICT' } }),
+    );
+    assert.equal(refused.code, Status.UNAVAILABLE);
+    // A certificate of the mesh's CA that expired: its identity stopped renewing it.
+    const shortLived = await meshIdentity(cp, 'frontend', config, 1000);
+    const expiring = shortLived.credentials!;
+    shortLived.close();
+    await until(() => Date.now() > expiring.notAfter.getTime() + 50, 'the certificate to expire', 5000);
+    const expired = await call(
+      meshClient(s.port, { retry: false, mtls: { identity: fixedIdentity(expiring), mode: 'STRICT' } }),
+    );
+    assert.equal(expired.code, Status.UNAVAILABLE);
+    assert.equal(s.handled(), 0);
+    assert.equal(s.mtls().connections.handshakeFailed, 2);
+    assert.equal(s.mtls().connections.mtls, 0);
+  });
+
+  test('plaintext-only and mTLS clients side by side with the options checked', () => {
+    assert.throws(
+      () =>
+        createGrpcClient(TestServiceClient, 'inventory', {
+          endpoints: ['127.0.0.1:1'],
+          mtls: { identity: frontend, strict: true } as never,
+        }),
+      /strict/,
+    );
+    assert.throws(
+      () =>
+        createGrpcClient(TestServiceClient, 'inventory', {
+          endpoints: ['127.0.0.1:1'],
+          mtls: { identity: frontend },
+          credentials: credentials.createInsecure(),
+        }),
+      /credentials/,
+    );
+    assert.throws(
+      () =>
+        createGrpcClient(TestServiceClient, 'inventory', {
+          endpoints: ['127.0.0.1:1'],
+          mtls: { identity: {} } as never,
+        }),
+      /mtls\.identity/,
+    );
+  });
+});
