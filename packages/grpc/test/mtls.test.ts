@@ -4,6 +4,7 @@
  * planning each channel, and plain grpc-js clients as the callers outside the mesh.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { credentials, status as Status } from '@grpc/grpc-js';
 import { type ServiceProcess, spiffe, startService, tempDir, testCa } from '@weft/control-plane/testing';
@@ -22,6 +23,7 @@ import {
   plaintextClient,
   until,
 } from './mtls-helpers.ts';
+import { installOtel, points, spans } from './otel.ts';
 
 describe('gRPC mTLS', () => {
   let cp: ServiceProcess;
@@ -36,7 +38,10 @@ describe('gRPC mTLS', () => {
     return closable;
   };
 
+  let uninstallOtel: () => Promise<void>;
+
   before(async () => {
+    uninstallOtel = installOtel();
     cp = await startService({ data: dir.path });
     config = createConfigClient({ urls: cp.url, token: cp.token, services: ['inventory'] });
     await config.ready();
@@ -50,6 +55,7 @@ describe('gRPC mTLS', () => {
     await config.close();
     await cp.stop();
     dir.remove();
+    await uninstallOtel();
   });
 
   const serve = async (...args: Parameters<typeof meshServer>): Promise<MeshServer> => {
@@ -135,6 +141,40 @@ describe('gRPC mTLS', () => {
     assert.equal(s.handled(), 0);
     assert.equal(s.mtls().connections.handshakeFailed, 2);
     assert.equal(s.mtls().connections.mtls, 0);
+  });
+
+  test("the server span names the caller's service and SPIFFE ID over mTLS only; connections are counted by kind", async () => {
+    const s = await serve('inventory', inventory, config);
+    spans.reset();
+    assert.equal((await call(meshClient(s.port))).code, Status.OK);
+    assert.equal((await call(later(plaintextClient(s.port)))).code, Status.OK);
+    const served = spans.getFinishedSpans().filter((span) => span.kind === 1 /* SERVER */);
+    assert.equal(served.length, 2);
+    const [secure, plain] = served.map((span) => span.attributes);
+    assert.equal(secure!['weft.peer.service'], 'frontend');
+    assert.equal(secure!['weft.peer.spiffe_id'], spiffe('frontend'));
+    assert.equal(plain!['weft.peer.service'], undefined);
+    const counted = (await points('weft.server.connections')).map((p) => p.attributes);
+    for (const tls of ['mtls', 'plaintext'])
+      assert.ok(
+        counted.some(
+          (a) =>
+            a['weft.tls'] === tls && a['weft.outcome'] === 'accepted' && a['weft.service'] === 'inventory',
+        ),
+        tls,
+      );
+  });
+
+  test('drain closes the mTLS port: no new connection is accepted', async () => {
+    const s = await meshServer('inventory', inventory, config);
+    assert.equal((await call(meshClient(s.port))).code, Status.OK);
+    await s.server.drain();
+    const refused = await new Promise<string>((resolve) =>
+      connect(s.port, '127.0.0.1')
+        .once('connect', () => resolve('connected'))
+        .once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')),
+    );
+    assert.equal(refused, 'ECONNREFUSED');
   });
 
   test('plaintext-only and mTLS clients side by side with the options checked', () => {
