@@ -16,7 +16,6 @@ import {
   tempDir,
 } from '@weft/control-plane/testing';
 import { type ConfigClient, createConfigClient } from '@weft/core/config';
-import type { Identity } from '@weft/discovery';
 import { createGrpcClient } from '../src/index.ts';
 import { type TestClient, TestServiceClient } from './helpers.ts';
 import {

@@ -14,7 +14,6 @@ import { type Identity, registryResolver } from '@weft/discovery';
 import { createGrpcClient } from '../src/index.ts';
 import { TestServiceClient } from './helpers.ts';
 import {
-  applyDocument,
   call,
   fixedIdentity,
   type MeshServer,
