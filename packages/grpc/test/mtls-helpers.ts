@@ -49,9 +49,10 @@ export async function meshServer(
       handled++;
       cb(null, { username: currentContext()?.peer?.spiffeId ?? 'none' });
     },
-    emptyCall: (_call: unknown, cb: sendUnaryData<object>) => {
+    // Answers after the delay the `delay-ms` metadata asks for: a call kept in flight.
+    emptyCall: (call: { metadata: Metadata }, cb: sendUnaryData<object>) => {
       handled++;
-      cb(null, {});
+      setTimeout(() => cb(null, {}), Number(call.metadata.get('delay-ms')[0] ?? 0));
     },
   } as never);
   const port = await server.listen('127.0.0.1:0');

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { credentials, status as Status } from '@grpc/grpc-js';
+import { credentials, Metadata, status as Status } from '@grpc/grpc-js';
 import { type ServiceProcess, spiffe, startService, tempDir, testCa } from '@weft/control-plane/testing';
-import type { MeshCredentials } from '@weft/core';
+import { type MeshCredentials, StaticResolver } from '@weft/core';
 import { type ConfigClient, createConfigClient } from '@weft/core/config';
 import { type Identity, registryResolver } from '@weft/discovery';
 import { createGrpcClient } from '../src/index.ts';
-import { TestServiceClient } from './helpers.ts';
+import { TestServiceClient, unary } from './helpers.ts';
 import {
   call,
   fixedIdentity,
@@ -140,6 +140,25 @@ describe('gRPC mTLS', () => {
     assert.equal(s.handled(), 0);
     assert.equal(s.mtls().connections.handshakeFailed, 2);
     assert.equal(s.mtls().connections.mtls, 0);
+  });
+
+  test('an endpoint that starts serving mTLS gets it for the next calls; a call in flight on its plaintext channel finishes', async () => {
+    const s = await serve('inventory', inventory, config);
+    const at = { address: '127.0.0.1', port: s.port };
+    const resolver = new StaticResolver([at]);
+    const client = later(
+      createGrpcClient(TestServiceClient, 'inventory', { resolver, mtls: { identity: frontend } }),
+    );
+    assert.deepEqual(await call(client), { code: Status.OK, username: 'none' });
+    const metadata = new Metadata();
+    metadata.set('delay-ms', '400');
+    const inFlight = unary(client, 'emptyCall', {}, metadata, { deadline: Date.now() + 5000 });
+    await until(() => s.handled() === 2, 'the slow call to start');
+    resolver.set([{ ...at, labels: { 'weft/mtls': 'true' } }]);
+    assert.deepEqual(await call(client), { code: Status.OK, username: spiffe('frontend') });
+    assert.deepEqual(await inFlight, {});
+    assert.equal(s.mtls().connections.plaintext, 1);
+    assert.equal(s.mtls().connections.mtls, 1);
   });
 
   test("the server span names the caller's service and SPIFFE ID over mTLS only; connections are counted by kind", async () => {
