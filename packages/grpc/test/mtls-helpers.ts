@@ -60,7 +60,7 @@ export async function meshServer(
     server,
     port,
     handled: () => handled,
-    mtls: () => (server.runtime.describe() as { server: { mtls: never } }).server.mtls,
+    mtls: () => (server.runtime.describe() as { server: { mtls: [never] } }).server.mtls[0],
   };
 }
 

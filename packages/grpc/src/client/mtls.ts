@@ -16,13 +16,10 @@
  */
 import { type ChannelCredentials, type ChannelOptions, experimental } from '@grpc/grpc-js';
 import {
-  CLIENT_MTLS_KEYS,
   ClientMtls,
   type ClientMtlsOptions,
   type ConnectionPlan,
-  checkKnownKeys,
   type Endpoint,
-  invalidOption,
   type MeshCredentials,
   type MeshIdentity,
   type PeerAuthenticationSource,
@@ -33,26 +30,6 @@ import {
 
 type CaCertificateUpdateListener = experimental.CaCertificateUpdateListener;
 type IdentityCertificateUpdateListener = experimental.IdentityCertificateUpdateListener;
-
-/** Checks the client's `mtls` option; the error names the field. */
-export function checkGrpcClientMtls(options: ClientMtlsOptions | undefined, credentials: unknown): void {
-  if (options === undefined) return;
-  if (typeof options !== 'object' || options === null)
-    throw invalidOption('mtls', 'must be { identity, mode?, serverIdentities? }');
-  checkKnownKeys('createGrpcClient mtls', options, CLIENT_MTLS_KEYS);
-  if (typeof (options.identity as MeshIdentity | undefined)?.onChange !== 'function')
-    throw invalidOption('mtls.identity', 'must be an identity (createIdentity of @weft/discovery)');
-  if (options.mode !== undefined && options.mode !== 'PERMISSIVE' && options.mode !== 'STRICT')
-    throw invalidOption('mtls.mode', 'must be PERMISSIVE or STRICT');
-  const listed = options.serverIdentities;
-  if (listed !== undefined && (!Array.isArray(listed) || listed.some((s) => typeof s !== 'string')))
-    throw invalidOption('mtls.serverIdentities', 'must be a list of SPIFFE IDs or service names');
-  if (credentials !== undefined)
-    throw invalidOption(
-      'credentials',
-      'cannot be set with mtls, which makes the credentials of each channel',
-    );
-}
 
 /**
  * A grpc-js certificate provider over a `MeshIdentity`, for roots and identity both: listeners get
@@ -119,7 +96,6 @@ export class IdentityCertificateProvider {
 /** One gRPC destination's mTLS: the plan of each endpoint's channel, and the mTLS credentials. */
 export class GrpcClientMtls {
   readonly #mtls: ClientMtls;
-  readonly #config: PeerAuthenticationSource | undefined;
   readonly #stops: (() => void)[] = [];
   /** The credentials of every mTLS channel of the destination (undefined without an identity). */
   readonly credentials: ChannelCredentials | undefined;
@@ -134,10 +110,9 @@ export class GrpcClientMtls {
   blocked: WeftError | undefined;
 
   constructor(destination: string, options: ClientMtlsOptions | undefined, config: PolicySource | undefined) {
-    const source = config as (PolicySource & Partial<PeerAuthenticationSource>) | undefined;
-    this.#config =
-      typeof source?.peerAuthentication === 'function' ? (source as PeerAuthenticationSource) : undefined;
-    this.#mtls = new ClientMtls(destination, options, this.#config);
+    // A source without PeerAuthentication documents leaves every destination PERMISSIVE.
+    const source = config?.peerAuthentication ? (config as PeerAuthenticationSource) : undefined;
+    this.#mtls = new ClientMtls(destination, options, source);
     this.channelOptions = { 'grpc.ssl_target_name_override': destination };
     if (options !== undefined) {
       const provider = new IdentityCertificateProvider(options.identity);

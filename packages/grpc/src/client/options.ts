@@ -6,8 +6,8 @@
 import type { Interceptor, status as Status } from '@grpc/grpc-js';
 import {
   CLIENT_POLICY_KEYS,
-  type ClientMtlsOptions,
   type ClientPolicyOptions,
+  checkClientMtls,
   checkKnownKeys,
   defaultClientStack,
   invalidOption,
@@ -18,7 +18,6 @@ import type { RetryPolicy } from '@weft/core/config';
 import { DEFAULT_REPLAY_LIMIT_BYTES, type GrpcCall } from './call.ts';
 import { DEFAULT_RETRYABLE_CODES } from './classifier.ts';
 import type { GrpcExchange } from './exchange.ts';
-import { checkGrpcClientMtls } from './mtls.ts';
 import { streamTelemetryModule } from './telemetry.ts';
 import type { TransportOptions } from './transport.ts';
 
@@ -43,15 +42,6 @@ export interface GrpcClientOptions extends Omit<ClientPolicyOptions, 'retry'>, T
   interceptors?: readonly Interceptor[];
   /** Changes the stack: insert, replace, remove or configure modules by role. */
   stack?: (stack: Stack<GrpcCall, GrpcExchange>) => Stack<GrpcCall, GrpcExchange>;
-  /**
-   * mTLS with this process's identity: `{ identity, mode?, serverIdentities? }`. Each endpoint's
-   * channel is mTLS when the destination's mode is `STRICT` (its `PeerAuthentication`, else the
-   * mesh's, or `mode` here) or the endpoint serves mTLS (its server registered `weft/mtls`), and the
-   * server must present the destination's SPIFFE ID (or one of `serverIdentities`). Not with
-   * `credentials`. See docs/security.md. Defaults to none: plaintext, and calls to a `STRICT`
-   * destination fail at once with `WEFT_MTLS_REQUIRED` (FAILED_PRECONDITION).
-   */
-  mtls?: ClientMtlsOptions;
 }
 
 const GRPC_CLIENT_KEYS = {
@@ -64,13 +54,18 @@ const GRPC_CLIENT_KEYS = {
   retryBufferBytes: true,
   interceptors: true,
   stack: true,
-  mtls: true,
 } as const satisfies KeySet<GrpcClientOptions>;
 
 /** Refuses keys a gRPC client does not know (`idempotent` for `idempotentMethods`, …). */
 export function checkGrpcClientKeys(options: GrpcClientOptions): void {
   checkKnownKeys('createGrpcClient', options, GRPC_CLIENT_KEYS);
-  checkGrpcClientMtls(options.mtls, options.credentials);
+  // Checked here, before the channels' credentials are made of it (the destination checks it too).
+  checkClientMtls(options.mtls);
+  if (options.mtls !== undefined && options.credentials !== undefined)
+    throw invalidOption(
+      'credentials',
+      'cannot be set with mtls, which makes the credentials of each channel',
+    );
 }
 
 export const GRPC_CLIENT_DEFAULTS = {

@@ -55,8 +55,6 @@ export class GrpcMtlsListener {
   readonly #terminator: TlsTerminator;
   readonly #plaintext: Injector;
   readonly #tls: Injector;
-  /** Connections not sorted yet (waiting for their first byte), closed with the listener. */
-  readonly #unsorted = new Set<Socket>();
   #closed = false;
 
   constructor(
@@ -70,26 +68,20 @@ export class GrpcMtlsListener {
     this.#terminator = new TlsTerminator(options.identity, {
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       alpn: ['h2'],
-      secure: (socket) => {
-        this.front.accepted();
+      secure: (socket, raw) => {
+        this.front.accepted(raw);
         this.#tls.injectConnection(socket);
       },
       failed: () => this.front.handshakeFailed(),
     });
     this.front = new MtlsFront(options, service, config, {
       plaintext: (socket, first) => {
-        this.#unsorted.delete(socket);
+        // grpc-js's HTTP/2 session reads what the socket has buffered first: the bytes read to sort it.
         socket.unshift(first);
         this.#plaintext.injectConnection(socket);
       },
-      tls: (socket) => {
-        this.#unsorted.delete(socket);
-        this.#terminator.handshake(socket);
-      },
-      refuse: (socket) => {
-        this.#unsorted.delete(socket);
-        refuse(socket);
-      },
+      tls: (socket) => this.#terminator.handshake(socket),
+      refuse,
     });
     this.#net = createServer((socket) => this.#accept(socket));
   }
@@ -116,8 +108,7 @@ export class GrpcMtlsListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#net.close();
-    for (const socket of this.#unsorted) socket.destroy();
-    this.#unsorted.clear();
+    this.front.destroyPending();
     this.front.close();
     this.#terminator.close();
     if (force) {
@@ -131,14 +122,9 @@ export class GrpcMtlsListener {
       socket.destroy();
       return;
     }
-    socket.on('error', ignore);
-    this.#unsorted.add(socket);
-    socket.once('close', () => this.#unsorted.delete(socket));
     this.front.accept(socket);
   }
 }
-
-function ignore(): void {}
 
 function refuse(socket: Socket): void {
   // Read and drop what the client sends, so that closing does not reset the connection before the

@@ -59,7 +59,8 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
           drainDelayMs: this.options.drainDelayMs,
           drainSignals: this.options.drainSignals,
         },
-        mtls: describeFronts(this.mtlsFronts),
+        // Per mTLS port, as the HTTP servers show it: the mode now, the floor in code, connections by kind.
+        mtls: this.mtlsFronts.length > 0 ? this.mtlsFronts.map((f) => f.describe()) : undefined,
       },
       clients: describeDestinations(),
     };
@@ -105,20 +106,6 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
       },
     });
   }
-}
-
-/**
- * The mTLS state of a server's ports: the mode now, the floor set in code, and the connections of
- * all its mTLS ports by kind (undefined when none serves mTLS).
- */
-function describeFronts(fronts: readonly MtlsFront[]) {
-  if (fronts.length === 0) return undefined;
-  const [first, ...rest] = fronts.map((f) => f.describe());
-  const connections = { ...first!.connections };
-  for (const d of rest)
-    for (const key of Object.keys(connections) as (keyof typeof connections)[])
-      connections[key] += d.connections[key];
-  return { mode: first!.mode, floor: first!.floor, ports: fronts.length, connections };
 }
 
 /** Makes the server runtime (the server stack, admission, drain, telemetry) and its interceptor. */
