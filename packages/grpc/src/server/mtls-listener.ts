@@ -86,14 +86,19 @@ export class GrpcMtlsListener {
     this.#net = createServer((socket) => this.#accept(socket));
   }
 
-  /** Binds `host:port` and resolves with the port. */
+  /** Binds `host:port` and resolves with the port; a port that cannot be bound closes the listener. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const net = this.#net;
-      const failed = (error: Error) => reject(error);
+      const failed = (error: Error) => {
+        this.close(true);
+        reject(error);
+      };
       net.once('error', failed);
       net.listen(port, host, () => {
         net.off('error', failed);
+        // Later errors are failed accepts (out of file descriptors): the server keeps listening.
+        net.on('error', ignore);
         resolve((net.address() as { port: number }).port);
       });
     });
@@ -125,6 +130,8 @@ export class GrpcMtlsListener {
     this.front.accept(socket);
   }
 }
+
+function ignore(): void {}
 
 function refuse(socket: Socket): void {
   // Read and drop what the client sends, so that closing does not reset the connection before the

@@ -150,10 +150,12 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
         if (at === undefined)
           throw invalidOption('address', 'must be host:port (or [v6]:port) with the mtls option');
         const front = new GrpcMtlsListener(server, mtls, runtime.options.service, runtime.options.config);
-        fronts.push(front);
-        runtime.mtlsFronts.push(front.front);
-        // A server serving mTLS says so, so that clients in PERMISSIVE mode use mTLS with it.
-        return front.listen(at.host, at.port).then((port) => bound(port, { [MTLS_LABEL]: 'true' }));
+        return front.listen(at.host, at.port).then((port) => {
+          fronts.push(front);
+          runtime.mtlsFronts.push(front.front);
+          // A server serving mTLS says so, so that clients in PERMISSIVE mode use mTLS with it.
+          return bound(port, { [MTLS_LABEL]: 'true' });
+        });
       }
       return new Promise((resolve, reject) =>
         server.bindAsync(address, credentials ?? ServerCredentials.createInsecure(), (error, port) => {
