@@ -22,6 +22,7 @@ import {
   type Endpoint,
   type MeshCredentials,
   type MeshIdentity,
+  type MtlsMode,
   type PeerAuthenticationSource,
   type PolicySource,
   tlsMaterial,
@@ -122,11 +123,11 @@ export class GrpcClientMtls {
       this.#stops.push(this.#mtls.onChange(() => this.#changed()));
     }
     if (config !== undefined) this.#stops.push(config.subscribe(() => this.#changed()));
-    this.#blocked();
+    this.#updateBlocked();
   }
 
   /** The destination's mode now. */
-  mode(): string {
+  mode(): MtlsMode {
     return this.#mtls.mode();
   }
 
@@ -141,13 +142,13 @@ export class GrpcClientMtls {
 
   #changed(): void {
     this.generation++;
-    this.#blocked();
+    this.#updateBlocked();
   }
 
-  /** A plan that holds for every endpoint: refused whatever the endpoint (STRICT, no certificate). */
-  #blocked(): void {
+  /** A refusal that holds whatever the endpoint: `STRICT` with no certificate to present. */
+  #updateBlocked(): void {
     const plan = this.#mtls.plan(ANY_ENDPOINT);
-    this.blocked = typeof plan === 'string' || this.#mtls.mode() !== 'STRICT' ? undefined : plan;
+    this.blocked = typeof plan === 'string' ? undefined : plan;
   }
 }
 
