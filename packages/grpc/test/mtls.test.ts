@@ -178,6 +178,8 @@ describe('gRPC mTLS', () => {
     assert.equal(secure!['weft.peer.service'], 'frontend');
     assert.equal(secure!['weft.peer.spiffe_id'], spiffe('frontend'));
     assert.equal(plain!['weft.peer.service'], undefined);
+    const durations = (await points('rpc.server.duration')).map((p) => p.attributes);
+    assert.ok(durations.some((a) => a['weft.peer.service'] === 'frontend'));
     const counted = (await points('weft.server.connections')).map((p) => p.attributes);
     for (const tls of ['mtls', 'plaintext'])
       assert.ok(
