@@ -207,7 +207,7 @@ describe('gRPC mTLS', () => {
     const s = await serve('inventory', inventory, config);
     const second = createGrpcServer({ drainSignals: false, mtls: { identity: inventory } });
     await assert.rejects(second.listen(`127.0.0.1:${s.port}`), /EADDRINUSE/);
-    assert.throws(() => second.listen('unix:/tmp/x.sock'), /host:port/);
+    assert.throws(() => second.listen('unix:weft.sock'), /host:port/);
     second.server.forceShutdown();
   });
 
