@@ -102,7 +102,7 @@ export { abortError, ErrorCode, invalidOption, isWeftError, WeftError } from './
 export type { FailureKind, OutlierHost, OutlierOptions } from './health/outlier.ts';
 export { OUTLIER_DEFAULTS, OutlierDetector, resolveOutlierOptions } from './health/outlier.ts';
 export type { ClientMtlsOptions, ClientTlsOptions, ConnectionPlan } from './mtls/client-mtls.ts';
-export { CLIENT_MTLS_KEYS, ClientMtls, MTLS_LABEL } from './mtls/client-mtls.ts';
+export { CLIENT_MTLS_KEYS, ClientMtls, checkClientMtls, MTLS_LABEL } from './mtls/client-mtls.ts';
 export type { MeshCredentials, MeshIdentity, TlsMaterial } from './mtls/credentials.ts';
 export { acceptedServerIds, spiffeServerCheck, tlsMaterial } from './mtls/credentials.ts';
 export type { PeerAuthenticationSource } from './mtls/peer-authentication-schema.ts';

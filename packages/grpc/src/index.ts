@@ -19,7 +19,7 @@ export type { GrpcClientOptions } from './client/options.ts';
 export { GRPC_CLIENT_DEFAULTS } from './client/options.ts';
 export { statusFromError, WEFT_ERROR_KEY } from './client/status.ts';
 export { streamTelemetryModule } from './client/telemetry.ts';
-export type { TransportOptions } from './client/transport.ts';
+export type { EndpointChannel, TransportOptions } from './client/transport.ts';
 export type { GrpcHealthChecker, GrpcHealthCheckOptions } from './health/check.ts';
 export { GRPC_HEALTH_DEFAULTS, grpcHealthCheck } from './health/check.ts';
 export type { HealthService, ServingStatus } from './health/health.ts';

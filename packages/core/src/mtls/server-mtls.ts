@@ -87,6 +87,8 @@ export interface MtlsCounts {
 
 const TLS_HANDSHAKE = 0x16;
 
+function ignoreSocketError(): void {}
+
 /** Sorts a server's connections into mTLS and plaintext. One per listener. */
 export class MtlsFront {
   readonly options: Required<ServerMtlsOptions>;
@@ -128,6 +130,10 @@ export class MtlsFront {
 
   /** Sorts one accepted connection. */
   accept(socket: Socket): void {
+    // A connection reset (by the client, or the network) while it is sorted, refused or in its
+    // handshake must not be an uncaught error of the process; its consumer's own listeners still
+    // run once it has one.
+    socket.on('error', ignoreSocketError);
     this.#pending.add(socket);
     socket.once('close', () => this.#pending.delete(socket));
     const timer = setTimeout(() => {

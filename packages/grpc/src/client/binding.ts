@@ -4,7 +4,7 @@
  * it as a header; spans and metrics carry the OpenTelemetry RPC conventions' names; `weft-no-retry`
  * and `grpc-retry-pushback-ms` (gRFC A6) are read from the trailers.
  */
-import type { Channel, status as Status } from '@grpc/grpc-js';
+import type { status as Status } from '@grpc/grpc-js';
 import {
   type Clock,
   discardExchange,
@@ -18,6 +18,7 @@ import {
 import type { GrpcCall } from './call.ts';
 import { grpcClassifier } from './classifier.ts';
 import type { GrpcExchange } from './exchange.ts';
+import type { GrpcClientMtls } from './mtls.ts';
 import {
   editRequestHeaders,
   editResponseHeaders,
@@ -25,7 +26,7 @@ import {
   mirror,
   requestHeader,
 } from './route-hooks.ts';
-import { createChannel, sender, type TransportOptions } from './transport.ts';
+import { EndpointChannel, sender, type TransportOptions } from './transport.ts';
 
 /**
  * The names of the OpenTelemetry RPC semantic conventions for client spans and metrics. They define
@@ -47,7 +48,7 @@ function terminal(clock: Clock) {
 }
 
 /** A removed endpoint's channel closes once its calls end (grpc-js lets them finish). */
-function closeChannel(channel: Channel): void {
+function closeChannel(channel: EndpointChannel): void {
   channel.close();
 }
 
@@ -70,19 +71,21 @@ function pushbackMs(response: GrpcExchange): number | undefined {
 
 /**
  * The binding of one gRPC client: one grpc-js Channel per endpoint, made with `transport`, and
- * `retryableCodes` retried on idempotent methods whatever the policy.
+ * `retryableCodes` retried on idempotent methods whatever the policy; with `mtls`, each channel is
+ * mTLS or plaintext as its plan says.
  */
 export function grpcBinding(
   transport: TransportOptions,
   retryableCodes: readonly Status[],
-): ProtocolBinding<GrpcCall, GrpcExchange, Channel> {
+  mtls?: GrpcClientMtls,
+): ProtocolBinding<GrpcCall, GrpcExchange, EndpointChannel> {
   const classify = grpcClassifier(retryableCodes);
   return {
     name: 'rpc',
     semconv: GRPC_SEMCONV,
     terminal,
     classifier: () => classify,
-    connect: (endpoint) => createChannel(endpoint, transport),
+    connect: (endpoint) => new EndpointChannel(endpoint, transport, mtls),
     disconnect: closeChannel,
     writeDeadline: nativeDeadline,
     status,

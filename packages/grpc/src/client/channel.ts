@@ -4,7 +4,7 @@
  * the destination (`client.close()` closes the per-endpoint channels and watchers) and reports a
  * connectivity state that follows the endpoint set, so `waitForReady`-style helpers work.
  */
-import { type Channel, type ChannelInterface, connectivityState } from '@grpc/grpc-js';
+import { type ChannelInterface, connectivityState } from '@grpc/grpc-js';
 import type { DestinationDescription } from '@weft/core';
 import { ErrorCode, WeftError } from '@weft/core';
 import type { GrpcDestination } from './destination.ts';
@@ -18,13 +18,16 @@ const WATCH_INTERVAL_MS = 25;
 export class WeftChannel implements ChannelInterface {
   readonly #destination: GrpcDestination;
   readonly #target: string;
+  readonly #onClose: () => void;
 
-  constructor(destination: GrpcDestination) {
+  constructor(destination: GrpcDestination, onClose: () => void = () => {}) {
     this.#destination = destination;
     this.#target = `weft:///${destination.name}`;
+    this.#onClose = onClose;
   }
 
   close(): void {
+    this.#onClose();
     this.#destination.close();
   }
 
@@ -71,6 +74,8 @@ export class WeftChannel implements ChannelInterface {
   createCall(...args: Parameters<ChannelInterface['createCall']>): RawCall {
     const ep = this.#destination.endpoints.pick();
     if (!ep) throw new WeftError(ErrorCode.NoEndpoints, `no endpoints for ${this.#destination.name}`);
-    return (ep.transport as Channel).createCall(...args);
+    const channel = ep.transport!.channel(ep.endpoint);
+    if (channel instanceof WeftError) throw channel;
+    return channel.createCall(...args);
   }
 }

@@ -74,15 +74,15 @@ export function weftClientOptions(
   checkGrpcClientKeys(options);
   const name = checkServiceName(service);
   const methods = methodInfo(options, definition);
-  const destination = createGrpcDestination(name, options);
-  const weft = weftInterceptor(destination, methods);
+  const { destination, mtls } = createGrpcDestination(name, options);
+  const weft = weftInterceptor(destination, methods, mtls);
   const own = options.interceptors ?? [];
   const interceptors: Interceptor[] = [...own, weft];
   return {
     target: `${WEFT_SCHEME}:///${name}`,
     options: {
       interceptors,
-      channelOverride: new WeftChannel(destination),
+      channelOverride: new WeftChannel(destination, () => mtls?.close()),
       // Interceptors given per call replace the client's (grpc-js rule); keep Weft's at the bottom.
       callInvocationTransformer: (props: CallProperties<unknown, unknown>) => {
         const perCall = props.callOptions.interceptors;
@@ -93,6 +93,7 @@ export function weftClientOptions(
     },
     describe: () => destination.describe(),
     close: () => {
+      mtls?.close();
       destination.close();
     },
   };

@@ -18,6 +18,7 @@ import { currentContext, ErrorCode, runWithContext, type WeftContext, WeftError 
 import { callKind, GrpcCall } from './call.ts';
 import type { GrpcDestination } from './destination.ts';
 import type { ExchangeSink, GrpcExchange } from './exchange.ts';
+import type { GrpcClientMtls } from './mtls.ts';
 import { statusFromError } from './status.ts';
 
 /** What the interceptor needs to know about methods beyond what grpc-js passes it. */
@@ -37,6 +38,7 @@ class WeftClientCall implements ExchangeSink {
   readonly #definition: Definition;
   readonly #options: InterceptorOptions;
   readonly #methods: MethodInfo;
+  readonly #mtls: GrpcClientMtls | undefined;
   readonly #parent: WeftContext | undefined;
   readonly #abort = new AbortController();
   readonly #replayLimit: number;
@@ -47,7 +49,13 @@ class WeftClientCall implements ExchangeSink {
   #finished = false;
   #started = false;
 
-  constructor(destination: GrpcDestination, options: InterceptorOptions, methods: MethodInfo) {
+  constructor(
+    destination: GrpcDestination,
+    options: InterceptorOptions,
+    methods: MethodInfo,
+    mtls: GrpcClientMtls | undefined,
+  ) {
+    this.#mtls = mtls;
     this.#replayLimit = methods.replayLimitBytes;
     this.#destination = destination;
     this.#options = options;
@@ -138,6 +146,13 @@ class WeftClientCall implements ExchangeSink {
       this.status({ ...statusFromError(undefined), code: Status.INTERNAL, details: 'no request message' });
       return;
     }
+    // STRICT without a certificate: nothing can be sent to any endpoint; fail before the stack, so
+    // that neither the breaker nor an endpoint's health counts it.
+    const blocked = this.#mtls?.blocked;
+    if (blocked !== undefined) {
+      this.status(statusFromError(blocked));
+      return;
+    }
     const parent = this.#parent;
     const run = () => this.#destination.call(call);
     const pending = parent && currentContext() !== parent ? runWithContext(parent, run) : run();
@@ -182,7 +197,13 @@ class WeftClientCall implements ExchangeSink {
 }
 
 /** An interceptor that sends every call of a client through `destination`. */
-export function weftInterceptor(destination: GrpcDestination, methods: MethodInfo): Interceptor {
+export function weftInterceptor(
+  destination: GrpcDestination,
+  methods: MethodInfo,
+  mtls?: GrpcClientMtls,
+): Interceptor {
   return (options) =>
-    new InterceptingCall(new WeftClientCall(destination, options, methods) as never) as InterceptingCall;
+    new InterceptingCall(
+      new WeftClientCall(destination, options, methods, mtls) as never,
+    ) as InterceptingCall;
 }

@@ -7,6 +7,7 @@ import type { Interceptor, status as Status } from '@grpc/grpc-js';
 import {
   CLIENT_POLICY_KEYS,
   type ClientPolicyOptions,
+  checkClientMtls,
   checkKnownKeys,
   defaultClientStack,
   invalidOption,
@@ -58,6 +59,13 @@ const GRPC_CLIENT_KEYS = {
 /** Refuses keys a gRPC client does not know (`idempotent` for `idempotentMethods`, …). */
 export function checkGrpcClientKeys(options: GrpcClientOptions): void {
   checkKnownKeys('createGrpcClient', options, GRPC_CLIENT_KEYS);
+  // Checked here, before the channels' credentials are made of it (the destination checks it too).
+  checkClientMtls(options.mtls);
+  if (options.mtls !== undefined && options.credentials !== undefined)
+    throw invalidOption(
+      'credentials',
+      'cannot be set with mtls, which makes the credentials of each channel',
+    );
 }
 
 export const GRPC_CLIENT_DEFAULTS = {

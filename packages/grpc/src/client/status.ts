@@ -22,6 +22,9 @@ const CODES: Record<string, Status> = {
   [ErrorCode.InvalidOption]: Status.INVALID_ARGUMENT,
   [ErrorCode.ResolutionFailed]: Status.UNAVAILABLE,
   [ErrorCode.TrafficStopped]: Status.UNAVAILABLE,
+  // Not UNAVAILABLE, which callers and proxies retry: no retry can succeed until the client gets
+  // an identity (or the destination leaves STRICT), which is what FAILED_PRECONDITION says.
+  [ErrorCode.MtlsRequired]: Status.FAILED_PRECONDITION,
 };
 
 /**

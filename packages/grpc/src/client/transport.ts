@@ -1,7 +1,8 @@
 /**
  * The terminal service: sends an attempt on the channel of the endpoint the balancer chose. Each
  * endpoint gets its own grpc-js Channel (one HTTP/2 connection, multiplexed), created when the
- * endpoint is first picked and closed when the resolver drops it.
+ * endpoint is first picked and closed when the resolver drops it; with mTLS, replaced when its plan
+ * changes.
  */
 import {
   Channel,
@@ -10,10 +11,11 @@ import {
   credentials as grpcCredentials,
   type Metadata,
 } from '@grpc/grpc-js';
-import type { Endpoint, Service } from '@weft/core';
+import type { ConnectionPlan, Endpoint, Service, WeftError } from '@weft/core';
 import { addressProblem, endpointKey, portProblem } from '@weft/core';
 import type { GrpcCall } from './call.ts';
 import { GrpcExchange } from './exchange.ts';
+import type { GrpcClientMtls } from './mtls.ts';
 
 export interface TransportOptions {
   /** Channel credentials for every endpoint. Defaults to insecure (plaintext HTTP/2). */
@@ -25,16 +27,72 @@ export interface TransportOptions {
 /** Channel options Weft sets: its own retries replace grpc-js's, so grpc-js must not retry too. */
 const WEFT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.enable_retries': 0 };
 
-export function createChannel(endpoint: Endpoint, options: TransportOptions): Channel {
-  // grpc-js would only fail each call later, as a name resolution failure: refuse it here, which
-  // makes the endpoint one no connection can be made to (ejected at once).
-  const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
-  if (problem !== undefined)
-    throw new TypeError(`endpoint ${JSON.stringify(endpointKey(endpoint))}: ${problem}`);
-  return new Channel(endpointKey(endpoint), options.credentials ?? grpcCredentials.createInsecure(), {
-    ...options.channelOptions,
-    ...WEFT_CHANNEL_OPTIONS,
-  });
+/**
+ * The connection handle of one endpoint: its grpc-js Channel (one HTTP/2 connection, multiplexed).
+ * With mTLS (`planner`), the channel is mTLS or plaintext as the plan says, and is made again when
+ * the plan changes (see mtls.ts); checking costs two comparisons per call.
+ */
+export class EndpointChannel {
+  readonly #key: string;
+  readonly #options: TransportOptions;
+  readonly #planner: GrpcClientMtls | undefined;
+  #channel: Channel | undefined;
+  #plan: ConnectionPlan | undefined;
+  #generation = -1;
+  #for: Endpoint | undefined;
+
+  constructor(endpoint: Endpoint, options: TransportOptions, planner: GrpcClientMtls | undefined) {
+    // grpc-js would only fail each call later, as a name resolution failure: refuse it here, which
+    // makes the endpoint one no connection can be made to (ejected at once).
+    const problem = addressProblem(endpoint.address) ?? portProblem(endpoint.port);
+    if (problem !== undefined)
+      throw new TypeError(`endpoint ${JSON.stringify(endpointKey(endpoint))}: ${problem}`);
+    this.#key = endpointKey(endpoint);
+    this.#options = options;
+    this.#planner = planner;
+    if (planner === undefined) this.#channel = this.#make('plaintext');
+    else this.channel(endpoint);
+  }
+
+  /** What the channel is now (`mtls`, `plaintext`), or undefined before one could be made. */
+  get plan(): ConnectionPlan | undefined {
+    return this.#planner === undefined ? 'plaintext' : this.#plan;
+  }
+
+  /** The channel for the next call to `endpoint` (its current registration), or why none may be made. */
+  channel(endpoint: Endpoint): Channel | WeftError {
+    const planner = this.#planner;
+    if (planner === undefined) return this.#channel!;
+    if (planner.generation === this.#generation && endpoint === this.#for && this.#channel !== undefined)
+      return this.#channel;
+    const plan = planner.plan(endpoint);
+    if (typeof plan !== 'string') return plan;
+    this.#generation = planner.generation;
+    this.#for = endpoint;
+    if (plan !== this.#plan || this.#channel === undefined) {
+      const previous = this.#channel;
+      this.#channel = this.#make(plan);
+      this.#plan = plan;
+      // Its calls in flight finish on it; new ones go to the new channel.
+      previous?.close();
+    }
+    return this.#channel;
+  }
+
+  close(): void {
+    this.#channel?.close();
+  }
+
+  #make(plan: ConnectionPlan): Channel {
+    const options = this.#options;
+    const mtls = plan === 'mtls' ? this.#planner : undefined;
+    const credentials = mtls?.credentials ?? options.credentials ?? grpcCredentials.createInsecure();
+    return new Channel(this.#key, credentials, {
+      ...options.channelOptions,
+      ...mtls?.channelOptions,
+      ...WEFT_CHANNEL_OPTIONS,
+    });
+  }
 }
 
 /**
@@ -61,7 +119,8 @@ export function sender(now: () => number): Service<GrpcCall, GrpcExchange> {
     // Cancelled while the stack was still deciding: never open the stream.
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ep = call.endpoint!;
-    const channel = ep.transport as Channel;
+    const channel = (ep.transport as EndpointChannel).channel(ep.endpoint);
+    if (!(channel instanceof Channel)) return Promise.reject(channel);
     const raw = channel.createCall(call.path, nativeDeadline(call, now()), null, null, null);
     const exchange = new GrpcExchange(raw, ep.key, call, now);
     call.inflight = exchange;

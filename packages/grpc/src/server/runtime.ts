@@ -19,7 +19,13 @@ import {
   type ServerInterceptor,
   status as Status,
 } from '@grpc/grpc-js';
-import { describeDestinations, Header, runInServerContext, ServerRuntimeBase } from '@weft/core';
+import {
+  describeDestinations,
+  Header,
+  type MtlsFront,
+  runInServerContext,
+  ServerRuntimeBase,
+} from '@weft/core';
 import { grpcServerBinding } from './binding.ts';
 import { GrpcServerCall, grpcTerminal, outcomeOf } from './call.ts';
 import {
@@ -32,6 +38,8 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
   readonly options: ResolvedGrpcServerOptions;
   /** The grpc-js server interceptor: give it to `new Server({ interceptors: [runtime.interceptor] })`. */
   readonly interceptor: ServerInterceptor;
+  /** The mTLS fronts of the ports `listen` bound with the `mtls` option (described by `describe()`). */
+  readonly mtlsFronts: MtlsFront[] = [];
 
   constructor(options?: GrpcServerOptions) {
     const resolved = resolveGrpcServerOptions(options);
@@ -51,6 +59,8 @@ export class GrpcServerRuntime extends ServerRuntimeBase {
           drainDelayMs: this.options.drainDelayMs,
           drainSignals: this.options.drainSignals,
         },
+        // Per mTLS port, as the HTTP servers show it: the mode now, the floor in code, connections by kind.
+        mtls: this.mtlsFronts.length > 0 ? this.mtlsFronts.map((f) => f.describe()) : undefined,
       },
       clients: describeDestinations(),
     };

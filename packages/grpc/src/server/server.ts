@@ -18,9 +18,10 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { checkKnownKeys, type DrainResult, invalidOption, type ServingState } from '@weft/core';
+import { checkKnownKeys, type DrainResult, invalidOption, MTLS_LABEL, type ServingState } from '@weft/core';
 import { checkServerRegistration, registerListener, type ServerRegistrationOptions } from '@weft/discovery';
 import { type HealthService, healthService } from '../health/health.ts';
+import { GrpcMtlsListener, parseBindAddress } from './mtls-listener.ts';
 import { GRPC_SERVER_KEYS, type GrpcServerOptions } from './options.ts';
 import { GrpcServerRuntime } from './runtime.ts';
 
@@ -45,7 +46,12 @@ export interface WeftGrpcServer {
   readonly state: ServingState;
   /** Adds a service; its health status (by full service name) becomes SERVING. */
   addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void;
-  /** Binds `address` (`host:port`, port 0 for any) and resolves with the port. Defaults to insecure credentials. */
+  /**
+   * Binds `address` (`host:port`, port 0 for any) and resolves with the port. Without `credentials`:
+   * with the `mtls` option, mTLS and plaintext on that one port (plaintext refused in `STRICT`
+   * mode); else plaintext. With `credentials`, grpc-js binds the port with them. Defaults to no
+   * credentials.
+   */
   listen(address: string, credentials?: ServerCredentials): Promise<number>;
   /** NOT_SERVING, refuse new calls (retryable), let in-flight calls finish, then shut down. */
   drain(): Promise<DrainResult>;
@@ -86,6 +92,17 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
       if (state !== 'serving') health.shutdown();
     });
   }
+  const fronts: GrpcMtlsListener[] = [];
+  // The mTLS ports are Weft's own listeners: shutting the grpc-js server down, directly too, closes them.
+  const { tryShutdown, forceShutdown } = server;
+  server.tryShutdown = (callback) => {
+    for (const front of fronts) front.close(false);
+    tryShutdown.call(server, callback);
+  };
+  server.forceShutdown = () => {
+    for (const front of fronts) front.close(true);
+    forceShutdown.call(server);
+  };
   runtime.onClose(
     (force) =>
       new Promise<void>((resolve) => {
@@ -116,18 +133,34 @@ export function createGrpcServer(options: CreateGrpcServerOptions = {}): WeftGrp
       const name = serviceName(service);
       if (health && name) health.setStatus(name, 'SERVING');
     },
-    listen(address, credentials = ServerCredentials.createInsecure()) {
+    listen(address, credentials) {
       if (typeof address !== 'string' || address.length === 0)
         throw invalidOption('address', 'must be host:port, such as 0.0.0.0:50051');
+      const mtls = runtime.options.mtls;
+      const bound = (port: number, labels: Record<string, string> | undefined) => {
+        runtime.listenForSignals();
+        if (register && runtime.drainState.state === 'serving') {
+          const options = labels ? { ...register, labels: { ...register.labels, ...labels } } : register;
+          runtime.announce(registerListener({ address: boundHost(address), port }, options));
+        }
+        return port;
+      };
+      if (mtls !== undefined && credentials === undefined) {
+        const at = parseBindAddress(address);
+        if (at === undefined)
+          throw invalidOption('address', 'must be host:port (or [v6]:port) with the mtls option');
+        const front = new GrpcMtlsListener(server, mtls, runtime.options.service, runtime.options.config);
+        return front.listen(at.host, at.port).then((port) => {
+          fronts.push(front);
+          runtime.mtlsFronts.push(front.front);
+          // A server serving mTLS says so, so that clients in PERMISSIVE mode use mTLS with it.
+          return bound(port, { [MTLS_LABEL]: 'true' });
+        });
+      }
       return new Promise((resolve, reject) =>
-        server.bindAsync(address, credentials, (error, port) => {
+        server.bindAsync(address, credentials ?? ServerCredentials.createInsecure(), (error, port) => {
           if (error) reject(error);
-          else {
-            runtime.listenForSignals();
-            if (register && runtime.drainState.state === 'serving')
-              runtime.announce(registerListener({ address: boundHost(address), port }, register));
-            resolve(port);
-          }
+          else resolve(bound(port, undefined));
         }),
       );
     },
