@@ -9,6 +9,7 @@
 import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
+import type { RolloutSpec } from '../rollout/rollout-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { type TrafficReport, UNKNOWN_SERVICE } from '../summary/report.ts';
 import {
@@ -107,6 +108,8 @@ export interface ConfigClient {
   route(destination: string): RouteSpec | undefined;
   /** The current validated `TrafficSwitch` of `name` (`mesh` or a service; synchronous, O(1)). */
   trafficSwitch(name: string): TrafficSwitchSpec | undefined;
+  /** The current validated `Rollout` of a destination service (synchronous, O(1)). */
+  rollout(destination: string): RolloutSpec | undefined;
   /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
   authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
@@ -405,6 +408,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     policy: (destination) => state.policy(destination),
     route: (destination) => state.route(destination),
     trafficSwitch: (name) => state.trafficSwitch(name),
+    rollout: (name) => state.rollout(name),
     authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
+import { RolloutSpec } from '../rollout/rollout-schema.ts';
+import { RolloutStatusSpec } from '../rollout/rollout-status.ts';
 import { RouteSpec } from '../route/route-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { serviceNameIssue } from './names.ts';
@@ -20,6 +22,10 @@ export const DOCUMENT_KINDS = {
   TrafficSwitch: TrafficSwitchSpec,
   /** Who may call one server (`spec.service`); any name. See docs/security.md. */
   AuthorizationPolicy: AuthorizationPolicySpec,
+  /** A canary the config service advances or rolls back by itself; `name` is the destination service. */
+  Rollout: RolloutSpec,
+  /** Where a Rollout stands; written by the config service only. */
+  RolloutStatus: RolloutStatusSpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -30,6 +36,8 @@ export interface DocumentSpecs {
   Route: RouteSpec;
   TrafficSwitch: TrafficSwitchSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
+  Rollout: RolloutSpec;
+  RolloutStatus: RolloutStatusSpec;
 }
 
 /**

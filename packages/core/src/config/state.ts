@@ -8,6 +8,7 @@
 
 import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
+import type { RolloutSpec } from '../rollout/rollout-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { DOCUMENT_KINDS, type StoredDocument } from './document.ts';
@@ -37,6 +38,7 @@ export class ConfigState {
   readonly #routes = new Map<string, RouteSpec>();
   readonly #switches = new Map<string, TrafficSwitchSpec>();
   readonly #authorization = new Map<string, AuthorizationPolicySpec>();
+  readonly #rollouts = new Map<string, RolloutSpec>();
   readonly #instances = new Map<string, Map<string, Instance>>();
   readonly #endpoints = new Map<string, readonly Endpoint[]>();
   /** Problems found in received documents (`kind/name: path: reason`), newest last. */
@@ -72,6 +74,11 @@ export class ConfigState {
 
   trafficSwitches(): ReadonlyMap<string, TrafficSwitchSpec> {
     return this.#switches;
+  }
+
+  /** The validated `Rollout` of a destination service, if it has one. */
+  rollout(destination: string): RolloutSpec | undefined {
+    return this.#rollouts.get(destination);
   }
 
   /** The validated `AuthorizationPolicy` documents, by document name. */
@@ -116,6 +123,7 @@ export class ConfigState {
     this.#routes.clear();
     this.#switches.clear();
     this.#authorization.clear();
+    this.#rollouts.clear();
     this.#instances.clear();
     this.#endpoints.clear();
     for (const d of snap.documents) {
@@ -149,6 +157,7 @@ export class ConfigState {
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
         else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
+        else if (c.kind === 'Rollout') this.#rollouts.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -180,6 +189,7 @@ export class ConfigState {
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
     else if (d.kind === 'AuthorizationPolicy')
       this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
+    else if (d.kind === 'Rollout') this.#rollouts.set(d.name, parsed.data as RolloutSpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {
