@@ -13,6 +13,20 @@ import { type ConfigClient, createConfigClient, type LogEntry } from '@weft/core
 import { createClient } from '@weft/http';
 import { delay, eventually, startServer, type TestServer } from './helpers.ts';
 
+/** What the tests read of a reply. */
+// biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field by the assertions
+type Json = Record<string, any>;
+/** The fields of a RolloutStatus the tests read. */
+interface Status {
+  phase: string;
+  step: number;
+  stepStartedAt: number;
+  canaryWeight: number;
+  failedIntervals: number;
+  reason: string;
+  intervals: { result: string }[];
+}
+
 const ARGS = ['--traffic-bucket-ms', '1000', '--rollout-tick-ms', '200'];
 const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -31,7 +45,7 @@ async function api(cp: ServiceProcess, method: string, path: string, body?: unkn
     headers: { authorization: `Bearer ${cp.token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Json };
 }
 
 /** A backend of `version`: fails one request in `1 / failEvery` with a 500, answers after `ms`. */
@@ -123,7 +137,7 @@ async function setUp(cp: ServiceProcess, service: string, v2: { failEvery?: numb
 async function status(cp: ServiceProcess, service: string) {
   const r = await api(cp, 'GET', `/v1/rollouts/${service}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.status as Record<string, any> | null;
+  return r.body.status as Status | null;
 }
 
 /** The default-rule weights of v2 the rollout wrote, oldest first (from the Route's history). */
@@ -148,7 +162,7 @@ describe('Rollouts driven by a real config service over real servers and clients
     l.reset();
     const started = Date.now();
     assert.equal((await api(cp, 'PUT', '/v1/documents/Rollout/bad', { spec: rolloutSpec() })).status, 201);
-    let s: Record<string, any> | null = null;
+    let s: Status | null = null;
     await eventually(async () => {
       s = await status(cp, 'bad');
       assert.equal(s?.phase, 'failed');
@@ -199,7 +213,7 @@ describe('Rollouts driven by a real config service over real servers and clients
     await setUp(cp, 'slow', { ms: 120 });
     const spec = rolloutSpec({ latencyP99Ms: { max: 60 } });
     assert.equal((await api(cp, 'PUT', '/v1/documents/Rollout/slow', { spec })).status, 201);
-    let s: Record<string, any> | null = null;
+    let s: Status | null = null;
     await eventually(async () => {
       s = await status(cp, 'slow');
       assert.equal(s?.phase, 'failed');
