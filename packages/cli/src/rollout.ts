@@ -16,6 +16,7 @@ interface View {
   service: string;
   revision: number;
   spec: {
+    headerFirst?: { pauseS: number };
     stable: string;
     canary: string;
     steps: { weight: number; pauseS?: number }[];
@@ -46,13 +47,21 @@ const rate = (m: IntervalMetrics) =>
 
 /** The text of one rollout, for people. */
 export function describeRollout(v: View): string {
-  const { stable, canary, steps } = v.spec;
+  const { stable, canary } = v.spec;
+  // The status counts the header-first phase as step 0, as the driver does.
+  const steps = v.spec.headerFirst
+    ? [{ weight: 0, pauseS: v.spec.headerFirst.pauseS }, ...v.spec.steps]
+    : v.spec.steps;
+  const headerOnly = v.spec.headerFirst !== undefined && v.status?.step === 0;
   const s = v.status;
   if (!s?.current)
     return `Rollout/${v.service}: pending (the config service starts it within a second or so)`;
   const step = steps[s.step];
   const lines = [
     `Rollout/${v.service}: ${s.phase}, step ${s.step + 1} of ${steps.length}: ${canary} ${s.canaryWeight}%, ${stable} ${100 - s.canaryWeight}%`,
+    ...(headerOnly
+      ? [`  header-first: only calls with "weft-route: ${v.service}=${canary}" reach ${canary}`]
+      : []),
     `  step started ${new Date(s.stepStartedAt).toISOString()}${step?.pauseS ? `, pause ${step.pauseS} s` : ''}`,
     `  failed intervals: ${s.failedIntervals} (rollback at ${v.spec.analysis.failureLimit})`,
   ];

@@ -278,3 +278,20 @@ describe('the rollout state machine', () => {
     assert.equal(w.status?.spec.rolloutRevision, 50);
   });
 });
+
+describe('the header-first phase', () => {
+  test("starts with no weight and the Route's overrides on, is analysed, then the weighted steps follow", async () => {
+    const w = world({ headerFirst: { pauseS: 2 } });
+    const first = w.step();
+    assert.equal(first?.canaryWeight, 0);
+    assert.equal(first?.overrides, true);
+    assert.equal(w.status?.spec.step, 0);
+    w.load({ requests: 30 });
+    await w.clock.advance(2000);
+    const next = w.step();
+    assert.equal(w.status?.spec.intervals.at(-1)?.result, 'passed');
+    assert.equal(next?.canaryWeight, 10, 'the first weighted step');
+    assert.equal(next?.overrides, undefined);
+    assert.equal(w.status?.spec.step, 1);
+  });
+});

@@ -100,7 +100,11 @@ export function startRolloutDriver(options: RolloutDriverOptions): RolloutDriver
         { subset: stable, weight: 100 - d.canaryWeight },
         { subset: canary, weight: d.canaryWeight },
       ]);
-      const checked = validateDocument({ kind: 'Route', name, spec });
+      const checked = validateDocument({
+        kind: 'Route',
+        name,
+        spec: d.overrides ? { ...spec, overrides: true } : spec,
+      });
       if (!checked.ok) {
         const reason = `Route/${name} would be invalid with these weights: ${checked.issues.join('; ')}`;
         return write(o, { status: { ...d.status, phase: 'failed', reason } }, author);

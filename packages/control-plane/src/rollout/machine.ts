@@ -23,6 +23,22 @@ export interface Observation {
 export interface Decision {
   readonly status: RolloutStatusSpec;
   readonly canaryWeight?: number;
+  /** Set the Route's `overrides: true` with the weights (the header-first phase). */
+  readonly overrides?: true;
+}
+
+/** A step as driven: the document's steps, after the header-first phase when there is one (step 0). */
+export interface DrivenStep {
+  readonly weight: number;
+  readonly pauseS?: number;
+  readonly headerOnly?: true;
+}
+
+/** The steps the driver goes through: `spec.headerFirst` (weight 0, override only) first, then `spec.steps`. */
+export function drivenSteps(spec: StoredDocument<'Rollout'>['spec']): readonly DrivenStep[] {
+  return spec.headerFirst
+    ? [{ weight: 0, pauseS: spec.headerFirst.pauseS, headerOnly: true }, ...spec.steps]
+    : spec.steps;
 }
 
 /** The Route revision the driver wrote last, given the status it wrote with it. */
@@ -44,13 +60,14 @@ export function isFinished(phase: RolloutStatusSpec['phase']): boolean {
 
 function start(o: Observation): Decision {
   const { spec } = o.rollout;
+  const steps = drivenSteps(spec);
   const base: RolloutStatusSpec = {
     phase: 'progressing',
     rolloutRevision: o.rollout.revision,
     step: 0,
     stepStartedAt: o.now,
     analysedUntil: o.now,
-    canaryWeight: spec.steps[0]!.weight,
+    canaryWeight: steps[0]!.weight,
     routeRevision: 0,
     failedIntervals: 0,
     passedInStep: 0,
@@ -78,7 +95,11 @@ function start(o: Observation): Decision {
         reason: `${id} does not define subset ${missing.map((s) => `"${s}"`).join(', ')} (spec.subsets has ${Object.keys(subsets).join(', ') || 'none'})`,
       },
     };
-  return { status: base, canaryWeight: base.canaryWeight };
+  return {
+    status: base,
+    canaryWeight: base.canaryWeight,
+    ...(steps[0]!.headerOnly ? { overrides: true } : {}),
+  };
 }
 
 /** The status to write without touching the Route: it keeps pointing at the Route's revision. */
@@ -121,11 +142,12 @@ export function decide(o: Observation): Decision | undefined {
       return { status: { ...next, phase: 'failed', canaryWeight: 0, reason }, canaryWeight: 0 };
     }
   }
-  const step = spec.steps[next.step]!;
+  const steps = drivenSteps(spec);
+  const step = steps[next.step]!;
   const pauseMs = (step.pauseS ?? 0) * 1000;
   if (o.now - next.stepStartedAt >= pauseMs && (pauseMs === 0 || next.passedInStep > 0)) {
-    if (next.step === spec.steps.length - 1) return { status: { ...next, phase: 'promoted' } };
-    const weight = spec.steps[next.step + 1]!.weight;
+    if (next.step === steps.length - 1) return { status: { ...next, phase: 'promoted' } };
+    const weight = steps[next.step + 1]!.weight;
     next = { ...next, step: next.step + 1, stepStartedAt: o.now, passedInStep: 0 };
     if (weight !== next.canaryWeight)
       return { status: { ...next, canaryWeight: weight, routeRevision: 0 }, canaryWeight: weight };
@@ -170,7 +192,15 @@ export function act(action: RolloutAction, o: Observation, by: string): ActionRe
         analysedUntil: o.now,
         passedInStep: 0,
       };
-      return { ok: true, decision: { status: status2, canaryWeight: status2.canaryWeight } };
+      const headerOnly = drivenSteps(o.rollout.spec)[status2.step]?.headerOnly;
+      return {
+        ok: true,
+        decision: {
+          status: status2,
+          canaryWeight: status2.canaryWeight,
+          ...(headerOnly ? { overrides: true } : {}),
+        },
+      };
     }
     case 'promote':
       return {

@@ -99,6 +99,12 @@ export const RolloutSpec = z
     steps: z.array(RolloutStep).min(1, 'give at least one step').max(ROLLOUT_LIMITS.maxSteps),
     /** How each interval is judged. Defaults to the defaults of each field. */
     analysis: RolloutAnalysis.prefault({}),
+    /**
+     * A first phase before the weighted steps: the canary gets no weight, only the calls carrying
+     * the travelling override `weft-route: <service>=<canary>` reach it (the driver sets the
+     * Route's `overrides: true`), analysed like any step for `pauseS`. Defaults to none.
+     */
+    headerFirst: z.strictObject({ pauseS: Seconds }).optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.stable === spec.canary)
