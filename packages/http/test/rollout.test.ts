@@ -67,7 +67,12 @@ async function backend(version: string, options: { failEvery?: number; ms?: numb
  * Steady load from a real client of `service` (POSTs, so a failure is not retried away): counts
  * what users saw, by version, from the moment it is asked.
  */
-function load(config: ConfigClient, service: string, endpoints: Awaited<ReturnType<typeof backend>>[]) {
+function load(
+  config: ConfigClient,
+  service: string,
+  endpoints: Awaited<ReturnType<typeof backend>>[],
+  headers: Record<string, string> = {},
+) {
   const client = createClient({ service, endpoints, config });
   const seen = { total: 0, failed: 0, byVersion: {} as Record<string, number> };
   let running = true;
@@ -76,7 +81,7 @@ function load(config: ConfigClient, service: string, endpoints: Awaited<ReturnTy
       await Promise.all(
         Array.from({ length: 4 }, async () => {
           try {
-            const res = await client.fetch('/', { method: 'POST', body: 'x' });
+            const res = await client.fetch('/', { method: 'POST', body: 'x', headers });
             const text = await res.text();
             seen.total++;
             if (res.status >= 500) seen.failed++;
@@ -220,6 +225,27 @@ describe('Rollouts driven by a real config service over real servers and clients
     }, 20_000);
     assert.match(s!.reason, /p99 latency of v2 \d+(\.\d+)? ms > latencyP99Ms\.max 60 ms/);
     assert.deepEqual(await writtenWeights(cp, 'slow'), [20, 0]);
+  });
+
+  test('header-first: a v2 failing for the calls carrying the override is rolled back before any other call reaches it', async () => {
+    const cp = await configService();
+    const { config, load: users } = await setUp(cp, 'early', { failEvery: 2 });
+    const v1 = await backend('v1');
+    const v2 = await backend('v2', { failEvery: 2 });
+    const testers = load(config, 'early', [v1, v2], { 'weft-route': 'early=v2' });
+    users.reset();
+    const spec = { ...rolloutSpec(), headerFirst: { pauseS: 6 } };
+    assert.equal((await api(cp, 'PUT', '/v1/documents/Rollout/early', { spec })).status, 201);
+    let s: Status | null = null;
+    await eventually(async () => {
+      s = await status(cp, 'early');
+      assert.equal(s?.phase, 'failed');
+    }, 20_000);
+    assert.equal(s!.step, 0, 'failed in the header-first phase');
+    assert.deepEqual(await writtenWeights(cp, 'early'), [0, 0]);
+    assert.ok((testers.seen.byVersion.v2 ?? 0) > 0, 'the override reached v2');
+    assert.equal(users.seen.byVersion.v2 ?? 0, 0, 'no call without the override reached v2');
+    assert.equal(users.seen.failed, 0);
   });
 
   test('a config service killed mid-rollout resumes at the same step after a restart (SQLite kept)', async () => {
