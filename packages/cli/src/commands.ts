@@ -36,6 +36,10 @@ const ALIASES: Record<string, DocumentKind> = {
   authorizationpolicy: 'AuthorizationPolicy',
   authorizationpolicies: 'AuthorizationPolicy',
   authz: 'AuthorizationPolicy',
+  rollout: 'Rollout',
+  rollouts: 'Rollout',
+  rolloutstatus: 'RolloutStatus',
+  rolloutstatuses: 'RolloutStatus',
 };
 
 export class UsageError extends Error {}
@@ -45,7 +49,7 @@ export function resolveKind(kind: string): DocumentKind {
   const k = ALIASES[kind.toLowerCase()];
   if (!k)
     throw new UsageError(
-      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz)`,
+      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz, rollout)`,
     );
   return k;
 }

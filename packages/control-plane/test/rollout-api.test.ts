@@ -85,7 +85,7 @@ describe('the rollout API (real process)', () => {
     await eventually(async () => assert.equal((await status())?.phase, 'paused'));
     assert.match(
       (await status())!.reason!,
-      /Route\/catalog was changed at revision \d+, not by the rollout: paused at step 0/,
+      /Route\/catalog was changed at revision \d+, not by the rollout: paused at step 1/,
     );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(v2Weight((await routeNow()).spec), 30, 'a paused rollout leaves the edit alone');
@@ -141,5 +141,26 @@ describe('the rollout API (real process)', () => {
     );
     assert.equal((await call(svc.url, 'GET', '/v1/rollouts/orders', admin())).status, 404);
     assert.equal((await call(svc.url, 'GET', '/v1/rollouts/Bad!', admin())).status, 400);
+  });
+
+  test("the RolloutStatus is the service's own: the documents API refuses to write or delete it", async () => {
+    const current = (await call(svc.url, 'GET', '/v1/documents/RolloutStatus/catalog', admin())).body;
+    assert.equal(current.kind, 'RolloutStatus');
+    const put = await call(svc.url, 'PUT', '/v1/documents/RolloutStatus/catalog', {
+      ...admin(),
+      body: { spec: current.spec },
+    });
+    assert.equal(put.status, 403);
+    assert.match(put.body.error.message, /written by the config service itself/);
+    assert.equal((await call(svc.url, 'DELETE', '/v1/documents/RolloutStatus/catalog', admin())).status, 403);
+    const applied = await call(svc.url, 'POST', '/v1/apply', {
+      ...admin(),
+      body: { documents: [{ kind: 'RolloutStatus', name: 'catalog', spec: current.spec }] },
+    });
+    assert.equal(applied.status, 400);
+    assert.match(
+      JSON.stringify(applied.body),
+      /documents\.0\.kind: RolloutStatus is written by the config service itself/,
+    );
   });
 });

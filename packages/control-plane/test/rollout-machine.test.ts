@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type RolloutStatusSpec, type StoredDocument, validateDocument } from '@weft/core/config';
+import { RolloutStatusSpec, type StoredDocument, validateDocument } from '@weft/core/config';
 import { VirtualClock } from '@weft/core/testing';
 import { act, type Decision, decide, type Observation } from '../src/rollout/machine.ts';
 import type { SubsetMetrics } from '../src/traffic/subsets.ts';
@@ -103,6 +103,9 @@ function world(specExtra: Record<string, unknown> = {}) {
       return d;
     },
     commit(d: Decision) {
+      // What the driver writes is what the clients will validate.
+      const valid = RolloutStatusSpec.safeParse(d.status);
+      assert.ok(valid.success, JSON.stringify(valid.error?.issues));
       revision++;
       w.writes.push(d);
       w.status = { kind: 'RolloutStatus', name: 'catalog', spec: d.status, revision, createRevision: 11 };
@@ -170,7 +173,7 @@ describe('the rollout state machine', () => {
     assert.equal(d?.canaryWeight, 0);
     assert.match(
       w.status!.spec.reason!,
-      /rolled back after 2 failed intervals .*successRate of v2 80% < minPercent 99% \(interval .*step 0\)/,
+      /rolled back after 2 failed intervals .*successRate of v2 80% < minPercent 99% \(interval .*step 1\)/,
     );
   });
 
@@ -215,7 +218,7 @@ describe('the rollout state machine', () => {
     assert.equal(w.phase, 'paused');
     assert.match(
       w.status!.spec.reason!,
-      /Route\/catalog was changed at revision 99, not by the rollout: paused at step 0/,
+      /Route\/catalog was changed at revision 99, not by the rollout: paused at step 1/,
     );
     await w.clock.advance(5000);
     assert.equal(w.step(), undefined, 'a paused rollout stays paused');

@@ -33,7 +33,7 @@ export function judge(
   const canary = metricsOf(traffic.get(spec.canary));
   const stable = metricsOf(traffic.get(spec.stable));
   const a = spec.analysis;
-  const when = `interval ${new Date(from).toISOString()}–${new Date(to).toISOString()}, step ${step}`;
+  const when = `interval ${new Date(from).toISOString()}–${new Date(to).toISOString()}, step ${step + 1}`;
   const base = { step, from, to, canary, stable };
   if (canary.requests < a.minRequests)
     return {

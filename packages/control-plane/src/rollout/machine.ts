@@ -118,7 +118,7 @@ export function decide(o: Observation): Decision | undefined {
       status: {
         ...carry(status, o.now),
         phase: 'paused',
-        reason: `Route/${o.rollout.name} was ${what}, not by the rollout: paused at step ${status.spec.step}; resume to take the Route back (its weights are written again)`,
+        reason: `Route/${o.rollout.name} was ${what}, not by the rollout: paused at step ${status.spec.step + 1}; resume to take the Route back (its weights are written again)`,
       },
     };
   }

@@ -1,8 +1,14 @@
 // First: refuses too old a Node.js before any other module of the package runs.
 import '../runtime/node-check.ts';
 
-export type { RolloutSpecInput, RolloutStep } from '../rollout/rollout-schema.ts';
-export { ROLLOUT_DEFAULTS, ROLLOUT_LIMITS, RolloutAnalysis, RolloutSpec } from '../rollout/rollout-schema.ts';
+export type { RolloutSpecInput } from '../rollout/rollout-schema.ts';
+export {
+  ROLLOUT_DEFAULTS,
+  ROLLOUT_LIMITS,
+  RolloutAnalysis,
+  RolloutSpec,
+  RolloutStep,
+} from '../rollout/rollout-schema.ts';
 export type { IntervalMetrics, RolloutInterval, RolloutPhase } from '../rollout/rollout-status.ts';
 export { MAX_STATUS_INTERVALS, ROLLOUT_PHASES, RolloutStatusSpec } from '../rollout/rollout-status.ts';
 export type { RouteSpecInput } from '../route/route-schema.ts';
