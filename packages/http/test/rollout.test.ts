@@ -89,10 +89,10 @@ function load(
         seen.total++;
         seen.failed++;
       }
-      await delay(10);
+      await delay(15);
     }
   };
-  const loop = Promise.all(Array.from({ length: 3 }, worker));
+  const loop = Promise.all(Array.from({ length: 2 }, worker));
   const stop = async () => {
     running = false;
     await loop;
