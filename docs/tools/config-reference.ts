@@ -17,10 +17,14 @@ import { fileURLToPath } from 'node:url';
 import {
   DestinationPolicy,
   PeerAuthenticationSpec,
+  RolloutAnalysis,
+  RolloutSpec,
+  RolloutStep,
   RouteSpec,
   TelemetryMetrics,
   TelemetrySpec,
   TelemetryTraces,
+  RouteSpec,
   TrafficSwitchSpec,
 } from '@weft/core/config';
 import ts from 'typescript';
@@ -143,6 +147,19 @@ function telemetryFields(): string[] {
   );
   if (missing.length) throw new Error(`docs/control-room.md has no row for: ${missing.join(', ')}`);
   return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
+/** The Rollout's fields by level, from the schema; each must be described in progressive-delivery.md. */
+function rolloutFields(): string[] {
+  const levels = [
+    ['`spec`', 'spec.', Object.keys(RolloutSpec.shape)],
+    ['a step', 'spec.steps[].', Object.keys(RolloutStep.shape)],
+    ['`spec.analysis`', 'spec.analysis.', Object.keys(RolloutAnalysis.shape)],
+  ] as const;
+  const page = readFileSync(fileURLToPath(new URL('../progressive-delivery.md', import.meta.url)), 'utf8');
+  const missing = levels.flatMap(([, prefix, keys]) =>
+    keys.map((k) => `${prefix}${k}`).filter((k) => !page.includes(`| \`${k}`)),
+  );
+  if (missing.length) throw new Error(`docs/progressive-delivery.md has no row for: ${missing.join(', ')}`);
+  return levels.map(([level, , keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
 }
 
 // ---- options interfaces, through the type checker -----------------------------------------------
@@ -375,6 +392,24 @@ const lines = [
   '[control-room.md](control-room.md#telemetry-from-the-config-service):',
   '',
   ...telemetryFields(),
+  '',
+  '## The Rollout document',
+  '',
+  '```yaml',
+  'kind: Rollout',
+  'name: catalog          # the destination service; its Route defines the subsets',
+  'spec:',
+  '  stable: v1',
+  '  canary: v2',
+  '  steps: [{ weight: 5, pauseS: 60 }, { weight: 50, pauseS: 120 }, { weight: 100 }]',
+  '  analysis: { intervalS: 30, minRequests: 100, successRate: { minPercent: 99 }, failureLimit: 2 }',
+  '```',
+  '',
+  'A canary the config service advances or rolls back by itself. Its fields, read from the schema',
+  '(`RolloutSpec` in `packages/core/src/rollout/rollout-schema.ts`), each with its default and meaning,',
+  'are in [progressive-delivery.md](progressive-delivery.md#the-document-field-by-field), with the semantics:',
+  '',
+  ...rolloutFields(),
   '',
   '## Options in code',
   '',

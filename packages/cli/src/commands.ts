@@ -41,6 +41,10 @@ const ALIASES: Record<string, DocumentKind> = {
   pa: 'PeerAuthentication',
   telemetry: 'Telemetry',
   telemetries: 'Telemetry',
+  rollout: 'Rollout',
+  rollouts: 'Rollout',
+  rolloutstatus: 'RolloutStatus',
+  rolloutstatuses: 'RolloutStatus',
 };
 
 export class UsageError extends Error {}
@@ -50,7 +54,7 @@ export function resolveKind(kind: string): DocumentKind {
   const k = ALIASES[kind.toLowerCase()];
   if (!k)
     throw new UsageError(
-      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz)`,
+      `unknown kind "${kind}" (kinds: ${Object.keys(DOCUMENT_KINDS).join(', ')}; aliases: policy, dp, route, rt, authz, rollout)`,
     );
   return k;
 }

@@ -13,6 +13,7 @@ import { isEntryModule } from './entry.ts';
 import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
 import { mtlsMode, mtlsStatus } from './mtls.ts';
+import { rolloutAction, rolloutStatus } from './rollout.ts';
 import { loadServer } from './server.ts';
 import { split } from './split.ts';
 import { stat, top, windowSeconds } from './stat.ts';
@@ -111,6 +112,8 @@ export function buildProgram(io: CliIo = processIo): Command {
         .default('embedded'),
     )
     .option('--prometheus-url <url>', 'with --traffic-source prometheus: the Prometheus server to query')
+    .option('--rollout-tick-ms <ms>', 'how often the rollout driver looks at the rollouts', '1000')
+    .option('--rollout-lease-s <s>', "with etcd: lease of the rollout driver's election", '10')
     .action(async (opts) => {
       // Loaded only here: the client commands need neither the server nor its dependencies.
       const { startControlPlane } = await loadServer();
@@ -138,6 +141,10 @@ export function buildProgram(io: CliIo = processIo): Command {
         tlsCertFile: opts.tlsCert,
         tlsKeyFile: opts.tlsKey,
         trafficWindow: { bucketMs: int('--traffic-bucket-ms')(opts.trafficBucketMs) },
+        rollouts: {
+          tickMs: int('--rollout-tick-ms')(opts.rolloutTickMs),
+          leaseS: int('--rollout-lease-s')(opts.rolloutLeaseS),
+        },
         ...(opts.trafficSource === 'prometheus'
           ? {
               prometheusUrl:
@@ -220,6 +227,29 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
         ifRevision: opts.ifRevision === undefined ? undefined : int('--if-revision')(opts.ifRevision),
       });
     });
+  const rollout = program
+    .command('rollout')
+    .description('progressive delivery: where a Rollout stands, and acting on it');
+  rollout
+    .command('status [service]')
+    .description('the step, the weights and the analysed intervals (every Rollout without a service)')
+    .action(async (service) => {
+      const { request, o } = client();
+      await rolloutStatus(request, o, service);
+    });
+  for (const [action, what] of [
+    ['pause', 'hold the current step (the weights stay)'],
+    ['resume', 'go on from the current step (also after a manual edit of the Route)'],
+    ['promote', 'give the canary 100% now'],
+    ['abort', 'roll back now: the canary gets 0%'],
+  ] as const)
+    rollout
+      .command(`${action} <service>`)
+      .description(what)
+      .action(async (service) => {
+        const { request, o } = client();
+        await rolloutAction(request, o, action, service);
+      });
   const traffic = program
     .command('traffic')
     .description('the kill switch: stop or resume traffic between services');

@@ -4,33 +4,27 @@
  * rule and writes it back with compare-and-set on the revision it read, so a change made meanwhile
  * (another split, an apply, a rollback) is reported as a conflict and never overwritten.
  */
-import { checkName, type DocumentSpecs, type StoredDocument, validateDocument } from '@weft/core/config';
+import {
+  checkName,
+  defaultRuleIndex,
+  type SplitBackend,
+  type StoredDocument,
+  splitSpec,
+  validateDocument,
+} from '@weft/core/config';
 import { stringify } from 'yaml';
 import { type Api, ApiError } from './api.ts';
 import { type Output, UsageError } from './commands.ts';
 import { CommandError } from './errors.ts';
 
-type RouteSpec = DocumentSpecs['Route'];
-type RouteRule = RouteSpec['rules'][number];
-/** A backend of a rule: a subset and its relative weight. */
-export type SplitBackend = NonNullable<RouteRule['backends']>[number];
+export type { SplitBackend, SplitChange } from '@weft/core/config';
+export { defaultRuleIndex, splitSpec };
 
 export interface SplitOptions {
   /** Prints the document that would be written (YAML, or JSON with `--output json`) and writes nothing. Defaults to false. */
   dryRun?: boolean;
   /** Writes only if the Route is still at this revision. Defaults to the revision read. */
   ifRevision?: number;
-}
-
-/** The outcome of {@link splitSpec}. */
-export interface SplitChange {
-  readonly spec: RouteSpec;
-  /** Index of the default rule in `spec.rules`. */
-  readonly rule: number;
-  /** True when the Route had no default rule and one was appended. */
-  readonly appended: boolean;
-  /** The rule's backends before (undefined: none, so the whole destination). */
-  readonly before: readonly SplitBackend[] | undefined;
 }
 
 /**
@@ -54,28 +48,6 @@ export function parseWeights(args: readonly string[]): SplitBackend[] {
   if (backends.every((b) => b.weight === 0))
     throw new UsageError('every weight is 0: at least one subset must get traffic');
   return backends;
-}
-
-/**
- * The default rule: the first rule without matches. Rules are tried in order and such a rule takes
- * every call no earlier rule matched, so it is the one that runs (any later rule is never reached).
- * -1 when there is none.
- */
-export function defaultRuleIndex(rules: readonly RouteRule[]): number {
-  return rules.findIndex((r) => !r.matches?.length);
-}
-
-/**
- * Gives the default rule exactly `backends` (appending a rule without matches when there is none);
- * its other fields and every other rule stay as they are.
- */
-export function splitSpec(spec: RouteSpec, backends: readonly SplitBackend[]): SplitChange {
-  const rules = [...spec.rules];
-  const found = defaultRuleIndex(rules);
-  const rule = found < 0 ? rules.length : found;
-  const before = found < 0 ? undefined : rules[found]!.backends;
-  rules[rule] = { ...(found < 0 ? {} : rules[found]), backends: backends.map((b) => ({ ...b })) };
-  return { spec: { ...spec, rules }, rule, appended: found < 0, before };
 }
 
 const weights = (backends: readonly SplitBackend[] | undefined) =>

@@ -182,6 +182,10 @@ describe('authorization is decided on the matched route, and service tokens are 
       ['POST', '/v1/services/orders/certificates', { csr: 'x' }],
       ['GET', '/v1/ca'],
       ['POST', '/v1/ca/rotate', {}],
+      ['POST', '/v1/rollouts/orders/pause', {}],
+      ['POST', '/v1/rollouts/orders/resume', {}],
+      ['POST', '/v1/rollouts/orders/promote', {}],
+      ['POST', '/v1/rollouts/orders/abort', {}],
     ];
     const declared = new Set(Object.keys(ROUTE_ACCESS).filter((k) => ROUTE_ACCESS[k] !== 'read'));
     const covered = new Set<string>();

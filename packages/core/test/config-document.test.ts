@@ -51,7 +51,7 @@ describe('validateDocument', () => {
     };
     assert.match(
       issues({ kind: 'Gateway', name: 'a', spec: {} })[0]!,
-      /^kind: unsupported kind "Gateway" \(supported: DestinationPolicy, Route, TrafficSwitch, AuthorizationPolicy, PeerAuthentication, Telemetry\)/,
+      /^kind: unsupported kind "Gateway" \(supported: DestinationPolicy, Route, TrafficSwitch, AuthorizationPolicy, PeerAuthentication, Telemetry, Rollout, RolloutStatus\)/,
     );
     assert.match(issues({ kind: 'DestinationPolicy', name: 'Upper', spec: {} })[0]!, /^name: /);
     assert.match(issues({ kind: 'DestinationPolicy', name: 'a' })[0]!, /^spec: /);

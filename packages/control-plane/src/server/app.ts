@@ -6,6 +6,8 @@ import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '../ca/authority.ts';
 import { caRoutes } from '../ca/routes.ts';
+import { type RolloutDriverOptions, startRolloutDriver } from '../rollout/driver.ts';
+import { rolloutRoutes } from '../rollout/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
 import { embeddedSource } from '../traffic/embedded.ts';
 import { shareWindow } from '../traffic/replicas.ts';
@@ -59,6 +61,11 @@ export interface AppOptions {
    * itself; `prometheusSource` reads a Prometheus server instead.
    */
   trafficSource?: (window: TrafficWindow) => TrafficSource;
+  /**
+   * The rollout driver: how often it looks at the rollouts and, with a shared store, the lease of
+   * its election. Defaults to a 1000 ms tick and a 10 s lease. It always reads the embedded window.
+   */
+  rollouts?: Pick<RolloutDriverOptions, 'tickMs' | 'leaseS'>;
 }
 
 export const APP_DEFAULTS = {
@@ -170,6 +177,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
   trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
+  const rollouts = startRolloutDriver({
+    ...options.rollouts,
+    store,
+    window,
+    now,
+    onError: (error) => app.log.error({ err: error }, 'rollout driver failed'),
+  });
+  rolloutRoutes(app, store, rollouts);
   const sweeper = setInterval(() => window.sweep(), window.bucketMs);
   sweeper.unref();
 
@@ -198,6 +213,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     clearInterval(reaper);
     clearInterval(sweeper);
     exchange?.stop();
+    await rollouts.stop();
     watches.end();
     await metrics.shutdown();
   });

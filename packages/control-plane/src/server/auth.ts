@@ -49,6 +49,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/traffic': 'read',
   'GET /v1/traffic/services/:service': 'read',
   'GET /metrics': 'read',
+  'GET /v1/rollouts': 'read',
+  'GET /v1/rollouts/:service': 'read',
+  'POST /v1/rollouts/:service/pause': 'admin',
+  'POST /v1/rollouts/:service/resume': 'admin',
+  'POST /v1/rollouts/:service/promote': 'admin',
+  'POST /v1/rollouts/:service/abort': 'admin',
 };
 
 const routeKey = (method: string, url: string | undefined) =>

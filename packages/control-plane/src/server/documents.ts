@@ -54,6 +54,11 @@ function precondition(headers: Record<string, string | string[] | undefined>): n
   return Number(m[1]);
 }
 
+/** Kinds only the service itself writes (the rollout driver's status): refused from the API. */
+const SERVICE_WRITTEN: ReadonlySet<string> = new Set(['RolloutStatus']);
+const serviceWritten = (kind: string) =>
+  new HttpError(403, 'forbidden', `${kind} documents are written by the config service itself`);
+
 const changeKey = (c: PendingChange) => (c.op === 'put' || c.op === 'delete' ? `${c.kind}/${c.name}` : c.op);
 
 const etag = (d: StoredDocument) => `"${d.revision}"`;
@@ -88,6 +93,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
     const input = { kind, name, ...(body as object) } as Record<string, unknown>;
     const mismatch = (['kind', 'name'] as const).filter((f) => input[f] !== (f === 'kind' ? kind : name));
     if (mismatch.length) throw invalid(mismatch.map((f) => `${f}: does not match the URL`));
+    if (SERVICE_WRITTEN.has(kind)) throw serviceWritten(kind);
     const result = validateDocument(input);
     if (!result.ok) throw invalid(result.issues);
     const doc = result.document;
@@ -121,6 +127,7 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
   app.delete('/v1/documents/:kind/:name', async (req) => {
     const { kind, name } = req.params as { kind: string; name: string };
     const k = kindParam(kind);
+    if (SERVICE_WRITTEN.has(k)) throw serviceWritten(k);
     const expected = precondition(req.headers);
     const current = await store.getDocument(k, name);
     if (!current) throw notFound(`${kind}/${name} not found`);
@@ -150,6 +157,8 @@ export function documentRoutes(app: FastifyInstance, store: Store): void {
         return;
       }
       const key = `${r.document.kind}/${r.document.name}`;
+      if (SERVICE_WRITTEN.has(r.document.kind))
+        issues.push(`documents.${i}.kind: ${r.document.kind} is written by the config service itself`);
       if (seen.has(key)) issues.push(`documents.${i}: ${key} appears twice`);
       seen.add(key);
       docs.push(r.document);

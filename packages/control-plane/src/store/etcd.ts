@@ -302,6 +302,37 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       const r = await client.delete().key(k.token(tokenId)).exec();
       return Number(r.deleted) > 0;
     },
+    elect(name, ttlS) {
+      const election = client.namespace(`${p}election/`).election(name, ttlS);
+      let leader = false;
+      let closed = false;
+      let campaign: ReturnType<typeof election.campaign> | undefined;
+      const run = () => {
+        if (closed) return;
+        const c = election.campaign(randomUUID());
+        campaign = c;
+        c.on('elected', () => {
+          leader = !closed;
+        });
+        // The lease lost (etcd away too long): stand down, then stand again.
+        c.on('error', () => {
+          leader = false;
+          c.resign().catch(() => {});
+          if (!closed) setTimeout(run, 1000).unref();
+        });
+      };
+      run();
+      return {
+        get leader() {
+          return leader;
+        },
+        async close() {
+          closed = true;
+          leader = false;
+          await campaign?.resign().catch(() => {});
+        },
+      };
+    },
     blobs: {
       async put(name, value, ttlS) {
         // A lease of its own, never kept alive: the value goes when its time is up.

@@ -115,11 +115,27 @@ export interface ReplicaBlobs {
   get(name: string): Promise<string | undefined>;
 }
 
+/**
+ * One replica's standing in an election among the replicas of a shared store (held by a lease that
+ * lapses when the holder stops renewing it: a killed replica loses it after `ttlS`).
+ */
+export interface Leadership {
+  /** True while this replica holds it. */
+  readonly leader: boolean;
+  /** Gives it up (if held) and stops campaigning. */
+  close(): Promise<void>;
+}
+
 export interface Store {
   /** Stable id of this store's data (revisions of two stores are not comparable). */
   readonly id: string;
   /** Values shared between replicas; undefined for a store only one replica uses (SQLite). */
   readonly blobs?: ReplicaBlobs;
+  /**
+   * Campaigns for `name` among the replicas; undefined for a store only one replica uses (SQLite),
+   * whose single process always leads.
+   */
+  elect?(name: string, ttlS: number): Leadership;
   /** The current global revision. */
   revision(): Promise<number>;
   snapshot(): Promise<Snapshot>;

@@ -10,6 +10,7 @@ import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
+import type { RolloutSpec } from '../rollout/rollout-schema.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
 import { type TrafficReport, UNKNOWN_SERVICE } from '../summary/report.ts';
 import {
@@ -116,6 +117,8 @@ export interface ConfigClient {
    * the application's telemetry setup (`@weft/otel`), never by the data plane.
    */
   telemetry(name: string): TelemetrySpec | undefined;
+  /** The current validated `Rollout` of a destination service (synchronous, O(1)). */
+  rollout(destination: string): RolloutSpec | undefined;
   /** The current validated `AuthorizationPolicy` documents, by document name (the same map until a change). */
   authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec>;
   /** built-in defaults < options in code < the config service: the value in effect for a destination. */
@@ -416,6 +419,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
     trafficSwitch: (name) => state.trafficSwitch(name),
     peerAuthentication: (name) => state.peerAuthentication(name),
     telemetry: (name) => state.telemetry(name),
+    rollout: (name) => state.rollout(name),
     authorizationPolicies: () => state.authorizationPolicies(),
     effectivePolicy: (destination, defaults, inCode) =>
       mergePolicies(defaults, inCode, state.policy(destination)),

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import { PeerAuthenticationSpec } from '../mtls/peer-authentication-schema.ts';
+import { RolloutSpec } from '../rollout/rollout-schema.ts';
+import { RolloutStatusSpec } from '../rollout/rollout-status.ts';
 import { RouteSpec } from '../route/route-schema.ts';
 import { TelemetrySpec } from '../telemetry/telemetry-schema.ts';
 import { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
@@ -26,6 +28,10 @@ export const DOCUMENT_KINDS = {
   PeerAuthentication: PeerAuthenticationSpec,
   /** Where a service's OpenTelemetry SDK exports and how it samples: `name` is `mesh` or a service (overriding `mesh` per field). */
   Telemetry: TelemetrySpec,
+  /** A canary the config service advances or rolls back by itself; `name` is the destination service. */
+  Rollout: RolloutSpec,
+  /** Where a Rollout stands; written by the config service only. */
+  RolloutStatus: RolloutStatusSpec,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -38,6 +44,8 @@ export interface DocumentSpecs {
   AuthorizationPolicy: AuthorizationPolicySpec;
   PeerAuthentication: PeerAuthenticationSpec;
   Telemetry: TelemetrySpec;
+  Rollout: RolloutSpec;
+  RolloutStatus: RolloutStatusSpec;
 }
 
 /**

@@ -6,8 +6,20 @@ export {
   MtlsMode,
   PeerAuthenticationSpec,
 } from '../mtls/peer-authentication-schema.ts';
-export type { RouteSpecInput } from '../route/route-schema.ts';
-export { RouteSpec } from '../route/route-schema.ts';
+export type { RolloutSpecInput } from '../rollout/rollout-schema.ts';
+export {
+  ROLLOUT_DEFAULTS,
+  ROLLOUT_LIMITS,
+  RolloutAnalysis,
+  RolloutSpec,
+  RolloutStep,
+} from '../rollout/rollout-schema.ts';
+export type { IntervalMetrics, RolloutInterval, RolloutPhase } from '../rollout/rollout-status.ts';
+export { MAX_STATUS_INTERVALS, ROLLOUT_PHASES, RolloutStatusSpec } from '../rollout/rollout-status.ts';
+export type { RouteSpecInput, RouteSpecInput } from '../route/route-schema.ts';
+export { RouteSpec, RouteSpec } from '../route/route-schema.ts';
+export type { SplitBackend, SplitChange } from '../route/route-split.ts';
+export { defaultRuleIndex, splitSpec } from '../route/route-split.ts';
 export type { OtlpProtocol, TelemetryHeaderValue } from '../telemetry/telemetry-schema.ts';
 export {
   HEADER_ENV_PREFIX,
