@@ -16,8 +16,8 @@ export {
 } from '../rollout/rollout-schema.ts';
 export type { IntervalMetrics, RolloutInterval, RolloutPhase } from '../rollout/rollout-status.ts';
 export { MAX_STATUS_INTERVALS, ROLLOUT_PHASES, RolloutStatusSpec } from '../rollout/rollout-status.ts';
-export type { RouteSpecInput, RouteSpecInput } from '../route/route-schema.ts';
-export { RouteSpec, RouteSpec } from '../route/route-schema.ts';
+export type { RouteSpecInput } from '../route/route-schema.ts';
+export { RouteSpec } from '../route/route-schema.ts';
 export type { SplitBackend, SplitChange } from '../route/route-split.ts';
 export { defaultRuleIndex, splitSpec } from '../route/route-split.ts';
 export type { OtlpProtocol, TelemetryHeaderValue } from '../telemetry/telemetry-schema.ts';

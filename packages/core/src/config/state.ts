@@ -87,20 +87,26 @@ export class ConfigState {
 
   peerAuthentications(): ReadonlyMap<string, PeerAuthenticationSpec> {
     return this.#peerAuthentication;
+  }
+
   /** The validated `Rollout` of a destination service, if it has one. */
-  rollout(destination: string): RolloutSpec | undefined 
+  rollout(destination: string): RolloutSpec | undefined {
     return this.#rollouts.get(destination);
+  }
 
   /** The validated `AuthorizationPolicy` documents, by document name. */
-  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec> 
+  authorizationPolicies(): ReadonlyMap<string, AuthorizationPolicySpec> {
     return this.#authorization;
+  }
 
   /** The validated `Telemetry` of `name` (`mesh` or a service), if there is one. */
-  telemetry(name: string): TelemetrySpec | undefined 
+  telemetry(name: string): TelemetrySpec | undefined {
     return this.#telemetry.get(name);
+  }
 
-  telemetries(): ReadonlyMap<string, TelemetrySpec> 
+  telemetries(): ReadonlyMap<string, TelemetrySpec> {
     return this.#telemetry;
+  }
 
   /** The registered endpoints of a service, or undefined when it has none. */
   endpoints(service: string): readonly Endpoint[] | undefined {
@@ -115,10 +121,11 @@ export class ConfigState {
   }
 
   /** Services that have at least one instance. */
-  services(): string[] 
+  services(): string[] {
     return [...this.#instances.keys()];
+  }
 
-  snapshot(): Snapshot 
+  snapshot(): Snapshot {
     return {
       storeId: this.storeId,
       revision: this.revision,
@@ -126,6 +133,7 @@ export class ConfigState {
       instances: [...this.#instances.values()].flatMap((m) => [...m.values()]),
       ...(this.#trustBundle ? { trustBundle: this.#trustBundle } : {}),
     };
+  }
 
   /** Replaces everything with `snap`; throws (changing nothing) when it is not a snapshot. */
   load(input: Snapshot): void {
@@ -137,8 +145,8 @@ export class ConfigState {
     this.#routes.clear();
     this.#switches.clear();
     this.#authorization.clear();
-    this.#peerAuthentication.clear();
     this.#telemetry.clear();
+    this.#peerAuthentication.clear();
     this.#rollouts.clear();
     this.#instances.clear();
     this.#endpoints.clear();
@@ -173,9 +181,9 @@ export class ConfigState {
         else if (c.kind === 'Route') this.#routes.delete(c.name);
         else if (c.kind === 'TrafficSwitch') this.#switches.delete(c.name);
         else if (c.kind === 'AuthorizationPolicy') this.#authorization.delete(c.name);
+        else if (c.kind === 'Rollout') this.#rollouts.delete(c.name);
         else if (c.kind === 'PeerAuthentication') this.#peerAuthentication.delete(c.name);
         else if (c.kind === 'Telemetry') this.#telemetry.delete(c.name);
-        else if (c.kind === 'Rollout') this.#rollouts.delete(c.name);
       } else if (c.op === 'register') this.#register(c.instance);
       else if (c.op === 'bundle') this.#setBundle(c.bundle, `revision ${entry.revision}`);
       else {
@@ -207,10 +215,10 @@ export class ConfigState {
     else if (d.kind === 'TrafficSwitch') this.#switches.set(d.name, parsed.data as TrafficSwitchSpec);
     else if (d.kind === 'AuthorizationPolicy')
       this.#authorization.set(d.name, parsed.data as AuthorizationPolicySpec);
+    else if (d.kind === 'Rollout') this.#rollouts.set(d.name, parsed.data as RolloutSpec);
     else if (d.kind === 'PeerAuthentication')
       this.#peerAuthentication.set(d.name, parsed.data as PeerAuthenticationSpec);
     else if (d.kind === 'Telemetry') this.#telemetry.set(d.name, parsed.data as TelemetrySpec);
-    else if (d.kind === 'Rollout') this.#rollouts.set(d.name, parsed.data as RolloutSpec);
   }
 
   #setBundle(bundle: TrustBundle, where: string): void {
