@@ -13,8 +13,8 @@ import { HttpError } from './http-errors.ts';
 import type { tokenVerifier } from './tokens.ts';
 
 /**
- * - `public`: no token (`/healthz`, the CA's trust bundle);
- * - `read`: any valid token;
+ * - `public`: no token (`/healthz`, the CA's trust bundle, the dashboard's static files);
+ * - `read`: any valid token (the only routes a `viewer` token reaches);
  * - `service`: an admin token, or a service token scoped to the route's `:service`;
  * - `admin`: admin tokens only.
  */
@@ -72,6 +72,7 @@ export function authorOf(req: FastifyRequest): WriteAuthor | undefined {
 
 function decide(record: TokenRecord, access: Access, params: unknown): string | undefined {
   if (record.role === 'admin' || access === 'read') return undefined;
+  if (record.role === 'viewer') return `token "${record.name}" is a viewer token: it may only read`;
   if (access === 'service') {
     const service = (params as { service?: unknown } | undefined)?.service;
     const scope = scopeOf(record);
