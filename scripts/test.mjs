@@ -1,9 +1,11 @@
 // Runs every test file of the workspace with Node's own test runner, on the TypeScript sources.
 // Packages resolve each other through the `weft-source` export condition, so no build is needed
-// for the tests themselves (`npm test` still builds first, to type-check).
+// for the tests themselves (`npm test` still builds first, to type-check); only the dashboard's
+// browser bundle is built here when it is missing or stale.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildUi } from '../packages/control-plane/ui/build.mjs';
 import { ensureTestDependencies } from './test-deps.mjs';
 
 const roots = ['packages', 'examples'];
@@ -20,6 +22,8 @@ for (const root of roots) walk(root);
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
 ensureTestDependencies();
+// The dashboard's bundle is served from dist/ui: built here when a source is newer than it.
+await buildUi({ ifStale: true });
 const result = spawnSync(
   process.execPath,
   [

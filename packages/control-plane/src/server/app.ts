@@ -1,18 +1,19 @@
 /**
  * The config service as a Fastify app: authentication, the document, registry, watch and token
- * routes, uniform error replies and the lease reaper.
+ * routes, the dashboard's static files at `/ui`, uniform error replies and the lease reaper.
  */
 import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '../ca/authority.ts';
 import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
-import { installAuth } from './auth.ts';
+import { installAuth, tokenOf } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
 import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
+import { uiRoutes } from './ui.ts';
 import { watchRoutes } from './watch.ts';
 
 export interface AppOptions {
@@ -121,6 +122,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
+  // Who the caller's token is (never its secret): the dashboard shows it and offers changes to admins only.
+  app.get('/v1/whoami', async (req) => {
+    const { hash: _h, ...record } = tokenOf(req)!;
+    return record;
+  });
 
   app.post('/v1/tokens', async (req, reply) => {
     const request = checkTokenRequest(req.body);
@@ -150,6 +156,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   documentRoutes(app, store);
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
+  uiRoutes(app);
   const watches = watchRoutes(app, store, {
     heartbeatMs,
     maxResume,

@@ -24,6 +24,7 @@ export type Access = 'public' | 'read' | 'service' | 'admin';
 export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /healthz': 'public',
   'GET /v1/snapshot': 'read',
+  'GET /v1/whoami': 'read',
   'GET /v1/watch': 'read',
   'GET /v1/documents': 'read',
   'GET /v1/documents/:kind': 'read',
@@ -45,6 +46,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/ca/bundle': 'public',
   'GET /v1/ca': 'admin',
   'POST /v1/ca/rotate': 'admin',
+  'GET /ui': 'public',
+  'GET /ui/': 'public',
+  'GET /ui/:file': 'public',
 };
 
 const routeKey = (method: string, url: string | undefined) =>
