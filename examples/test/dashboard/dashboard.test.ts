@@ -171,9 +171,9 @@ describe('the dashboard in a browser, on a real mesh', () => {
     const page = await adminPage('#/history');
     const entry = page.locator(`[data-test=entry][data-revision="${second.revision}"]`);
     await entry.waitFor();
-    const diff = await entry.locator('[data-test=diff]').innerText();
-    assert.match(diff, /^- +"weight": 30/m);
-    assert.match(diff, /^\+ +"weight": 70/m);
+    const diff = await entry.locator('[data-test=diff]').textContent();
+    assert.match(diff ?? '', /^- +"weight": 30/m);
+    assert.match(diff ?? '', /^\+ +"weight": 70/m);
     await page.click(`[data-test=rollback][data-revision="${first.revision}"]`);
     await page.waitForSelector('[data-test=rolled-back]');
     const now = await route();
