@@ -68,6 +68,33 @@ describe('the dashboard in a browser, on a real mesh', () => {
     await page.context().close();
   });
 
+  test('the graph shows the mesh’s services and calls with live numbers', async () => {
+    const page = await adminPage('#/');
+    for (const service of ['loadgen', 'frontend', 'catalog'])
+      await page.waitForSelector(`[data-test=node][data-service=${service}]`);
+    const edge = page.locator('[data-test=edge][data-from=frontend][data-to=catalog]');
+    await edge.waitFor();
+    await page.waitForSelector('[data-test=edge][data-from=loadgen][data-to=frontend]');
+    // Live: the numbers come from the reports of the last seconds and the page re-reads them.
+    const rate = async () => Number(/([\d.]+)\/s/.exec((await edge.textContent()) ?? '')?.[1] ?? 0);
+    await eventually(async () => assert.ok((await rate()) > 5, `edge shows ${await rate()}/s`), 15_000);
+    assert.match((await edge.textContent()) ?? '', /100\.0% · p99 [\d.]+ ms/);
+    assert.equal(await edge.getAttribute('class'), 'edge ok');
+    const first = await page.textContent('[data-test=graph-status]');
+    await eventually(async () => assert.notEqual(await page.textContent('[data-test=graph-status]'), first));
+    await page.click('[data-test=node][data-service=catalog]');
+    await page.waitForSelector('[data-test=service-page][data-service=catalog]');
+    await eventually(async () => assert.equal(await page.locator('[data-test=charts] canvas').count(), 3));
+    const row = page.locator('[data-test=endpoint]');
+    await eventually(async () => assert.equal(await row.count(), 2, 'both catalog instances'));
+    await eventually(async () => {
+      const text = (await row.filter({ hasText: 'version=v1' }).textContent()) ?? '';
+      assert.match(text, /yes/, 'registered, healthy');
+      assert.match(text, /100\.0%/, 'v1 takes every call');
+    });
+    await page.context().close();
+  });
+
   test('moving the split slider changes the split measured at the backends within seconds', async () => {
     const page = await adminPage('#/service/catalog');
     await page.waitForSelector('[data-test=slider][data-subset=v2]');

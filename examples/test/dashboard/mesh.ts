@@ -2,7 +2,8 @@
  * A small real mesh for the dashboard's browser tests and screenshots: a config-service process
  * (which serves the dashboard), `frontend` (Express + Weft) calling `catalog` (two Express + Weft
  * instances, labelled v1 and v2, registered in the registry) through a Weft client steered by the
- * config service, and a bounded load loop driving `frontend`. Each backend records when it was
+ * config service, and a load loop (`loadgen`) driving `frontend` until closed. Every process sends
+ * its traffic summaries to the config service, so the dashboard's graph shows the mesh live. Each backend records when it was
  * called, so a test can measure the split the clients actually apply.
  */
 import { once } from 'node:events';
@@ -53,13 +54,24 @@ async function listen(
   return (server.address() as AddressInfo).port;
 }
 
-/** Starts the mesh; `rate` is the load loop's calls per second (bounded by `close`). */
-export async function startMesh(options: { rate?: number } = {}): Promise<TestMesh> {
+/**
+ * Starts the mesh: `rate` is the load loop's calls per second (until `close`; defaults to 40),
+ * `reportIntervalMs` how often each process sends its traffic summary (defaults to 1000).
+ */
+export async function startMesh(
+  options: { rate?: number; reportIntervalMs?: number } = {},
+): Promise<TestMesh> {
   const rate = options.rate ?? 40;
   const cp = await startService();
   const configs: ConfigClient[] = [];
-  const config = async () => {
-    const c = createConfigClient({ urls: cp.url, token: cp.token });
+  // Each process reports its traffic every second (5 s by default), so the graph fills quickly.
+  const config = async (service: string) => {
+    const c = createConfigClient({
+      urls: cp.url,
+      token: cp.token,
+      service,
+      traffic: { reportIntervalMs: options.reportIntervalMs ?? 1000 },
+    });
     await c.ready();
     configs.push(c);
     return c;
@@ -78,7 +90,7 @@ export async function startMesh(options: { rate?: number } = {}): Promise<TestMe
   const endpoints: { address: string; port: number; labels: Record<string, string> }[] = [];
   for (const version of ['v1', 'v2'] as const) {
     const app = express();
-    const mesh = weft({ config: await config(), service: 'catalog', drainSignals: false });
+    const mesh = weft({ config: await config('catalog'), service: 'catalog', drainSignals: false });
     app.use(mesh);
     app.get('/items', (_req, res) => {
       hits[version].push(Date.now());
@@ -95,7 +107,7 @@ export async function startMesh(options: { rate?: number } = {}): Promise<TestMe
     if (reg.status !== 201) throw new Error(`catalog not registered: ${reg.status}`);
   }
 
-  const frontendConfig = await config();
+  const frontendConfig = await config('frontend');
   const toCatalog = createClient({ service: 'catalog', endpoints, config: frontendConfig });
   const app = express();
   const mesh = weft({ config: frontendConfig, service: 'frontend', drainSignals: false });
@@ -118,7 +130,7 @@ export async function startMesh(options: { rate?: number } = {}): Promise<TestMe
   const driver: WeftClient = createClient({
     service: 'frontend',
     endpoints: [{ address: '127.0.0.1', port: frontendPort }],
-    config: await config(),
+    config: await config('loadgen'),
   });
   const outcomes: TestMesh['outcomes'] = [];
   let running = true;

@@ -17,3 +17,10 @@ export type {
   StoredInstance,
   TokenRecord,
 } from './store/store.ts';
+export { embeddedSource } from './traffic/embedded.ts';
+export type { TrafficSource } from './traffic/routes.ts';
+export { REPORT_BODY_LIMIT, trafficRoutes, WINDOW_S } from './traffic/routes.ts';
+export type { Edge, Metrics, ServiceTraffic, TrafficGraph } from './traffic/views.ts';
+export { serviceTraffic, trafficGraph } from './traffic/views.ts';
+export type { Cell, Series, TrafficWindowOptions, WindowStats } from './traffic/window.ts';
+export { TRAFFIC_WINDOW_DEFAULTS, TrafficWindow, WINDOW_MS } from './traffic/window.ts';

@@ -227,6 +227,19 @@ export type {
   StackOptions,
 } from './stack/stack.ts';
 export { checkContracts, Stack, StackContractError } from './stack/stack.ts';
+export type { SparseHistogram } from './summary/histogram.ts';
+export {
+  BUCKETS as SUMMARY_BUCKETS,
+  bucketOf,
+  bucketValue,
+  HISTOGRAM_SCHEMA,
+  quantile,
+  toSparse,
+} from './summary/histogram.ts';
+export { DestinationSummary, SummaryRow } from './summary/recorder.ts';
+export { MAX_REPORT_ROWS, TrafficReport, TrafficReportRow, UNKNOWN_SERVICE } from './summary/report.ts';
+export type { TrafficSummaryHost, TrafficSummaryOptions, TrafficSummaryStats } from './summary/summary.ts';
+export { resolveTrafficSummaryOptions, TRAFFIC_SUMMARY_DEFAULTS, TrafficSummary } from './summary/summary.ts';
 export { diagnostics } from './telemetry/diagnostics.ts';
 export type { Instruments } from './telemetry/instruments.ts';
 export { createInstruments, DURATION_BUCKETS, tracingEnabled } from './telemetry/instruments.ts';

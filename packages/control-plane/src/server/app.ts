@@ -7,6 +7,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '../ca/authority.ts';
 import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
+import { embeddedSource } from '../traffic/embedded.ts';
+import { type TrafficSource, trafficRoutes } from '../traffic/routes.ts';
+import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
 import { installAuth, tokenOf } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
@@ -48,6 +51,13 @@ export interface AppOptions {
    * Defaults to none (HTTP: loopback or a network you trust, or TLS in front).
    */
   https?: { readonly cert: string; readonly key: string };
+  /** The rolling window of traffic reports (bucket width, caps). Defaults to {@link TRAFFIC_WINDOW_DEFAULTS}. */
+  trafficWindow?: Omit<TrafficWindowOptions, 'now'>;
+  /**
+   * Where `GET /v1/traffic…` reads from, given the embedded window. Defaults to the embedded window
+   * itself; `prometheusSource` reads a Prometheus server instead.
+   */
+  trafficSource?: (window: TrafficWindow) => TrafficSource;
 }
 
 export const APP_DEFAULTS = {
@@ -157,6 +167,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
   uiRoutes(app);
+  const window = new TrafficWindow({ ...options.trafficWindow, now });
+  trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
+  const sweeper = setInterval(() => window.sweep(), window.bucketMs);
+  sweeper.unref();
+
   const watches = watchRoutes(app, store, {
     heartbeatMs,
     maxResume,
@@ -180,6 +195,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook('preClose', async () => {
     clearInterval(reaper);
+    clearInterval(sweeper);
     watches.end();
   });
   return app;

@@ -14,7 +14,7 @@ import type { tokenVerifier } from './tokens.ts';
 
 /**
  * - `public`: no token (`/healthz`, the CA's trust bundle, the dashboard's static files);
- * - `read`: any valid token (the only routes a `viewer` token reaches);
+ * - `read`: any valid token (a `viewer` token reaches these routes, and only by GET);
  * - `service`: an admin token, or a service token scoped to the route's `:service`;
  * - `admin`: admin tokens only.
  */
@@ -46,6 +46,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/ca/bundle': 'public',
   'GET /v1/ca': 'admin',
   'POST /v1/ca/rotate': 'admin',
+  'POST /v1/traffic/reports': 'read',
+  'GET /v1/traffic': 'read',
+  'GET /v1/traffic/services/:service': 'read',
+  'GET /metrics': 'read',
   'GET /ui': 'public',
   'GET /ui/': 'public',
   'GET /ui/:file': 'public',
@@ -74,9 +78,14 @@ export function authorOf(req: FastifyRequest): WriteAuthor | undefined {
   return record && { tokenId: record.id, name: record.name };
 }
 
-function decide(record: TokenRecord, access: Access, params: unknown): string | undefined {
-  if (record.role === 'admin' || access === 'read') return undefined;
-  if (record.role === 'viewer') return `token "${record.name}" is a viewer token: it may only read`;
+function decide(record: TokenRecord, access: Access, method: string, params: unknown): string | undefined {
+  if (record.role === 'admin') return undefined;
+  // A viewer reads and nothing else: not even the `read` routes that take a POST (traffic reports).
+  if (record.role === 'viewer')
+    return access === 'read' && (method === 'GET' || method === 'HEAD')
+      ? undefined
+      : `token "${record.name}" is a viewer token: it may only read`;
+  if (access === 'read') return undefined;
   if (access === 'service') {
     const service = (params as { service?: unknown } | undefined)?.service;
     const scope = scopeOf(record);
@@ -109,7 +118,7 @@ export function installAuth(app: FastifyInstance, tokens: ReturnType<typeof toke
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const record = await tokens.verify(token);
     if (!record) throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
-    const denied = decide(record, access, req.params);
+    const denied = decide(record, access, req.method, req.params);
     if (denied) throw new HttpError(403, 'forbidden', denied);
     verified.set(req, record);
   });

@@ -8,9 +8,12 @@ import type { ServiceTraffic } from './types.ts';
 
 type Series = ServiceTraffic['series'];
 
+/** `15:04:05` for a time in seconds: one line, unlike uPlot's default date-and-time ticks. */
+const clock = (s: number) => new Date(s * 1000).toTimeString().slice(0, 8);
+
 const CHARTS = [
   { key: 'rps', label: 'requests/s', stroke: '#3b82f6', fmt: (v: number) => v.toFixed(1) },
-  { key: 'successRate', label: 'success rate %', stroke: '#16a34a', fmt: (v: number) => v.toFixed(2) },
+  { key: 'successRate', label: 'success rate %', stroke: '#16a34a', fmt: (v: number) => v.toFixed(1) },
   { key: 'p99Ms', label: 'p99 ms', stroke: '#d97706', fmt: (v: number) => v.toFixed(1) },
 ] as const;
 
@@ -51,7 +54,10 @@ export function goldenCharts(): Charts {
             legend: { show: false },
             cursor: { drag: { x: false, y: false } },
             scales: { x: { time: true }, y: chart.key === 'successRate' ? { range: [0, 100] } : {} },
-            axes: [{}, { values: (_u, ticks) => ticks.map((t) => chart.fmt(t)), size: 50 }],
+            axes: [
+              { values: (_u, ticks) => ticks.map(clock) },
+              { values: (_u, ticks) => ticks.map((t) => chart.fmt(t)), size: 60 },
+            ],
             series: [{}, { label: chart.label, stroke: chart.stroke, width: 2, spanGaps: false }],
           },
           d,

@@ -13,7 +13,7 @@ export interface Placed {
 }
 
 export interface LayoutOptions {
-  /** Horizontal distance between layers. Defaults to 260. */
+  /** Horizontal distance between layers. Defaults to 360. */
   layerGap?: number;
   /** Vertical distance between services of one layer. Defaults to 110. */
   rowGap?: number;
@@ -24,7 +24,7 @@ export function layeredLayout(
   edges: readonly { from: string; to: string }[],
   options: LayoutOptions = {},
 ): { nodes: Map<string, Placed>; width: number; height: number } {
-  const layerGap = options.layerGap ?? 260;
+  const layerGap = options.layerGap ?? 360;
   const rowGap = options.rowGap ?? 110;
   const out = new Map<string, string[]>();
   const inn = new Map<string, string[]>();

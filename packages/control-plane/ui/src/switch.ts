@@ -73,7 +73,7 @@ export function switchSection(name: string, canWrite: boolean, onWritten: () => 
         'p',
         { class: stopped ? 'bad state' : 'ok state', 'data-test': 'switch-state' },
         stopped ? `STOPPED${doc?.spec.reason ? `: ${doc.spec.reason}` : ''}` : 'traffic flows',
-        doc ? h('span', { class: 'muted' }, ` (revision ${doc.revision})`) : ' (no document: traffic flows)',
+        h('span', { class: 'muted' }, doc ? ` (revision ${doc.revision})` : ' (no document)'),
       ),
       h('div', { class: 'actions' }, stopped ? null : reason, button),
     );

@@ -15,7 +15,7 @@
 import { AttemptWatchdog } from '../attempt/watchdog.ts';
 import { ErrorCode, isWeftError, WeftError } from '../errors/errors.ts';
 import type { FailureKind, OutlierOptions } from '../health/outlier.ts';
-import { outcomeOf } from '../stack/env.ts';
+import { type Outcome, outcomeOf } from '../stack/env.ts';
 import type { Module } from '../stack/stack.ts';
 import {
   ADAPTIVE_PER_TRY_DEFAULTS,
@@ -53,7 +53,7 @@ export function endpointModule(
     needs: ['endpoint'],
     make(params, next, env) {
       const { adaptivePerTry: perTry, ...outlierParams } = params;
-      const { endpoints, clock, classify, binding } = env;
+      const { endpoints, clock, classify, binding, summary } = env;
       endpoints.configureOutlier(outlierParams);
       // Shared: attempts in flight on the previous stack stay watched after a config change.
       const watchdog = env.shared('adaptive-per-try', () => new AttemptWatchdog(clock, endpoints));
@@ -74,6 +74,7 @@ export function endpointModule(
           watchdog.watch(call);
         }
         let result: Result = Result.Success;
+        let outcome: Outcome = 'success';
         try {
           if (ep.connectError !== undefined) {
             result = Result.Unusable;
@@ -83,17 +84,21 @@ export function endpointModule(
             });
           }
           const response = await next(call);
-          if (outcomeOf(classify, call, response, undefined) !== 'success')
-            result = notSent?.(response) ? Result.Refused : Result.Failure;
+          outcome = outcomeOf(classify, call, response, undefined);
+          if (outcome !== 'success') result = notSent?.(response) ? Result.Refused : Result.Failure;
           return response;
         } catch (error) {
           if (result !== Result.Unusable) result = blame(error, ep, clock.now() - start, start, watchdog);
+          // Classified here only for the traffic summary (the modules above reuse the verdict).
+          outcome = summary === undefined ? 'failure' : outcomeOf(classify, call, undefined, error);
           throw error;
         } finally {
           if (watched) watchdog.unwatch(call);
           ep.end(start);
+          const elapsed = clock.now() - start;
           if (result === Result.NotCounted) endpoints.release(ep);
-          else endpoints.record(ep, clock.now() - start, result === Result.Success, KIND[result]);
+          else endpoints.record(ep, elapsed, result === Result.Success, KIND[result]);
+          if (summary !== undefined) summary.record(ep, call.backend?.subset ?? '', elapsed, outcome);
         }
       };
     },

@@ -10,11 +10,18 @@ import type { AuthorizationPolicySpec } from '../authz/authz-schema.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ErrorCode, invalidOption, isWeftError, WeftError } from '../errors/errors.ts';
 import type { RouteSpec } from '../route/route-schema.ts';
+import { type TrafficReport, UNKNOWN_SERVICE } from '../summary/report.ts';
+import {
+  resolveTrafficSummaryOptions,
+  TrafficSummary,
+  type TrafficSummaryOptions,
+} from '../summary/summary.ts';
 import { type Clock, type Random, sleep, systemClock, type TimerHandle } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
 import { checkKnownKeys, type KeySet } from '../util/known-keys.ts';
 import { BACKOFF_DEFAULTS, fullJitterBackoff } from './backoff.ts';
 import { readSnapshotCache, removeStaleCacheTemps, writeSnapshotCache } from './cache.ts';
+import { serviceNameIssue } from './names.ts';
 import { type DestinationPolicy, mergePolicies } from './policy.ts';
 import { type LogEntry, type Snapshot, type TrustBundle, WatchEvent, watchEventId } from './protocol.ts';
 import type { SseMessage } from './sse.ts';
@@ -39,6 +46,16 @@ export interface ConfigClientOptions {
   backoffInitialMs?: number;
   /** Largest reconnection delay in ms. Defaults to 10000. */
   backoffMaxMs?: number;
+  /**
+   * The service this process is: the caller named in its traffic summaries. Defaults to
+   * `WEFT_SERVICE`, else `unknown`.
+   */
+  service?: string;
+  /**
+   * Traffic summaries sent to the config service for its golden metrics (docs/control-room.md), or
+   * `false` to send none. Defaults to on, with {@link TRAFFIC_SUMMARY_DEFAULTS}.
+   */
+  traffic?: TrafficSummaryOptions | false;
   /** Defaults to {@link systemClock}. */
   clock?: Clock;
   /** Defaults to `Math.random`. */
@@ -54,6 +71,8 @@ const CONFIG_CLIENT_KEYS = {
   idleTimeoutMs: true,
   backoffInitialMs: true,
   backoffMaxMs: true,
+  service: true,
+  traffic: true,
   clock: true,
   random: true,
 } as const satisfies KeySet<ConfigClientOptions>;
@@ -112,6 +131,11 @@ export interface ConfigClient {
   watchTrustBundle(listener: (bundle: TrustBundle | undefined) => void): () => void;
   /** Called whenever {@link ConfigClient.status} changes. Returns an unsubscribe. */
   watchStatus(listener: (status: ConfigClientStatus) => void): () => void;
+  /**
+   * The traffic summary this client reports (the clients made with this config record into it), or
+   * undefined when `traffic: false`.
+   */
+  readonly traffic: TrafficSummary | undefined;
   readonly revision: number;
   readonly status: ConfigClientStatus;
   /** State for an admin endpoint: revision, status, problems found, cache file and the revision saved in it, policies. */
@@ -144,6 +168,11 @@ const describeBundle = (b: TrustBundle | undefined) =>
 export function createConfigClient(options: ConfigClientOptions = {}): ConfigClient {
   checkKnownKeys('createConfigClient', options, CONFIG_CLIENT_KEYS);
   const urls = parseUrls(options.urls ?? process.env.WEFT_CONTROL_PLANE);
+  const service = options.service ?? process.env.WEFT_SERVICE ?? UNKNOWN_SERVICE;
+  const serviceIssue = serviceNameIssue(service);
+  if (serviceIssue) throw invalidOption('service', serviceIssue);
+  const trafficOptions =
+    options.traffic === false ? undefined : resolveTrafficSummaryOptions(options.traffic);
   const token = options.token ?? process.env.WEFT_TOKEN;
   const clock = options.clock ?? systemClock;
   const d = CONFIG_CLIENT_DEFAULTS;
@@ -348,6 +377,27 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       }
     }
   }
+  const sendReport = async (report: TrafficReport) => {
+    const base = status.url ?? urls[0]!;
+    const res = await fetch(new URL('/v1/traffic/reports', base), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(report),
+      signal: AbortSignal.any([closing.signal, AbortSignal.timeout(traffic!.intervalMs)]),
+    });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`the config service answered ${res.status} to a traffic report`);
+  };
+  const traffic =
+    trafficOptions === undefined
+      ? undefined
+      : new TrafficSummary(
+          { service, clock, canSend: () => status.state === 'connected', send: sendReport },
+          trafficOptions,
+        );
   const running = run();
 
   return {
@@ -372,6 +422,7 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
       statusListeners.add(listener);
       return () => statusListeners.delete(listener);
     },
+    traffic,
     get revision() {
       return state.revision;
     },
@@ -391,11 +442,13 @@ export function createConfigClient(options: ConfigClientOptions = {}): ConfigCli
         trafficSwitches: Object.fromEntries(state.trafficSwitches()),
         trustBundle: describeBundle(state.trustBundle()),
         authorizationPolicies: Object.fromEntries(state.authorizationPolicies()),
+        traffic: traffic && { service, ...traffic.stats },
       };
     },
     async close() {
       if (closing.signal.aborted) return;
       closing.abort();
+      traffic?.close();
       clock.clearTimeout(startTimer);
       if (holdTimer !== undefined) clock.clearTimeout(holdTimer);
       if (!loaded)

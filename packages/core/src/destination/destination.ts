@@ -22,6 +22,8 @@ import { compileRoute, type RouteTable } from '../route/route-table.ts';
 import type { Call } from '../stack/call.ts';
 import { type Classifier, SharedState, type StackEnv } from '../stack/env.ts';
 import type { Service, Stack } from '../stack/stack.ts';
+import type { DestinationSummary } from '../summary/recorder.ts';
+import type { TrafficSummary } from '../summary/summary.ts';
 import { createInstruments } from '../telemetry/instruments.ts';
 import { type Clock, type Random, systemClock } from '../time/clock.ts';
 import type { TrafficSwitchSpec } from '../traffic/switch-schema.ts';
@@ -35,6 +37,11 @@ export interface PolicySource {
   /** The validated `TrafficSwitch` of `name` (`mesh` or a service). Optional: a source without it never stops traffic. */
   trafficSwitch?(name: string): TrafficSwitchSpec | undefined;
   subscribe(listener: (event: { revision: number }) => void): () => void;
+  /**
+   * The process's traffic summary (docs/control-room.md): the destination records each attempt
+   * into it. Optional: a source without it records nothing.
+   */
+  readonly traffic?: TrafficSummary | undefined;
 }
 
 export interface DestinationOptions<Req extends Call, Res, T> {
@@ -138,6 +145,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
   readonly #terminal: Service<Req, Res>;
   readonly #unsubscribe: (() => void) | undefined;
   readonly #traffic: TrafficGate | undefined;
+  readonly #summary: DestinationSummary | undefined;
   #codePolicy: DestinationPolicy;
   #classify: Classifier<Req, Res>;
   #service: Service<Req, Res>;
@@ -192,6 +200,8 @@ export class Destination<Req extends Call, Res, T = unknown> {
     traffic?.update(options.config);
     this.#traffic = traffic;
     const shared = this.#shared;
+    const summary = options.config?.traffic?.open(name, this.endpoints as EndpointSet);
+    this.#summary = summary;
     this.#classify = binding.classifier(options.policy);
     this.#env = {
       destination: options.name,
@@ -209,6 +219,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
       },
       shared: (key, create) => shared.get(key, create),
       traffic,
+      summary,
     };
     this.#configPolicy = options.config?.policy(options.name);
     this.#policy = mergePolicies(options.policy, this.#configPolicy);
@@ -311,6 +322,7 @@ export class Destination<Req extends Call, Res, T = unknown> {
     this.#closed = true;
     live.delete(this);
     this.#unsubscribe?.();
+    this.#summary?.close();
     const transports = this.endpoints.all.map((ep) => ep.transport).filter((t): t is T => t !== undefined);
     this.endpoints.close();
     this.#shared.clear();

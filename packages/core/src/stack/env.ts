@@ -7,6 +7,7 @@
 import type { EndpointSet } from '../balancer/endpoint-set.ts';
 import type { ProtocolBinding } from '../protocol/binding.ts';
 import type { RouteTable } from '../route/route-table.ts';
+import type { DestinationSummary } from '../summary/recorder.ts';
 import type { Instruments } from '../telemetry/instruments.ts';
 import type { Clock, Random } from '../time/clock.ts';
 import type { TrafficGate } from '../traffic/traffic-gate.ts';
@@ -63,6 +64,8 @@ export interface StackEnv<Req = Call, Res = unknown> {
   readonly route: RouteTable | undefined;
   /** The kill switch of this destination (mesh-wide or its own); undefined without a config source (`stop` then does nothing). */
   readonly traffic?: TrafficGate;
+  /** Where the `endpoint` module counts each attempt for the traffic summary; undefined when nothing reports. */
+  readonly summary?: DestinationSummary | undefined;
   /** Returns the value stored under `key`, creating it on first use; it survives stack rebuilds. */
   shared<T>(key: string, create: () => T): T;
 }

@@ -1,0 +1,240 @@
+/**
+ * The views of `GET /v1/traffic…` over the rolling window: golden metrics (requests, failures by
+ * class, rps, success rate, p50/p95/p99) per edge, per service, per subset and per endpoint, and a
+ * service's series by time bucket. Quantiles come from the merged histograms of the buckets read,
+ * so they are exact to the histogram's bucket (±2.2%), whatever the number of processes merged.
+ */
+import { quantile, SUMMARY_BUCKETS } from '@weft/core';
+import type { Cell, Series, TrafficWindow } from './window.ts';
+
+export interface Metrics {
+  requests: number;
+  failures: number;
+  failuresByClass: Record<string, number>;
+  rps: number;
+  successRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
+export type Edge = { from: string; to: string } & Metrics;
+
+export interface TrafficGraph {
+  windowS: number;
+  now: string;
+  reporters: number;
+  nodes: { service: string; inbound: Metrics; outbound: Metrics }[];
+  edges: Edge[];
+}
+
+export interface ServiceTraffic {
+  service: string;
+  windowS: number;
+  now: string;
+  inbound: Edge[];
+  outbound: Edge[];
+  subsets: ({ destination: string; subset: string } & Metrics)[];
+  endpoints: ({
+    destination: string;
+    subset: string;
+    endpoint: string;
+    share: number;
+    state?: { healthy: boolean; ejected: boolean; latencyEstimateMs: number | null };
+  } & Metrics)[];
+  destinations: ({ destination: string } & Metrics)[];
+  series: {
+    stepS: number;
+    points: { t: string; rps: number; successRate: number | null; p99Ms: number | null }[];
+  };
+}
+
+/** Counts being added up for one group. */
+class Acc {
+  requests = 0;
+  failures: Record<string, number> = {};
+  readonly hist = new Float64Array(SUMMARY_BUCKETS);
+
+  addCell(cell: Cell): void {
+    this.requests += cell.requests;
+    for (const k in cell.failures) this.failures[k] = (this.failures[k] ?? 0) + cell.failures[k]!;
+    const { idx, cnt } = cell;
+    for (let k = 0; k < idx.length; k++) this.hist[idx[k]!]! += cnt[k]!;
+  }
+
+  metrics(spanS: number): Metrics {
+    let failures = 0;
+    for (const k in this.failures) failures += this.failures[k]!;
+    const total = this.requests;
+    let counted = 0;
+    for (let i = 0; i < this.hist.length; i++) counted += this.hist[i]!;
+    return {
+      requests: total,
+      failures,
+      failuresByClass: { ...this.failures },
+      rps: Math.round((total / spanS) * 1000) / 1000,
+      successRate: total > 0 ? Math.round(((total - failures) / total) * 1e6) / 1e6 : null,
+      p50Ms: quantile(this.hist, counted, 0.5),
+      p95Ms: quantile(this.hist, counted, 0.95),
+      p99Ms: quantile(this.hist, counted, 0.99),
+    };
+  }
+}
+
+const EMPTY = new Acc();
+
+function group<K>(map: Map<K, Acc>, key: K): Acc {
+  let acc = map.get(key);
+  if (acc === undefined) {
+    acc = new Acc();
+    map.set(key, acc);
+  }
+  return acc;
+}
+
+/** The window's span read, in seconds (never under 1 s: a young window is not divided by zero). */
+function spanOf(window: TrafficWindow, first: number): number {
+  const start = Math.max(first * window.bucketMs, window.startedAt);
+  return Math.max(1, (window.now() - start) / 1000);
+}
+
+/** True when `series` counted requests from bucket `first` on. */
+function active(series: Series, first: number): boolean {
+  for (const cell of series.cells)
+    if (cell !== undefined && cell.bucket >= first && cell.requests > 0) return true;
+  return false;
+}
+
+/** Adds `series`' cells from bucket `first` on into each of `accs`. */
+function addSeries(series: Series, first: number, a: Acc, b?: Acc, c?: Acc): void {
+  for (const cell of series.cells) {
+    if (cell === undefined || cell.bucket < first) continue;
+    a.addCell(cell);
+    b?.addCell(cell);
+    c?.addCell(cell);
+  }
+}
+
+const SEP = '\u0000';
+
+export function trafficGraph(window: TrafficWindow, windowS: number): TrafficGraph {
+  const now = window.now();
+  const first = window.firstBucket(windowS * 1000);
+  const span = spanOf(window, first);
+  const edges = new Map<string, Acc>();
+  const inbound = new Map<string, Acc>();
+  const outbound = new Map<string, Acc>();
+  for (const series of window.series.values()) {
+    if (!active(series, first)) continue;
+    addSeries(
+      series,
+      first,
+      group(edges, `${series.from}${SEP}${series.to}`),
+      group(outbound, series.from),
+      group(inbound, series.to),
+    );
+  }
+  const services = [...new Set([...inbound.keys(), ...outbound.keys()])].sort();
+  return {
+    windowS,
+    now: new Date(now).toISOString(),
+    reporters: window.reportersSince(now - windowS * 1000),
+    nodes: services.map((service) => ({
+      service,
+      inbound: (inbound.get(service) ?? EMPTY).metrics(span),
+      outbound: (outbound.get(service) ?? EMPTY).metrics(span),
+    })),
+    edges: [...edges]
+      .map(([key, acc]) => {
+        const [from, to] = key.split(SEP) as [string, string];
+        return { from, to, ...acc.metrics(span) };
+      })
+      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+  };
+}
+
+export function serviceTraffic(window: TrafficWindow, service: string, windowS: number): ServiceTraffic {
+  const now = window.now();
+  const first = window.firstBucket(windowS * 1000);
+  const span = spanOf(window, first);
+  const inbound = new Map<string, Acc>();
+  const outbound = new Map<string, Acc>();
+  const subsets = new Map<string, Acc>();
+  const endpoints = new Map<string, { acc: Acc; series: Series }>();
+  const byBucket = new Map<number, Acc>();
+  for (const series of window.series.values()) {
+    if ((series.to !== service && series.from !== service) || !active(series, first)) continue;
+    if (series.to === service) {
+      addSeries(series, first, group(inbound, series.from));
+      for (const cell of series.cells)
+        if (cell !== undefined && cell.bucket >= first) group(byBucket, cell.bucket).addCell(cell);
+    }
+    if (series.from === service) {
+      const key = `${series.to}${SEP}${series.subset}${SEP}${series.endpoint}`;
+      let e = endpoints.get(key);
+      if (e === undefined) {
+        e = { acc: new Acc(), series };
+        endpoints.set(key, e);
+      } else if (series.lastAt > e.series.lastAt) e.series = series;
+      addSeries(
+        series,
+        first,
+        group(outbound, series.to),
+        group(subsets, `${series.to}${SEP}${series.subset}`),
+        e.acc,
+      );
+    }
+  }
+  const byName = (a: { destination: string }, b: { destination: string }) =>
+    a.destination.localeCompare(b.destination);
+  const destinations = [...outbound].map(([destination, acc]) => ({ destination, ...acc.metrics(span) }));
+  const totals = new Map(destinations.map((d) => [d.destination, d.requests]));
+  const bucketS = window.bucketMs / 1000;
+  const current = Math.floor(now / window.bucketMs);
+  const points = [];
+  for (let b = first; b <= current; b++) {
+    const acc = byBucket.get(b) ?? EMPTY;
+    const elapsed = b === current ? Math.max(1, (now - b * window.bucketMs) / 1000) : bucketS;
+    const m = acc.metrics(elapsed);
+    points.push({
+      t: new Date(b * window.bucketMs).toISOString(),
+      rps: m.rps,
+      successRate: m.successRate,
+      p99Ms: m.p99Ms,
+    });
+  }
+  return {
+    service,
+    windowS,
+    now: new Date(now).toISOString(),
+    inbound: [...inbound]
+      .map(([from, acc]) => ({ from, to: service, ...acc.metrics(span) }))
+      .sort((a, b) => a.from.localeCompare(b.from)),
+    outbound: [...outbound]
+      .map(([to, acc]) => ({ from: service, to, ...acc.metrics(span) }))
+      .sort((a, b) => a.to.localeCompare(b.to)),
+    subsets: [...subsets]
+      .map(([key, acc]) => {
+        const [destination, subset] = key.split(SEP) as [string, string];
+        return { destination, subset, ...acc.metrics(span) };
+      })
+      .sort((a, b) => byName(a, b) || a.subset.localeCompare(b.subset)),
+    endpoints: [...endpoints.values()]
+      .map(({ acc, series }) => {
+        const m = acc.metrics(span);
+        const total = totals.get(series.to) ?? 0;
+        return {
+          destination: series.to,
+          subset: series.subset,
+          endpoint: series.endpoint,
+          ...m,
+          share: total > 0 ? Math.round((m.requests / total) * 1e6) / 1e6 : 0,
+          ...(series.state ? { state: { ...series.state } } : {}),
+        };
+      })
+      .sort(
+        (a, b) => byName(a, b) || a.subset.localeCompare(b.subset) || a.endpoint.localeCompare(b.endpoint),
+      ),
+    destinations: destinations.sort(byName),
+    series: { stepS: bucketS, points },
+  };
+}
