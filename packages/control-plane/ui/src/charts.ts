@@ -55,7 +55,7 @@ export function goldenCharts(): Charts {
             cursor: { drag: { x: false, y: false } },
             scales: { x: { time: true }, y: chart.key === 'successRate' ? { range: [0, 100] } : {} },
             axes: [
-              { values: (_u, ticks) => ticks.map(clock) },
+              { values: (_u, ticks) => ticks.map(clock), space: 80 },
               { values: (_u, ticks) => ticks.map((t) => chart.fmt(t)), size: 60 },
             ],
             series: [{}, { label: chart.label, stroke: chart.stroke, width: 2, spanGaps: false }],

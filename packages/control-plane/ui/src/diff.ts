@@ -43,3 +43,21 @@ export function diffLines(before: string, after: string): DiffLine[] {
   while (j < m) out.push({ op: '+', text: b[j++]! });
   return out;
 }
+
+/**
+ * Keeps the changed lines and `context` lines around each; every run of unchanged lines left out
+ * becomes one `…` line (so a one-line change in a long document reads as one).
+ */
+export function withContext(lines: readonly DiffLine[], context = 3): DiffLine[] {
+  const keep = lines.map(() => false);
+  lines.forEach((l, i) => {
+    if (l.op === ' ') return;
+    for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) keep[j] = true;
+  });
+  const out: DiffLine[] = [];
+  lines.forEach((l, i) => {
+    if (keep[i]) out.push(l);
+    else if (i === 0 || keep[i - 1]) out.push({ op: ' ', text: '…' });
+  });
+  return out;
+}

@@ -4,7 +4,7 @@
  * (`POST /v1/rollback`, itself a new revision, so a rollback can be rolled back).
  */
 import { api, get } from './api.ts';
-import { type DiffLine, diffLines, sortedJson } from './diff.ts';
+import { type DiffLine, diffLines, sortedJson, withContext } from './diff.ts';
 import { fill, h } from './dom.ts';
 import type { Change, LogEntry, StoredDocument } from './types.ts';
 
@@ -115,7 +115,7 @@ export function historyPage(canWrite: boolean): { element: HTMLElement; refresh(
               !prev.known && !created
                 ? h('p', { class: 'muted' }, 'its earlier version is older than the history shown')
                 : null,
-              diffView(diffLines(prev.known ? sortedJson(prev.spec) : '', after)),
+              diffView(withContext(diffLines(prev.known ? sortedJson(prev.spec) : '', after))),
             );
           }),
         );

@@ -45,7 +45,6 @@ function loginView(message?: string): void {
     try {
       me = (await api<Whoami>('GET', '/v1/whoami', { tokenOverride: token })).body;
       session.set(token);
-      if (location.hash.startsWith('#token=')) history.replaceState(null, '', '#/');
       route();
     } catch (e) {
       fill(
@@ -146,21 +145,35 @@ function route(): void {
   void poll();
 }
 
-async function start(): Promise<void> {
-  // `#token=…` (what the demo prints): log in with it, then drop it from the address bar.
+/**
+ * `#token=…` (the link the demo prints): logs in with it and drops it from the address bar (the
+ * history entry is replaced, so the token stays in this tab's session only).
+ */
+async function loginFromLink(): Promise<boolean> {
   const fromLink = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
-  if (fromLink) {
+  if (!fromLink) return false;
+  history.replaceState(null, '', '#/');
+  try {
+    me = (await api<Whoami>('GET', '/v1/whoami', { tokenOverride: fromLink })).body;
     session.set(fromLink);
-    history.replaceState(null, '', '#/');
+  } catch {
+    session.clear();
+    me = undefined;
   }
-  if (session.token) {
+  return true;
+}
+
+async function start(): Promise<void> {
+  if (!(await loginFromLink()) && session.token) {
     try {
       me = await get<Whoami>('/v1/whoami');
     } catch {
       session.clear();
     }
   }
-  window.addEventListener('hashchange', route);
+  window.addEventListener('hashchange', () => {
+    void loginFromLink().then(() => route());
+  });
   route();
 }
 

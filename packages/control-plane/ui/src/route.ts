@@ -86,6 +86,10 @@ function ruleView(
     view.append(h('p', { class: 'muted' }, 'no backends: every endpoint of the destination'));
     return view;
   }
+  if (backends.length === 1) {
+    view.append(h('p', {}, `every call of this rule goes to subset ${backends[0]!.subset}`));
+    return view;
+  }
   const values = shares(backends.map((b) => b.weight));
   const labels: HTMLElement[] = [];
   const sliders = backends.map((b, j) => {
