@@ -8,8 +8,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { buildUi } from '../../packages/control-plane/ui/build.mjs';
 import { launch, openPage } from '../../examples/test/dashboard/browser.ts';
+import { buildUi } from '../../packages/control-plane/ui/build.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = (name: string) => `${root}docs/dashboard/${name}.png`;
@@ -58,7 +58,9 @@ try {
   await page.waitForSelector('[data-test=edge][data-from=frontend][data-to=inventory]', { timeout: 60_000 });
   await page.waitForTimeout(12_000);
   await page.screenshot({ path: out('graph') });
-  const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
+  const paint = await page.evaluate(
+    () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+  );
   console.log(`graph page first contentful paint: ${paint?.toFixed(0)} ms`);
 
   await page.goto(`${demo.base}/ui/#/service/catalog`);
