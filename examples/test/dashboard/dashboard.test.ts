@@ -242,6 +242,8 @@ describe('the dashboard in a browser, on a real mesh', () => {
     await page.goto(`${mesh.cp.url}/ui/#/service/catalog`);
     await page.waitForSelector('[data-test=slider]');
     for (const selector of ['[data-test=slider]', '[data-test=apply-split]', '[data-test=switch] button']) {
+      // Each section loads on its own: wait for it before counting.
+      await page.waitForSelector(selector);
       const all = page.locator(selector);
       assert.ok((await all.count()) > 0, selector);
       for (let i = 0; i < (await all.count()); i++)
