@@ -1,13 +1,20 @@
 // The system programs the test suite starts on loopback, installed when missing so that
 // `npm install && npm test` works on a fresh machine, not only in CI. Today: etcd (Debian's
-// `etcd-server`), for the replicated config-store tests, and Chromium (Debian's `chromium`), which
-// the dashboard's browser tests drive headless through playwright-core. Installs with apt-get when this process may
+// `etcd-server`), for the replicated config-store tests; Prometheus (Debian's `prometheus`), for
+// the traffic views read from a Prometheus server; and Chromium (Debian's `chromium`), which the
+// dashboard's browser tests drive headless through playwright-core. Installs with apt-get when this process may
 // (root, or passwordless sudo); otherwise stops with a message that names what is missing and how to
 // install it, instead of letting those tests fail one by one.
 import { spawnSync } from 'node:child_process';
 
 const NEEDED = [
   { command: 'etcd', args: ['--version'], debian: 'etcd-server', why: 'the etcd store tests' },
+  {
+    command: 'prometheus',
+    args: ['--version'],
+    debian: 'prometheus',
+    why: 'the test of the config service reading golden metrics from Prometheus',
+  },
   { command: 'chromium', args: ['--version'], debian: 'chromium', why: 'the dashboard browser tests' },
 ];
 

@@ -27,6 +27,8 @@ import { routeMatch } from './scenarios/route-match.ts';
 import { sidecar } from './scenarios/sidecar.ts';
 import { slowReplica } from './scenarios/slow-replica.ts';
 import { splitAccuracy } from './scenarios/split-accuracy.ts';
+import { summaryCost } from './scenarios/summary-cost.ts';
+import { trafficWindow } from './scenarios/traffic-window.ts';
 
 const SCENARIOS: Scenario[] = [
   overhead,
@@ -41,6 +43,8 @@ const SCENARIOS: Scenario[] = [
   routeMatch,
   splitAccuracy,
   mirror,
+  summaryCost,
+  trafficWindow,
 ];
 
 const args = process.argv.slice(2);

@@ -172,14 +172,10 @@ try {
   const viewer = (await unlessStopped(
     api(configUrl, adminToken, 'POST', '/v1/tokens', { name: 'dashboard', role: 'viewer' }),
   )) as { token: string };
-  /**
-   * Each process gets the token of its own service (`catalog-2` → `catalog`), and names that
-   * service in the traffic summaries it sends (the dashboard's graph).
-   */
+  /** Each process gets the token of its own service (`catalog-2` → `catalog`). */
   const env = (service: keyof typeof serviceTokens) => ({
     WEFT_CONTROL_PLANE: configUrl,
     WEFT_TOKEN: serviceTokens[service],
-    WEFT_SERVICE: service,
   });
 
   progress('catalog ×3, inventory ×2');

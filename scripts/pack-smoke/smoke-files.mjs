@@ -52,7 +52,7 @@ assert.ok(service.token, 'an admin token');
 // The dashboard ships in the package: its page and bundle are served without a network.
 const page = await fetch(service.url + '/ui/');
 assert.equal(page.status, 200, 'the dashboard page');
-assert.match(await page.text(), /app\.js/);
+assert.match(await page.text(), /app.js/);
 assert.equal((await fetch(service.url + '/ui/app.js')).status, 200, 'the dashboard bundle');
 await service.stop();
 data.remove();

@@ -27,6 +27,8 @@ const telemetry = await startTelemetry('frontend', env.instance);
 
 // One config-service client: policies for both destinations, and the registry of both.
 const config = createConfigClient({
+  // The caller named in this process's traffic summaries (the control room's graph).
+  service: 'frontend',
   services: ['catalog', 'inventory'],
   cacheFile: `${env.dataDir}/${env.instance}-config-cache.json`,
 });

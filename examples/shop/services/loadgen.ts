@@ -19,6 +19,8 @@ if (!Number.isFinite(rate) || rate <= 0 || rate > 5000)
 const telemetry = await startTelemetry('loadgen', env.instance);
 
 const config = createConfigClient({
+  // The caller named in this process's traffic summaries (the control room's graph).
+  service: 'loadgen',
   services: ['frontend'],
   cacheFile: `${env.dataDir}/${env.instance}-config-cache.json`,
 });

@@ -14,6 +14,7 @@ import { CommandError } from './errors.ts';
 import { FileError } from './files.ts';
 import { loadServer } from './server.ts';
 import { split } from './split.ts';
+import { stat, top, windowSeconds } from './stat.ts';
 import { trafficResume, trafficStatus, trafficStop } from './traffic.ts';
 import { CLI_VERSION } from './version.ts';
 
@@ -29,6 +30,10 @@ const int = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n < 0)
     throw new cmd.UsageError(`${name}: expected a non-negative integer, got "${value}"`);
   return n;
+};
+
+const usage = (message: string): never => {
+  throw new cmd.UsageError(message);
 };
 
 /** Where the CLI writes: stdout for results, stderr for errors. */
@@ -98,6 +103,13 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('--cert-lifetime-ms <ms>', 'longest (and default) lifetime of a certificate', '86400000')
     .option('--tls-cert <file>', "serve HTTPS: PEM of the service's certificate (then its chain)")
     .option('--tls-key <file>', "PEM of --tls-cert's private key")
+    .option('--traffic-bucket-ms <ms>', 'width of a time bucket of the traffic window', '10000')
+    .addOption(
+      new Option('--traffic-source <source>', 'where GET /v1/traffic reads from')
+        .choices(['embedded', 'prometheus'])
+        .default('embedded'),
+    )
+    .option('--prometheus-url <url>', 'with --traffic-source prometheus: the Prometheus server to query')
     .action(async (opts) => {
       // Loaded only here: the client commands need neither the server nor its dependencies.
       const { startControlPlane } = await loadServer();
@@ -124,6 +136,13 @@ export function buildProgram(io: CliIo = processIo): Command {
         certificateLifetimeMs: int('--cert-lifetime-ms')(opts.certLifetimeMs),
         tlsCertFile: opts.tlsCert,
         tlsKeyFile: opts.tlsKey,
+        trafficWindow: { bucketMs: int('--traffic-bucket-ms')(opts.trafficBucketMs) },
+        ...(opts.trafficSource === 'prometheus'
+          ? {
+              prometheusUrl:
+                opts.prometheusUrl ?? usage('--traffic-source prometheus needs --prometheus-url'),
+            }
+          : {}),
       });
       const stop = () => {
         running.close().then(
@@ -226,6 +245,35 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
     .action(async () => {
       const { request, o } = client();
       await trafficStatus(request, o);
+    });
+  program
+    .command('stat [service]')
+    .description('golden metrics per service, or for one service its callers, destinations and endpoints')
+    .option('-w, --window <s>', 'seconds of the window to read (10-900)', '60')
+    .action(async (service, opts) => {
+      const { request, o } = client();
+      await stat(request, o, service, windowSeconds(int('--window')(opts.window)));
+    });
+  program
+    .command('top')
+    .description('the busiest edges and endpoints, refreshed (Ctrl-C to quit)')
+    .option('-w, --window <s>', 'seconds of the window to read (10-900)', '60')
+    .option('-n, --limit <n>', 'rows per table', '10')
+    .option('--interval <s>', 'seconds between refreshes', '2')
+    .option('--once', 'print once and exit')
+    .action(async (opts) => {
+      const { request, o } = client();
+      const once = opts.once === true;
+      const stopped = once
+        ? undefined
+        : new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await top(request, o, {
+        windowS: windowSeconds(int('--window')(opts.window)),
+        limit: int('--limit')(opts.limit),
+        intervalS: int('--interval')(opts.interval),
+        once,
+        stopped,
+      });
     });
   program
     .command('endpoints <service>')

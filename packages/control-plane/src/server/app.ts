@@ -8,11 +8,13 @@ import { CA_DEFAULTS, CERTIFICATE_LIFETIME_LIMITS, CertificateAuthority } from '
 import { caRoutes } from '../ca/routes.ts';
 import { type Store, StoreLimitError } from '../store/store.ts';
 import { embeddedSource } from '../traffic/embedded.ts';
+import { shareWindow } from '../traffic/replicas.ts';
 import { type TrafficSource, trafficRoutes } from '../traffic/routes.ts';
 import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
 import { installAuth, tokenOf } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
+import { metricsRoutes } from './metrics.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
 import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
@@ -129,6 +131,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   installAuth(app, tokens);
   closeAfterRejection(app);
+  const window = new TrafficWindow({ ...options.trafficWindow, now, share: store.blobs !== undefined });
+  const exchange =
+    store.blobs &&
+    shareWindow(window, store.blobs, {
+      onError: (error) => app.log.warn({ err: error }, 'traffic exchange with the other replicas failed'),
+    });
+  const metrics = metricsRoutes(app, { store, window, watchStreams: () => watches.open });
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
@@ -167,7 +176,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
   uiRoutes(app);
-  const window = new TrafficWindow({ ...options.trafficWindow, now });
   trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
   const sweeper = setInterval(() => window.sweep(), window.bucketMs);
   sweeper.unref();
@@ -196,7 +204,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     clearInterval(reaper);
     clearInterval(sweeper);
+    exchange?.stop();
     watches.end();
+    await metrics.shutdown();
   });
   return app;
 }

@@ -11,6 +11,7 @@ import { CA_DEFAULTS, CertificateAuthority } from '../ca/authority.ts';
 import { trustDomainIssue } from '../ca/keys.ts';
 import { sqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
+import { prometheusSource } from '../traffic/prometheus.ts';
 import { type AppOptions, buildApp } from './app.ts';
 import { issueToken, recordForToken } from './tokens.ts';
 
@@ -54,6 +55,11 @@ export interface ControlPlaneOptions extends Omit<AppOptions, 'store'> {
   tlsCertFile?: string;
   /** The PEM private key of {@link tlsCertFile}. */
   tlsKeyFile?: string;
+  /**
+   * Read `GET /v1/traffic…` from this Prometheus server (its HTTP API) instead of the embedded
+   * window. Defaults to none: the embedded window.
+   */
+  prometheusUrl?: string;
   /** Where JSON status lines go. Defaults to stdout. */
   print?: (line: Record<string, unknown>) => void;
 }
@@ -147,8 +153,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       caKeyFile: _k,
       tlsCertFile: _tc,
       tlsKeyFile: _tk,
+      prometheusUrl,
       ...appOptions
     } = options;
+    if (prometheusUrl !== undefined) {
+      if (!URL.canParse(prometheusUrl) || !/^https?:$/.test(new URL(prometheusUrl).protocol))
+        throw invalidOption('prometheusUrl', `"${prometheusUrl}" is not an http(s) URL`);
+      appOptions.trafficSource ??= () => prometheusSource({ url: prometheusUrl });
+    }
     const ca = await new CertificateAuthority(store, {
       certificateLifetimeMs: appOptions.certificateLifetimeMs ?? CA_DEFAULTS.certificateLifetimeMs,
       now: appOptions.now ?? Date.now,

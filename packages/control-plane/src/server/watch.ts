@@ -36,6 +36,8 @@ export interface WatchOptions {
 
 /** Ends streams: all of them (shutdown), or those of one revoked token. */
 export interface WatchControl {
+  /** Watch streams open now. */
+  readonly open: number;
   end(): void;
   revoke(tokenId: string): void;
 }
@@ -177,6 +179,10 @@ export function watchRoutes(app: FastifyInstance, store: Store, options: WatchOp
 
   return {
     revoke,
+    /** Watch streams open now. */
+    get open() {
+      return watchers.size;
+    },
     end() {
       clearInterval(ping);
       clearInterval(recheck);

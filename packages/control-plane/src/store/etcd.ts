@@ -302,6 +302,20 @@ export async function etcdStore(options: EtcdStoreOptions): Promise<Store> {
       const r = await client.delete().key(k.token(tokenId)).exec();
       return Number(r.deleted) > 0;
     },
+    blobs: {
+      async put(name, value, ttlS) {
+        // A lease of its own, never kept alive: the value goes when its time is up.
+        const lease = client.lease(ttlS, { autoKeepAlive: false });
+        await lease.put(`${p}blob/${name}`).value(value);
+      },
+      async names(prefix) {
+        const keys = await client.getAll().prefix(`${p}blob/${prefix}`).keys();
+        return keys.map((key) => key.slice(`${p}blob/`.length));
+      },
+      async get(name) {
+        return (await client.get(`${p}blob/${name}`).string()) ?? undefined;
+      },
+    },
     async close() {
       listeners.clear();
       await watcher.cancel().catch(() => {});

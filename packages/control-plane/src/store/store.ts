@@ -106,9 +106,24 @@ export interface TokenRecord {
   readonly createdAt: string;
 }
 
+/**
+ * Short-lived values each replica shares with the others (the traffic window's buckets): written
+ * once under a name unique to the writer, gone after their time to live. Only a store shared by
+ * several replicas has them.
+ */
+export interface ReplicaBlobs {
+  /** Writes `value` under `name` for `ttlS` seconds. */
+  put(name: string, value: string, ttlS: number): Promise<void>;
+  /** The names written and not yet expired. */
+  names(prefix: string): Promise<string[]>;
+  get(name: string): Promise<string | undefined>;
+}
+
 export interface Store {
   /** Stable id of this store's data (revisions of two stores are not comparable). */
   readonly id: string;
+  /** Values shared between replicas; undefined for a store only one replica uses (SQLite). */
+  readonly blobs?: ReplicaBlobs;
   /** The current global revision. */
   revision(): Promise<number>;
   snapshot(): Promise<Snapshot>;

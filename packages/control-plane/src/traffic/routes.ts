@@ -51,12 +51,30 @@ export function trafficRoutes(app: FastifyInstance, window: TrafficWindow, sourc
     return { accepted: parsed.data.rows.length - refused, refused };
   });
 
-  app.get('/v1/traffic', async (req) => source.graph(windowOf(req.query)));
+  /** A source that fails (Prometheus away) is the upstream's fault: 502, with its reason. */
+  const ask = async <T>(what: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await what();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(
+        502,
+        'source_unavailable',
+        `traffic source ${source.kind}: ${(error as Error).message}`,
+      );
+    }
+  };
+
+  app.get('/v1/traffic', async (req) => {
+    const windowS = windowOf(req.query);
+    return ask(() => source.graph(windowS));
+  });
 
   app.get('/v1/traffic/services/:service', async (req) => {
     const { service } = req.params as { service: string };
     const reason = service === 'unknown' ? undefined : checkName(service);
     if (reason) throw invalid([`service: ${reason}`], 'invalid service name');
-    return source.service(service, windowOf(req.query));
+    const windowS = windowOf(req.query);
+    return ask(() => source.service(service, windowS));
   });
 }

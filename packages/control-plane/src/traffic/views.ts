@@ -5,7 +5,7 @@
  * so they are exact to the histogram's bucket (±2.2%), whatever the number of processes merged.
  */
 import { quantile, SUMMARY_BUCKETS } from '@weft/core';
-import type { Cell, Series, TrafficWindow } from './window.ts';
+import type { Series, TrafficWindow } from './window.ts';
 
 export interface Metrics {
   requests: number;
@@ -54,11 +54,19 @@ class Acc {
   failures: Record<string, number> = {};
   readonly hist = new Float64Array(SUMMARY_BUCKETS);
 
-  addCell(cell: Cell): void {
-    this.requests += cell.requests;
-    for (const k in cell.failures) this.failures[k] = (this.failures[k] ?? 0) + cell.failures[k]!;
-    const { idx, cnt } = cell;
-    for (let k = 0; k < idx.length; k++) this.hist[idx[k]!]! += cnt[k]!;
+  reset(): void {
+    this.requests = 0;
+    this.failures = {};
+    this.hist.fill(0);
+  }
+
+  /** Adds slot `slot` of `series`. */
+  add(series: Series, slot: number): void {
+    const h = series.hists[slot]!;
+    this.requests += h[0]!;
+    for (let k = 1; k < h.length; k += 2) this.hist[h[k]!]! += h[k + 1]!;
+    const f = series.failures[slot];
+    if (f !== undefined) for (const k in f) this.failures[k] = (this.failures[k] ?? 0) + f[k]!;
   }
 
   metrics(spanS: number): Metrics {
@@ -97,21 +105,18 @@ function spanOf(window: TrafficWindow, first: number): number {
   return Math.max(1, (window.now() - start) / 1000);
 }
 
-/** True when `series` counted requests from bucket `first` on. */
-function active(series: Series, first: number): boolean {
-  for (const cell of series.cells)
-    if (cell !== undefined && cell.bucket >= first && cell.requests > 0) return true;
-  return false;
-}
-
-/** Adds `series`' cells from bucket `first` on into each of `accs`. */
-function addSeries(series: Series, first: number, a: Acc, b?: Acc, c?: Acc): void {
-  for (const cell of series.cells) {
-    if (cell === undefined || cell.bucket < first) continue;
-    a.addCell(cell);
-    b?.addCell(cell);
-    c?.addCell(cell);
+/**
+ * The slots of `series` holding buckets `first`..`last` with requests (only those slots are read),
+ * into `out`; returns how many there are (0: the series counted nothing in the span).
+ */
+function slotsIn(window: TrafficWindow, series: Series, first: number, last: number, out: number[]): number {
+  let n = 0;
+  const slots = window.slots;
+  for (let b = first; b <= last; b++) {
+    const slot = b % slots;
+    if (series.buckets[slot] === b && series.hists[slot]![0]! > 0) out[n++] = slot;
   }
+  return n;
 }
 
 const SEP = '\u0000';
@@ -120,18 +125,25 @@ export function trafficGraph(window: TrafficWindow, windowS: number): TrafficGra
   const now = window.now();
   const first = window.firstBucket(windowS * 1000);
   const span = spanOf(window, first);
-  const edges = new Map<string, Acc>();
+  const edges: Edge[] = [];
   const inbound = new Map<string, Acc>();
   const outbound = new Map<string, Acc>();
-  for (const series of window.series.values()) {
-    if (!active(series, first)) continue;
-    addSeries(
-      series,
-      first,
-      group(edges, `${series.from}${SEP}${series.to}`),
-      group(outbound, series.from),
-      group(inbound, series.to),
-    );
+  const last = Math.floor(now / window.bucketMs);
+  const cells: number[] = [];
+  // One rollup series per edge: its metrics are made at once, in one reused accumulator.
+  const edge = new Acc();
+  for (const series of window.edges.values()) {
+    const n = slotsIn(window, series, first, last, cells);
+    if (n === 0) continue;
+    edge.reset();
+    const out = group(outbound, series.from);
+    const into = group(inbound, series.to);
+    for (let k = 0; k < n; k++) {
+      edge.add(series, cells[k]!);
+      out.add(series, cells[k]!);
+      into.add(series, cells[k]!);
+    }
+    edges.push({ from: series.from, to: series.to, ...edge.metrics(span) });
   }
   const services = [...new Set([...inbound.keys(), ...outbound.keys()])].sort();
   return {
@@ -143,12 +155,7 @@ export function trafficGraph(window: TrafficWindow, windowS: number): TrafficGra
       inbound: (inbound.get(service) ?? EMPTY).metrics(span),
       outbound: (outbound.get(service) ?? EMPTY).metrics(span),
     })),
-    edges: [...edges]
-      .map(([key, acc]) => {
-        const [from, to] = key.split(SEP) as [string, string];
-        return { from, to, ...acc.metrics(span) };
-      })
-      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    edges: edges.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
   };
 }
 
@@ -161,12 +168,18 @@ export function serviceTraffic(window: TrafficWindow, service: string, windowS: 
   const subsets = new Map<string, Acc>();
   const endpoints = new Map<string, { acc: Acc; series: Series }>();
   const byBucket = new Map<number, Acc>();
+  const last = Math.floor(now / window.bucketMs);
+  const cells: number[] = [];
   for (const series of window.series.values()) {
-    if ((series.to !== service && series.from !== service) || !active(series, first)) continue;
+    if (series.to !== service && series.from !== service) continue;
+    const n = slotsIn(window, series, first, last, cells);
+    if (n === 0) continue;
     if (series.to === service) {
-      addSeries(series, first, group(inbound, series.from));
-      for (const cell of series.cells)
-        if (cell !== undefined && cell.bucket >= first) group(byBucket, cell.bucket).addCell(cell);
+      const into = group(inbound, series.from);
+      for (let k = 0; k < n; k++) {
+        into.add(series, cells[k]!);
+        group(byBucket, series.buckets[cells[k]!]!).add(series, cells[k]!);
+      }
     }
     if (series.from === service) {
       const key = `${series.to}${SEP}${series.subset}${SEP}${series.endpoint}`;
@@ -175,13 +188,13 @@ export function serviceTraffic(window: TrafficWindow, service: string, windowS: 
         e = { acc: new Acc(), series };
         endpoints.set(key, e);
       } else if (series.lastAt > e.series.lastAt) e.series = series;
-      addSeries(
-        series,
-        first,
-        group(outbound, series.to),
-        group(subsets, `${series.to}${SEP}${series.subset}`),
-        e.acc,
-      );
+      const out = group(outbound, series.to);
+      const sub = group(subsets, `${series.to}${SEP}${series.subset}`);
+      for (let k = 0; k < n; k++) {
+        out.add(series, cells[k]!);
+        sub.add(series, cells[k]!);
+        e.acc.add(series, cells[k]!);
+      }
     }
   }
   const byName = (a: { destination: string }, b: { destination: string }) =>
@@ -189,7 +202,7 @@ export function serviceTraffic(window: TrafficWindow, service: string, windowS: 
   const destinations = [...outbound].map(([destination, acc]) => ({ destination, ...acc.metrics(span) }));
   const totals = new Map(destinations.map((d) => [d.destination, d.requests]));
   const bucketS = window.bucketMs / 1000;
-  const current = Math.floor(now / window.bucketMs);
+  const current = last;
   const points = [];
   for (let b = first; b <= current; b++) {
     const acc = byBucket.get(b) ?? EMPTY;

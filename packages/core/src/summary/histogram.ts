@@ -27,7 +27,7 @@ const LOG_SCALE = PER_DOUBLING / Math.LN2;
 export function bucketOf(ms: number): number {
   if (!(ms > MIN_MS)) return 0;
   const i = Math.ceil(Math.log(ms / MIN_MS) * LOG_SCALE);
-  return i < BUCKETS - 1 ? i : BUCKETS - 1;
+  return Math.min(i, BUCKETS - 1);
 }
 
 /** The latency a quantile read in bucket `i` stands for: the bucket's geometric middle, in ms. */

@@ -82,7 +82,7 @@ export class TrafficSummary {
   #inflight = false;
   #closed = false;
   #stats = { reportsSent: 0, reportsDropped: 0, rowsDropped: 0, lastError: undefined as string | undefined };
-  /** Counted since the last report sent, and carried in the next one. */
+  /** Dropped and not yet told in a report that arrived: carried in the next one. */
   #unsent = { rows: 0, reports: 0 };
 
   constructor(host: TrafficSummaryHost, options: TrafficSummaryOptions = {}) {
@@ -118,30 +118,32 @@ export class TrafficSummary {
       if (d.closed) this.#destinations.delete(d);
     }
     this.#stats.rowsDropped += left;
-    const report: TrafficReport = {
+    this.#unsent.rows += left;
+    return {
       reporter: { id: this.id, service: this.#host.service },
       histogram: HISTOGRAM_SCHEMA,
       intervalMs: this.intervalMs,
-      dropped: { rows: this.#unsent.rows + left, reports: this.#unsent.reports },
+      dropped: { ...this.#unsent },
       rows,
     };
-    return report;
   }
 
   /** Makes this interval's report and sends it, or drops it (see the module's note). */
   async flush(): Promise<void> {
     const report = this.collect();
     if (this.#inflight || !this.#host.canSend()) {
-      this.#drop(report, this.#inflight ? 'the previous report is still in flight' : undefined);
+      this.#drop(this.#inflight ? 'the previous report is still in flight' : undefined);
       return;
     }
     this.#inflight = true;
     try {
       await this.#host.send(report);
       this.#stats.reportsSent++;
-      this.#unsent = { rows: 0, reports: 0 };
+      // What it carried has been told; drops since it was made have not.
+      this.#unsent.rows -= report.dropped.rows;
+      this.#unsent.reports -= report.dropped.reports;
     } catch (error) {
-      this.#drop(report, (error as Error).message);
+      this.#drop((error as Error).message);
     } finally {
       this.#inflight = false;
     }
@@ -154,9 +156,9 @@ export class TrafficSummary {
     this.#destinations.clear();
   }
 
-  #drop(report: TrafficReport, reason: string | undefined): void {
+  #drop(reason: string | undefined): void {
     this.#stats.reportsDropped++;
-    this.#unsent = { rows: report.dropped.rows, reports: report.dropped.reports + 1 };
+    this.#unsent.reports++;
     if (reason !== undefined) this.#stats.lastError = reason;
   }
 
