@@ -47,7 +47,14 @@ describe('traffic summaries', () => {
       traffic: { reportIntervalMs: 1000 },
     });
     await config.ready();
-    const users = createClient({ service: 'users', endpoints: [ok.endpoint, flaky.endpoint], config });
+    // Round robin, so that POSTs reach the failing endpoint however the two endpoints' latencies
+    // compare on a busy machine (a latency-aware balancer may keep every call on the faster one).
+    const users = createClient({
+      service: 'users',
+      endpoints: [ok.endpoint, flaky.endpoint],
+      config,
+      balancer: 'round-robin',
+    });
     for (let i = 0; i < 40; i++) await (await users.fetch('/')).text();
     let failures = 0;
     for (let i = 0; i < 20; i++) {
