@@ -54,6 +54,18 @@ describe('dashboard graph layout', () => {
     assert.notEqual(nodes.get('catalog')!.y, nodes.get('inventory')!.y);
   });
 
+  test('a mesh full of cycles (100 services × 20 calls each) is laid out at once', () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `svc-${i}`);
+    const edges = ids.flatMap((_, s) =>
+      Array.from({ length: 20 }, (_, e) => ({ from: ids[s]!, to: ids[(s + 1 + e) % 100]! })),
+    );
+    const started = performance.now();
+    const { nodes } = layeredLayout(ids, edges);
+    assert.ok(performance.now() - started < 500, `${performance.now() - started} ms`);
+    assert.equal(nodes.size, 100);
+    assert.equal(new Set([...nodes.values()].map((n) => `${n.x},${n.y}`)).size, 100);
+  });
+
   test('services without calls are still placed, each at its own spot', () => {
     const { nodes } = layeredLayout(['a', 'b', 'c'], []);
     const spots = new Set([...nodes.values()].map((n) => `${n.x},${n.y}`));

@@ -37,17 +37,28 @@ export function layeredLayout(
     out.get(e.from)!.push(e.to);
     inn.get(e.to)!.push(e.from);
   }
-  const layer = new Map<string, number>();
-  const visit = (id: string, depth: number, path: Set<string>) => {
-    if ((layer.get(id) ?? -1) >= depth) return;
-    layer.set(id, depth);
-    path.add(id);
-    for (const next of out.get(id)!) if (!path.has(next)) visit(next, depth + 1, path);
-    path.delete(id);
+  // Cut cycles: one depth-first pass (callers first) drops every edge back to a service still on
+  // the path, which leaves a DAG, in linear time whatever the mesh's cycles.
+  const state = new Map<string, 1 | 2>();
+  const order: string[] = [];
+  const dag = new Map<string, string[]>(ids.map((id) => [id, []]));
+  const visit = (id: string) => {
+    state.set(id, 1);
+    for (const next of out.get(id)!) {
+      const seen = state.get(next);
+      if (seen === 1) continue;
+      dag.get(id)!.push(next);
+      if (seen === undefined) visit(next);
+    }
+    state.set(id, 2);
+    order.push(id);
   };
   const roots = ids.filter((id) => inn.get(id)!.length === 0);
-  for (const id of roots.length ? roots : ids.slice(0, 1)) visit(id, 0, new Set());
-  for (const id of ids) if (!layer.has(id)) visit(id, 0, new Set());
+  for (const id of [...roots, ...ids]) if (!state.has(id)) visit(id);
+  // Each service's layer: the longest chain of callers before it, in topological order.
+  const layer = new Map<string, number>(ids.map((id) => [id, 0]));
+  for (const id of order.reverse())
+    for (const next of dag.get(id)!) layer.set(next, Math.max(layer.get(next)!, layer.get(id)! + 1));
 
   const layers: string[][] = [];
   for (const id of [...ids].sort()) {
