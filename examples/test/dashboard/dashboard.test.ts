@@ -49,7 +49,7 @@ after(async () => {
 });
 
 describe('the dashboard in a browser, on a real mesh', () => {
-  test('login: a bad token is refused; a good one logs in and is kept in this tab’s session only', async () => {
+  test('login: a bad token is refused; a good one is kept in this tab’s session only, until logout', async () => {
     const page = await openPage(browser, pageErrors);
     await page.goto(`${mesh.cp.url}/ui/`);
     await page.fill('[data-test=token]', 'weft_0123456789abcdef_not-a-real-secret-not-a-real-secret-00000');
@@ -65,6 +65,9 @@ describe('the dashboard in a browser, on a real mesh', () => {
       cookie: document.cookie,
     }));
     assert.deepEqual(stored, { session: ['weft.token'], local: [], cookie: '' });
+    await page.click('[data-test=logout]');
+    await page.waitForSelector('[data-test=login]');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'logging out forgets the token');
     await page.context().close();
   });
 

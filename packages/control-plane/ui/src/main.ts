@@ -19,8 +19,13 @@ const app = document.getElementById('app')!;
 let me: Whoami | undefined;
 let windowS = 60;
 let timer: ReturnType<typeof setTimeout> | undefined;
+/** Counts the pages shown: a poll of a page that is no longer shown stops. */
+let shown = 0;
 
 function loginView(message?: string): void {
+  // No page polls behind the login form.
+  shown++;
+  if (timer) clearTimeout(timer);
   const input = h('input', {
     type: 'password',
     name: 'token',
@@ -88,6 +93,7 @@ function shell(page: HTMLElement): void {
       'button',
       {
         type: 'button',
+        'data-test': 'logout',
         onclick: () => {
           session.clear();
           me = undefined;
@@ -126,7 +132,7 @@ function route(): void {
           }
         : graphPage(() => windowS);
   shell(page.element);
-  const current = hash;
+  const generation = ++shown;
   const poll = async () => {
     try {
       await page.refresh();
@@ -139,7 +145,7 @@ function route(): void {
       }
       console.error(e);
     }
-    if (location.hash === current && !hash.startsWith('#/history') && !hash.startsWith('#/switch'))
+    if (generation === shown && !hash.startsWith('#/history') && !hash.startsWith('#/switch'))
       timer = setTimeout(poll, POLL_MS);
   };
   void poll();
