@@ -24,16 +24,25 @@ const selected = filter.length ? files.filter((f) => filter.some((x) => f.includ
 ensureTestDependencies();
 // The dashboard's bundle is served from dist/ui: built here when a source is newer than it.
 await buildUi({ ifStale: true });
-const result = spawnSync(
-  process.execPath,
-  [
-    '--conditions=weft-source',
-    '--disable-warning=ExperimentalWarning',
-    '--test',
-    '--test-concurrency=2',
-    '--test-timeout=120000',
-    ...selected,
-  ],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// Browser tests (`*.browser.test.ts`: headless Chromium over a whole mesh) run after the others and
+// one at a time: beside another whole-system test (the demo's) on two cores they would starve it.
+const browser = selected.filter((f) => f.endsWith('.browser.test.ts'));
+const rest = selected.filter((f) => !f.endsWith('.browser.test.ts'));
+const run = (list, concurrency) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        [
+          '--conditions=weft-source',
+          '--disable-warning=ExperimentalWarning',
+          '--test',
+          `--test-concurrency=${concurrency}`,
+          '--test-timeout=120000',
+          ...list,
+        ],
+        { stdio: 'inherit' },
+      ).status ?? 1);
+const status = run(rest, 2);
+const browserStatus = run(browser, 1);
+process.exit(status || browserStatus);
