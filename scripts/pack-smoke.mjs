@@ -94,6 +94,9 @@ try {
       for (const target of exportTargets(m.exports))
         assert.ok(files.has(target.replace(/^\.\//, '')), `export target ${target} missing`);
       for (const bin of Object.values(m.bin ?? {})) assert.ok(files.has(bin), `bin ${bin} missing`);
+      if (m.name === '@weft/control-plane')
+        for (const f of ['dist/ui/index.html', 'dist/ui/app.js', 'dist/ui/app.css'])
+          assert.ok(files.has(f), `the dashboard's ${f} missing`);
       const bad = [...files].filter((f) => /(^|\/)test\/|\.test\.|\.tsbuildinfo$|grpc\/testing\//.test(f));
       assert.deepEqual(bad, [], 'test files in the tarball');
       assert.match(m.engines?.node ?? '', /^>=\d+\.\d+\.\d+/, 'engines.node');

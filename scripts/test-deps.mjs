@@ -1,7 +1,8 @@
 // The system programs the test suite starts on loopback, installed when missing so that
 // `npm install && npm test` works on a fresh machine, not only in CI. Today: etcd (Debian's
-// `etcd-server`), for the replicated config-store tests, and Prometheus (Debian's `prometheus`), for
-// the traffic views read from a Prometheus server. Installs with apt-get when this process may
+// `etcd-server`), for the replicated config-store tests; Prometheus (Debian's `prometheus`), for
+// the traffic views read from a Prometheus server; and Chromium (Debian's `chromium`), which the
+// dashboard's browser tests drive headless through playwright-core. Installs with apt-get when this process may
 // (root, or passwordless sudo); otherwise stops with a message that names what is missing and how to
 // install it, instead of letting those tests fail one by one.
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ const NEEDED = [
     debian: 'prometheus',
     why: 'the test of the config service reading golden metrics from Prometheus',
   },
+  { command: 'chromium', args: ['--version'], debian: 'chromium', why: 'the dashboard browser tests' },
 ];
 
 const has = (command, args) => {

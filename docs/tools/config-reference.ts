@@ -24,7 +24,6 @@ import {
   TelemetryMetrics,
   TelemetrySpec,
   TelemetryTraces,
-  RouteSpec,
   TrafficSwitchSpec,
 } from '@weft/core/config';
 import ts from 'typescript';
@@ -147,6 +146,8 @@ function telemetryFields(): string[] {
   );
   if (missing.length) throw new Error(`docs/control-room.md has no row for: ${missing.join(', ')}`);
   return levels.map(([level, keys]) => `- ${level}: ${keys.map((k) => `\`${k}\``).join(', ')}`);
+}
+
 /** The Rollout's fields by level, from the schema; each must be described in progressive-delivery.md. */
 function rolloutFields(): string[] {
   const levels = [

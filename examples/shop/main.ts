@@ -14,6 +14,10 @@
  *   npm start -- --rate 200           # requests per second from the load generator (default 100)
  *   npm start -- --keep               # keep the logs and data directory afterwards
  *
+ * Once up, it prints the dashboard's address with a ready login (a viewer token made for the run,
+ * and the admin token): the graph, the tour's changes in the history, and its effects on the
+ * endpoints show there live.
+ *
  * At the end it prints a summary and one `summary {json}` line (totals per destination, calls per
  * instance and per version, and what the tour's steps measured).
  */
@@ -21,7 +25,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { newAdminToken, seed } from './config.ts';
+import { api, newAdminToken, seed } from './config.ts';
 import { Board, Screen } from './display.ts';
 import { Launcher, type ServiceProcess } from './launcher.ts';
 import type { ChildMessage } from './protocol.ts';
@@ -161,6 +165,10 @@ try {
   started++;
   board.configUp = true;
   const { serviceTokens, revision: firstRevision } = await unlessStopped(seed(configUrl, adminToken));
+  // The dashboard's ready login: a viewer token (read only), made for this run.
+  const viewer = (await unlessStopped(
+    api(configUrl, adminToken, 'POST', '/v1/tokens', { name: 'dashboard', role: 'viewer' }),
+  )) as { token: string };
   /** Each process gets the token of its own service (`catalog-2` → `catalog`). */
   const env = (service: keyof typeof serviceTokens) => ({
     WEFT_CONTROL_PLANE: configUrl,
@@ -202,6 +210,8 @@ try {
       `  ${proc.name.padEnd(12)} ${where.padEnd(16)} pid ${String(r.pid).padEnd(7)}${metrics}  ${r.notes.join(', ')}`,
     );
   }
+  say(`  dashboard    ${configUrl}/ui/#token=${viewer.token}  (read only)`);
+  say(`               as admin (may change): ${configUrl}/ui/#token=${adminToken}`);
   say(`  the weft CLI: export WEFT_CONTROL_PLANE=${configUrl} WEFT_TOKEN=${adminToken}`);
   say(
     '                then e.g. `npx weft get policy catalog`, `npx weft endpoints catalog` (after `npm run build`)',

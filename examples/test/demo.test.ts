@@ -104,6 +104,16 @@ async function runDemo(
   return { out, summary: JSON.parse(line.slice('summary '.length)) as Summary };
 }
 
+/** The printed dashboard link: its page's status and the role of its token. */
+async function openDashboard(base: string, token: string): Promise<{ page: number; whoami: string }> {
+  const page = (await fetch(`${base}/ui/`, { signal: AbortSignal.timeout(10_000) })).status;
+  const me = await fetch(`${base}/v1/whoami`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { page, whoami: ((await me.json()) as { role: string }).role };
+}
+
 /** Waits until none of `pids` is alive (5 s at most), then checks. */
 async function assertGone(pids: readonly number[]): Promise<void> {
   const deadline = Date.now() + 5000;
@@ -114,14 +124,21 @@ async function assertGone(pids: readonly number[]): Promise<void> {
 test('the demo runs headless: traffic through every service and instance, no errors, no process left', async () => {
   // Once every process is up, scrape each service's Prometheus endpoint while traffic flows.
   let scraped: Promise<Record<string, string>> | undefined;
+  let dashboard: Promise<{ page: number; whoami: string }> | undefined;
   let latest = '';
   // Generous: eight Node processes start on a possibly busy 2-core machine.
   const { out, summary } = await runDemo(['--seconds', '5', '--no-tty', '--rate', '60'], 100_000, (text) => {
     latest = text;
     if (!scraped && /All \d+ processes up/.test(text)) scraped = delay(2500).then(() => scrape(latest));
+    const link = /dashboard +(http:\/\/127\.0\.0\.1:\d+)\/ui\/#token=(\S+) +\(read only\)/.exec(text);
+    if (!dashboard && link) dashboard = openDashboard(link[1]!, link[2]!);
   });
 
   assert.ok(scraped, `the demo never said it was up:\n${out}`);
+  assert.ok(dashboard, `the demo printed no dashboard address:\n${out}`);
+  const { page, whoami } = await dashboard;
+  assert.equal(page, 200, 'the dashboard page is served');
+  assert.equal(whoami, 'viewer', 'the printed login is a viewer token');
   const metrics = await scraped;
   for (const [instance, names] of Object.entries(METRICS)) {
     const text = metrics[instance];

@@ -49,6 +49,11 @@ const data = tempDir();
 const service = await startService({ data: data.path });
 assert.ok(service.url.startsWith('http://127.0.0.1:'), service.url);
 assert.ok(service.token, 'an admin token');
+// The dashboard ships in the package: its page and bundle are served without a network.
+const page = await fetch(service.url + '/ui/');
+assert.equal(page.status, 200, 'the dashboard page');
+assert.match(await page.text(), /app.js/);
+assert.equal((await fetch(service.url + '/ui/app.js')).status, 200, 'the dashboard bundle');
 await service.stop();
 data.remove();
 `;

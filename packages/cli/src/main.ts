@@ -362,7 +362,11 @@ compare-and-set on the revision read: a change made meanwhile is a conflict, nev
   token
     .command('create <name>')
     .description('create a token; it is printed once')
-    .addOption(new Option('--role <role>', 'what it may do').choices(['service', 'admin']).default('service'))
+    .addOption(
+      new Option('--role <role>', 'what it may do (viewer: read only, for the dashboard)')
+        .choices(['service', 'admin', 'viewer'])
+        .default('service'),
+    )
     .option(
       '--service <service>',
       'the one service a service token may register, renew and deregister (default: <name>)',

@@ -1,6 +1,6 @@
 /**
  * The config service as a Fastify app: authentication, the document, registry, watch and token
- * routes, uniform error replies and the lease reaper.
+ * routes, the dashboard's static files at `/ui`, uniform error replies and the lease reaper.
  */
 import { invalidOption } from '@weft/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -13,13 +13,14 @@ import { embeddedSource } from '../traffic/embedded.ts';
 import { shareWindow } from '../traffic/replicas.ts';
 import { type TrafficSource, trafficRoutes } from '../traffic/routes.ts';
 import { TrafficWindow, type TrafficWindowOptions } from '../traffic/window.ts';
-import { installAuth } from './auth.ts';
+import { installAuth, tokenOf } from './auth.ts';
 import { documentRoutes } from './documents.ts';
 import { HttpError, invalid, notFound } from './http-errors.ts';
 import { metricsRoutes } from './metrics.ts';
 import { reapExpired, registryRoutes } from './registry.ts';
 import { closeAfterRejection } from './reject-body.ts';
 import { checkTokenRequest, issueToken, tokenVerifier } from './tokens.ts';
+import { uiRoutes } from './ui.ts';
 import { watchRoutes } from './watch.ts';
 
 export interface AppOptions {
@@ -147,6 +148,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true, storeId: store.id, revision: await store.revision() }));
   app.get('/v1/snapshot', async () => store.snapshot());
+  // Who the caller's token is (never its secret): the dashboard shows it and offers changes to admins only.
+  app.get('/v1/whoami', async (req) => {
+    const { hash: _h, ...record } = tokenOf(req)!;
+    return record;
+  });
 
   app.post('/v1/tokens', async (req, reply) => {
     const request = checkTokenRequest(req.body);
@@ -176,6 +182,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   documentRoutes(app, store);
   caRoutes(app, new CertificateAuthority(store, { certificateLifetimeMs, now }), certificateLifetimeMs);
   registryRoutes(app, store, { now });
+  uiRoutes(app);
   trafficRoutes(app, window, (options.trafficSource ?? embeddedSource)(window));
   const rollouts = startRolloutDriver({
     ...options.rollouts,

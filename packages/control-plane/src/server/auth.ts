@@ -13,8 +13,8 @@ import { HttpError } from './http-errors.ts';
 import type { tokenVerifier } from './tokens.ts';
 
 /**
- * - `public`: no token (`/healthz`, the CA's trust bundle);
- * - `read`: any valid token;
+ * - `public`: no token (`/healthz`, the CA's trust bundle, the dashboard's static files);
+ * - `read`: any valid token (a `viewer` token reaches these routes, and only by GET);
  * - `service`: an admin token, or a service token scoped to the route's `:service`;
  * - `admin`: admin tokens only.
  */
@@ -24,6 +24,7 @@ export type Access = 'public' | 'read' | 'service' | 'admin';
 export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /healthz': 'public',
   'GET /v1/snapshot': 'read',
+  'GET /v1/whoami': 'read',
   'GET /v1/watch': 'read',
   'GET /v1/documents': 'read',
   'GET /v1/documents/:kind': 'read',
@@ -55,6 +56,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'POST /v1/rollouts/:service/resume': 'admin',
   'POST /v1/rollouts/:service/promote': 'admin',
   'POST /v1/rollouts/:service/abort': 'admin',
+  'GET /ui': 'public',
+  'GET /ui/': 'public',
+  'GET /ui/:file': 'public',
 };
 
 const routeKey = (method: string, url: string | undefined) =>
@@ -80,8 +84,14 @@ export function authorOf(req: FastifyRequest): WriteAuthor | undefined {
   return record && { tokenId: record.id, name: record.name };
 }
 
-function decide(record: TokenRecord, access: Access, params: unknown): string | undefined {
-  if (record.role === 'admin' || access === 'read') return undefined;
+function decide(record: TokenRecord, access: Access, method: string, params: unknown): string | undefined {
+  if (record.role === 'admin') return undefined;
+  // A viewer reads and nothing else: not even the `read` routes that take a POST (traffic reports).
+  if (record.role === 'viewer')
+    return access === 'read' && (method === 'GET' || method === 'HEAD')
+      ? undefined
+      : `token "${record.name}" is a viewer token: it may only read`;
+  if (access === 'read') return undefined;
   if (access === 'service') {
     const service = (params as { service?: unknown } | undefined)?.service;
     const scope = scopeOf(record);
@@ -114,7 +124,7 @@ export function installAuth(app: FastifyInstance, tokens: ReturnType<typeof toke
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const record = await tokens.verify(token);
     if (!record) throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
-    const denied = decide(record, access, req.params);
+    const denied = decide(record, access, req.method, req.params);
     if (denied) throw new HttpError(403, 'forbidden', denied);
     verified.set(req, record);
   });

@@ -43,7 +43,8 @@ export type TokenRequest =
 
 /**
  * Checks a token request `{ name, role, service? }`. A `service` token is scoped to `service`,
- * which defaults to its `name` (when that is a valid service name); an admin token takes no scope.
+ * which defaults to its `name` (when that is a valid service name); admin and viewer tokens take no
+ * scope.
  */
 export function checkTokenRequest(input: unknown): TokenRequest {
   const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
@@ -53,10 +54,11 @@ export function checkTokenRequest(input: unknown): TokenRequest {
   const { name, role } = body;
   if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(name))
     issues.push('name: expected 1–63 letters, digits, ".", "_" or "-"');
-  if (role !== 'admin' && role !== 'service') issues.push('role: expected "admin" or "service"');
+  if (role !== 'admin' && role !== 'service' && role !== 'viewer')
+    issues.push('role: expected "admin", "service" or "viewer"');
   let service: string | undefined;
-  if (role === 'admin' && body.service !== undefined)
-    issues.push('service: admin tokens are not scoped to a service');
+  if ((role === 'admin' || role === 'viewer') && body.service !== undefined)
+    issues.push(`service: ${role} tokens are not scoped to a service`);
   if (role === 'service') {
     service = body.service === undefined && typeof name === 'string' ? name : (body.service as string);
     const issue = serviceNameIssue(service);

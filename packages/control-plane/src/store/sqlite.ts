@@ -187,7 +187,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   const toToken = (r: Record<string, unknown>): TokenRecord => ({
     id: String(r.id),
     name: String(r.name),
-    role: r.role === 'admin' ? 'admin' : 'service',
+    role: r.role === 'admin' || r.role === 'viewer' ? r.role : 'service',
     hash: String(r.hash),
     createdAt: String(r.created_at),
     ...(typeof r.service === 'string' ? { service: r.service } : {}),

@@ -90,7 +90,11 @@ export type CommitResult =
 export interface TokenRecord {
   readonly id: string;
   readonly name: string;
-  readonly role: 'admin' | 'service';
+  /**
+   * `admin`: everything; `service`: reads, and the registry and certificates of its own service;
+   * `viewer`: the read routes only (the dashboard's read-only login).
+   */
+  readonly role: 'admin' | 'service' | 'viewer';
   /**
    * The one service a `service` token acts for in the registry (and, later, for certificates).
    * Records made before scopes have none and act for the service of their `name`; admin tokens
