@@ -29,7 +29,21 @@ export function etcdBinary(): string {
   return 'etcd';
 }
 
+/**
+ * Starts etcd on two free ports. A port found free can be taken by another test process before etcd
+ * binds it, so a start that fails on `address already in use` is tried again on new ports.
+ */
 export async function startEtcd(): Promise<EtcdProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce();
+    } catch (error) {
+      if (attempt >= 5 || !/address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startEtcdOnce(): Promise<EtcdProcess> {
   const binary = etcdBinary();
   const dir = tempDir('weft-etcd-');
   const [client, peer] = [await freePort(), await freePort()];
@@ -64,7 +78,10 @@ export async function startEtcd(): Promise<EtcdProcess> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`etcd exited at start: ${stderr}`);
+    if (child.exitCode !== null) {
+      dir.remove();
+      throw new Error(`etcd exited at start: ${stderr}`);
+    }
     try {
       const res = await fetch(`${url}/health`);
       if (res.ok && ((await res.json()) as { health?: string }).health === 'true') break;
