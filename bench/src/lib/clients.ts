@@ -112,7 +112,7 @@ export function rawFetch(endpoints: readonly string[]): BenchClient {
 
 /** `undici.request` through the Weft dispatcher (full default stack): same call shape as raw. */
 export function weftDispatcher(
-  endpoints: readonly string[],
+  endpoints: NonNullable<ClientOptions['endpoints']>,
   options: Omit<ClientOptions, 'service' | 'endpoints'> = {},
   name = 'Weft dispatcher + undici.request',
 ): BenchClient {

@@ -7,10 +7,8 @@
  */
 import { spiffe, testCa } from '@weft/control-plane/testing';
 import type { MeshIdentity } from '@weft/core';
-import { createDispatcher } from '@weft/http';
-import { request } from 'undici';
 import { type Backends, startBackends } from '../lib/backends.ts';
-import { type BenchClient, CONNECTIONS, rawRequest } from '../lib/clients.ts';
+import { type BenchClient, CONNECTIONS, rawRequest, weftDispatcher } from '../lib/clients.ts';
 import { compact, compareClients, pairedMedian } from '../lib/compare.ts';
 import {
   type BenchContext,
@@ -26,27 +24,14 @@ import { CONCURRENCY, ENDPOINTS } from './overhead.ts';
 
 const MTLS_LABELS = { 'weft/mtls': 'true' };
 
+/** The Weft dispatcher over the backends: plaintext, or mTLS (the endpoints labelled as serving it) with `identity`. */
 function dispatcherClient(name: string, backends: Backends, identity?: MeshIdentity): BenchClient {
   const endpoints = backends.ports.map((port) => ({
     address: '127.0.0.1',
     port,
     ...(identity ? { labels: MTLS_LABELS } : {}),
   }));
-  const dispatcher = createDispatcher({
-    services: {
-      bench: { endpoints, keepAliveTimeoutMs: 60_000, ...(identity ? { mtls: { identity } } : {}) },
-    },
-    fallback: false,
-  });
-  return {
-    name,
-    async fn() {
-      const res = await request('http://bench/', { dispatcher });
-      await res.body.text();
-      return res.statusCode < 500;
-    },
-    close: () => dispatcher.close(),
-  };
+  return weftDispatcher(endpoints, identity ? { mtls: { identity } } : {}, name);
 }
 
 export const mtls: Scenario = {

@@ -4,23 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Api } from '../src/api.ts';
 import { UsageError } from '../src/commands.ts';
 import { mtlsMode, mtlsStatus } from '../src/mtls.ts';
-
-function fakeApi(reply: unknown = { revision: 9 }) {
-  const sent: { method: string; path: string; body: unknown }[] = [];
-  const request = (async (method: string, path: string, body?: unknown) => {
-    sent.push({ method, path, body });
-    return { status: 200, headers: new Headers(), body: reply };
-  }) as Api;
-  const lines: string[] = [];
-  return { request, sent, lines, o: { json: false, write: (t: string) => void lines.push(t) } };
-}
+import { fakeApi } from './fake-api.ts';
 
 describe('weft mtls', () => {
   test('strict and permissive write the mesh-wide document, or the one of --service', async () => {
-    const f = fakeApi();
+    const f = fakeApi({ revision: 9 });
     await mtlsMode(f.request, f.o, 'STRICT');
     await mtlsMode(f.request, f.o, 'PERMISSIVE', { service: 'catalog' });
     assert.deepEqual(f.sent, [
@@ -38,7 +28,7 @@ describe('weft mtls', () => {
   });
 
   test('a bad --service, or the name mesh, is refused before anything is written', async () => {
-    const f = fakeApi();
+    const f = fakeApi({ revision: 9 });
     await assert.rejects(mtlsMode(f.request, f.o, 'STRICT', { service: 'Bad_Name' }), UsageError);
     await assert.rejects(mtlsMode(f.request, f.o, 'STRICT', { service: 'mesh' }), /mesh-wide default/);
     assert.deepEqual(f.sent, []);

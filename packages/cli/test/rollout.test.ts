@@ -9,6 +9,7 @@ import { type Api, ApiError } from '../src/api.ts';
 import { UsageError } from '../src/commands.ts';
 import { CommandError } from '../src/errors.ts';
 import { rolloutAction, rolloutStatus } from '../src/rollout.ts';
+import { fakeApi } from './fake-api.ts';
 
 const view = {
   service: 'catalog',
@@ -40,16 +41,6 @@ const view = {
     ],
   },
 };
-
-function fakeApi(reply: (method: string, path: string) => unknown) {
-  const sent: { method: string; path: string }[] = [];
-  const request = (async (method: string, path: string) => {
-    sent.push({ method, path });
-    return { status: 200, headers: new Headers(), body: reply(method, path) };
-  }) as Api;
-  const lines: string[] = [];
-  return { request, sent, lines, o: { json: false, write: (t: string) => void lines.push(t) } };
-}
 
 describe('weft rollout', () => {
   test('status reads /v1/rollouts/<service> and prints the phase, the weights, the reason and the intervals', async () => {

@@ -4,26 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Api } from '../src/api.ts';
 import { UsageError } from '../src/commands.ts';
 import { CommandError } from '../src/errors.ts';
 import { trafficResume, trafficStatus, trafficStop } from '../src/traffic.ts';
-
-interface Sent {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-function fakeApi(reply: unknown = { revision: 7, document: {} }) {
-  const sent: Sent[] = [];
-  const request = (async (method: string, path: string, body?: unknown) => {
-    sent.push({ method, path, body });
-    return { status: 200, headers: new Headers(), body: reply };
-  }) as Api;
-  const lines: string[] = [];
-  return { request, sent, lines, o: { json: false, write: (t: string) => void lines.push(t) } };
-}
+import { fakeApi } from './fake-api.ts';
 
 describe('weft traffic', () => {
   test('stop writes the mesh-wide switch, or the one of --service; resume writes stopped: false', async () => {
