@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Api, ApiError } from '../src/api.ts';
+import { ApiError } from '../src/api.ts';
 import { UsageError } from '../src/commands.ts';
 import { CommandError } from '../src/errors.ts';
 import { rolloutAction, rolloutStatus } from '../src/rollout.ts';
