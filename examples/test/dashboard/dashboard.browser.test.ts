@@ -81,8 +81,17 @@ describe('the dashboard in a browser, on a real mesh', () => {
     // Live: the numbers come from the reports of the last seconds and the page re-reads them.
     const rate = async () => Number(/([\d.]+)\/s/.exec((await edge.textContent()) ?? '')?.[1] ?? 0);
     await eventually(async () => assert.ok((await rate()) > 5, `edge shows ${await rate()}/s`), 15_000);
-    assert.match((await edge.textContent()) ?? '', /100\.0% · p99 [\d.]+ ms/);
-    assert.equal(await edge.getAttribute('class'), 'edge ok');
+    // A success rate and a p99, and the colour that rate calls for (ok ≥ 99%, warn ≥ 95%): on a loaded
+    // machine a call may time out, so the rate is read rather than expected to be 100%.
+    const text = (await edge.textContent()) ?? '';
+    const shown = /([\d.]+)% · p99 [\d.]+ ms/.exec(text);
+    assert.ok(shown, `the edge shows a success rate and a p99: ${text}`);
+    const success = Number(shown[1]);
+    assert.ok(success >= 95, `frontend → catalog succeeds: ${text}`);
+    const colour = await edge.getAttribute('class');
+    if (success > 99.05) assert.equal(colour, 'edge ok');
+    else if (success < 98.95) assert.equal(colour, 'edge warn');
+    else assert.match(colour ?? '', /^edge (ok|warn)$/);
     const first = await page.textContent('[data-test=graph-status]');
     await eventually(async () => assert.notEqual(await page.textContent('[data-test=graph-status]'), first));
     await page.click('[data-test=node][data-service=catalog]');
