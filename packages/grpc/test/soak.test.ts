@@ -16,7 +16,9 @@ test('HTTP → gRPC → HTTP under steady load: 0 errors, heap, fds and timers f
   assert.ok(last.calls >= 4500, `load was sent: ${what}`);
   assert.equal(samples.at(-1)!.errors, 0, what);
   assert.ok(last.heapMiB <= first.heapMiB + 15, `heap after GC flat: ${what}`);
-  if (first.fds >= 0) assert.ok(last.fds <= first.fds + 10, `fds flat: ${what}`);
+  // Keep-alive connections opened while a loaded machine stalls stay open idle (the pools cap them),
+  // so a few dozen more descriptors are not a leak; a leak of one per 150 of the 6,000 calls would be.
+  if (first.fds >= 0) assert.ok(last.fds <= first.fds + 40, `fds flat: ${what}`);
   for (const kind of ['Timeout', 'TCPSocketWrap'])
     assert.ok((last.resources[kind] ?? 0) <= (first.resources[kind] ?? 0) + 20, `${kind} flat: ${what}`);
 });
