@@ -248,6 +248,7 @@ try {
           configUrl,
           adminToken,
           firstRevision,
+          catalogToken: serviceTokens.catalog,
           say: tty ? undefined : say,
           results: tourResults,
         },

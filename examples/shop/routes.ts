@@ -26,15 +26,17 @@ export interface CatalogRouteOptions {
   mirrorPercent?: number;
   /** Delays every call of the default rule by this many ms (a chaos drill). Defaults to none. */
   delayMs?: number;
+  /** Adds subset v3 (the tour's broken version, for its Rollout). Defaults to no. */
+  v3?: boolean;
 }
 
 /** The catalog Route the demo starts with: every call to v1, v2 only by header or override. */
 export const INITIAL_WEIGHTS: Weights = { v1: 100, v2: 0 };
 
 export function catalogRoute(options: CatalogRouteOptions): RouteSpecInput {
-  const { weights, mirrorPercent, delayMs } = options;
+  const { weights, mirrorPercent, delayMs, v3 } = options;
   return {
-    subsets: { v1: { version: 'v1' }, v2: { version: 'v2' } },
+    subsets: { v1: { version: 'v1' }, v2: { version: 'v2' }, ...(v3 ? { v3: { version: 'v3' } } : {}) },
     overrides: true,
     rules: [
       {

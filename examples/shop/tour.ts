@@ -1,5 +1,5 @@
 /**
- * The scripted tour (`npm start -- --tour`): five things a mesh is for, each done to the running
+ * The scripted tour (`npm start -- --tour`): six things a mesh is for, each done to the running
  * demo while the view shows what happens.
  *
  * 1. The busiest catalog instance turns slow: P2C over peak-EWMA moves traffic away from it within seconds.
@@ -12,6 +12,8 @@
  * 5. The config service goes down (SIGKILL): the services carry on with what they know (static
  *    stability); it comes back on the same port and data, and the clients resume: `weft rollback`
  *    then restores the first documents (policies and the catalog Route), and the frontend applies them.
+ * 6. Progressive delivery (rollout-tour.ts): a Rollout promotes catalog v2 step by step on its
+ *    measured success rate; then a broken v3 is rolled out and the config service rolls it back.
  *
  * `--steps a,b` runs only the steps with those ids, in tour order (`--steps list` lists them).
  */
@@ -19,6 +21,7 @@
 import { policyFile, weftCli } from './config.ts';
 import { type Board, policyLine, routeLine } from './display.ts';
 import type { Launcher } from './launcher.ts';
+import { ROLLOUT_STEPS } from './rollout-tour.ts';
 import { TRAFFIC_STEPS } from './traffic-tour.ts';
 
 /** What the steps measured, by step id, for the summary (the demo's test reads it). */
@@ -32,6 +35,8 @@ export interface TourContext {
   adminToken: string;
   /** Revision of the first policies, for the rollback. */
   firstRevision: number;
+  /** The catalog service's token, for the instances the tour starts. */
+  catalogToken: string;
   /** Where narration goes besides the board's events (plain mode prints it). */
   say: ((line: string) => void) | undefined;
   /** Where the steps record what they measured. */
@@ -179,6 +184,7 @@ const STEPS: Step[] = [
       await wait(3);
     },
   },
+  ...ROLLOUT_STEPS,
 ];
 
 /** The ids of the tour's steps, in order. */

@@ -9,12 +9,16 @@
  * - The tour's traffic-control steps (`--steps …`): each is checked on what it measured — the
  *   mirrored copies, the header and override routes, the canary's 10/50/100% split within a
  *   statistical tolerance, the injected delay and its removal.
+ * - The tour's rollout steps: the Rollout of catalog v2 is promoted (weight 100, every interval
+ *   passed); the broken v3's is rolled back by the config service (weight 0, failed, with a reason
+ *   naming v3's success rate), and user requests went on during it.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ROLLOUT_STEPS } from '../shop/rollout-tour.ts';
 import { type Measured, TRAFFIC_STEPS } from '../shop/traffic-tour.ts';
 
 const start = fileURLToPath(new URL('../start.ts', import.meta.url));
@@ -228,6 +232,48 @@ test("the tour's traffic steps: shadow copies, header and override routes, a 10/
   assert.ok(Math.min(...drill.p50Ms) >= 0.9 * drill.delayMs, line);
   assert.equal(normal.windows, 3);
   assert.ok(Math.max(...normal.p50Ms) < Math.min(...drill.p50Ms) - 0.5 * drill.delayMs, line);
+
+  await assertGone(summary.pids);
+});
+
+test("the tour's rollout steps: catalog v2 promoted by its Rollout, a broken v3 rolled back by itself", {
+  timeout: 240_000,
+}, async () => {
+  const { summary } = await runDemo(
+    ['--steps', ROLLOUT_STEPS.map((s) => s.id).join(','), '--no-tty', '--rate', '100'],
+    220_000,
+  );
+  const line = JSON.stringify(summary.tour);
+  type Result = {
+    phase: string;
+    canaryWeight?: number;
+    failedIntervals?: number;
+    reason?: string;
+    intervals: string[];
+    userRequests?: number;
+    userFailures?: number;
+  };
+  const v2 = summary.tour['rollout-v2'] as Result | undefined;
+  const v3 = summary.tour['rollout-v3'] as Result | undefined;
+  assert.ok(v2 && v3, `no rollout results: ${line}`);
+  assert.deepEqual(summary.unexpectedExits, []);
+
+  // v2 is healthy: promoted to every call of the default rule, no interval failed.
+  assert.equal(v2.phase, 'promoted', line);
+  assert.equal(v2.canaryWeight, 100, line);
+  assert.equal(v2.failedIntervals, 0, line);
+  assert.ok(v2.intervals.includes('passed'), line);
+  assert.ok(!v2.intervals.includes('failed'), line);
+
+  // v3 fails a share of its requests: rolled back to weight 0, failed, with the reason.
+  assert.equal(v3.phase, 'failed', line);
+  assert.equal(v3.canaryWeight, 0, line);
+  assert.equal(v3.failedIntervals, 2, line);
+  assert.match(v3.reason ?? '', /rolled back after 2 failed intervals.*successRate of v3/, line);
+  assert.ok((v3.userRequests ?? 0) >= 100, line);
+  assert.ok((v3.userFailures ?? 0) < (v3.userRequests ?? 0), line);
+  // The user requests that failed are v3's 500s that the retries did not hide; no other failure.
+  assert.deepEqual(Object.keys(summary.errors.frontend ?? {}), ['http-500'], JSON.stringify(summary.errors));
 
   await assertGone(summary.pids);
 });

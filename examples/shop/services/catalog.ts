@@ -3,7 +3,8 @@
  * admission), registered in the config service with its `version` label, which the catalog Route's
  * subsets select on. The demo runs three, two v1 and one v2 (whose items carry a rating); each
  * answer names its version and instance. The launcher can make one slow (`{ type: 'slow', ms }`)
- * to show the balancer moving traffic away.
+ * to show the balancer moving traffic away. `SHOP_FAIL_PERCENT` (default 0) makes it answer that
+ * share of requests with a 500: the tour's broken v3, which its Rollout rolls back.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ import { childEnv, delay, onParentMessage, send, stopWith } from './child.ts';
 
 const env = childEnv();
 const version = process.env.SHOP_VERSION ?? 'v1';
+const failPercent = Number(process.env.SHOP_FAIL_PERCENT ?? 0);
 const telemetry = await startTelemetry('catalog', env.instance);
 
 let extraMs = 0;
@@ -33,6 +35,10 @@ app.get('/items/:id', async (req, res) => {
   }
   // A little work: 1–3 ms, plus whatever the launcher asked for.
   await delay(1 + Math.random() * 2 + extraMs);
+  if (Math.random() * 100 < failPercent) {
+    res.status(500).json({ error: `${version} is broken (fails ${failPercent}% of requests)` });
+    return;
+  }
   const item: Record<string, unknown> = {
     id,
     name: `item ${id}`,

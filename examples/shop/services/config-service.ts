@@ -2,10 +2,13 @@
  * The config service of the demo: `startControlPlane` from @weft/control-plane (what
  * `weft control-plane` runs), as a child process of the launcher that stops with it. The admin
  * token comes from `WEFT_ADMIN_TOKEN`, the port from `SHOP_CONFIG_PORT` (0 the first time; the
- * same port again when the tour restarts it), the SQLite file from `SHOP_DATA_DIR`.
+ * same port again when the tour restarts it), the SQLite file from `SHOP_DATA_DIR`. Its traffic
+ * window has buckets of 2 s instead of 10 s, so that the tour's rollouts judge intervals of a few
+ * seconds (rollout-tour.ts).
  */
 import { join } from 'node:path';
 import { startControlPlane } from '@weft/control-plane';
+import { TRAFFIC_BUCKET_MS } from '../timing.ts';
 import { send, stopWith } from './child.ts';
 
 const running = await startControlPlane({
@@ -13,6 +16,7 @@ const running = await startControlPlane({
   host: '127.0.0.1',
   data: join(process.env.SHOP_DATA_DIR ?? '.', 'config-service'),
   adminToken: process.env.WEFT_ADMIN_TOKEN,
+  trafficWindow: { bucketMs: TRAFFIC_BUCKET_MS },
   print: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
 });
 

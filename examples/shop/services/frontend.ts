@@ -19,6 +19,7 @@ import { weft } from '@weft/http/fastify';
 import Fastify from 'fastify';
 import { DestinationRecorder } from '../stats.ts';
 import { startTelemetry } from '../telemetry.ts';
+import { TRAFFIC_REPORT_INTERVAL_MS } from '../timing.ts';
 import { childEnv, send, stopWith } from './child.ts';
 import { loadInventory } from './inventory-proto.ts';
 
@@ -31,6 +32,8 @@ const config = createConfigClient({
   service: 'frontend',
   services: ['catalog', 'inventory'],
   cacheFile: `${env.dataDir}/${env.instance}-config-cache.json`,
+  // Reports every second (default 5 s), for the tour's short rollout intervals (rollout-tour.ts).
+  traffic: { reportIntervalMs: TRAFFIC_REPORT_INTERVAL_MS },
 });
 await config.ready();
 

@@ -10,6 +10,7 @@ import { registryResolver } from '@weft/discovery';
 import { createClient } from '@weft/http';
 import { DestinationRecorder } from '../stats.ts';
 import { startTelemetry } from '../telemetry.ts';
+import { TRAFFIC_REPORT_INTERVAL_MS } from '../timing.ts';
 import { childEnv, onParentMessage, send, stopWith } from './child.ts';
 
 const env = childEnv();
@@ -23,6 +24,8 @@ const config = createConfigClient({
   service: 'loadgen',
   services: ['frontend'],
   cacheFile: `${env.dataDir}/${env.instance}-config-cache.json`,
+  // Reports every second (default 5 s), for the tour's short rollout intervals (rollout-tour.ts).
+  traffic: { reportIntervalMs: TRAFFIC_REPORT_INTERVAL_MS },
 });
 await config.ready();
 const frontend = createClient({
