@@ -101,15 +101,15 @@ try {
       spec: {
         stable: 'v1',
         canary: 'v2',
-        steps: [{ weight: 10, pauseS: 4 }, { weight: 50, pauseS: 600 }, { weight: 100 }],
-        analysis: { intervalS: 2, minRequests: 5 },
+        steps: [{ weight: 10, pauseS: 20 }, { weight: 50, pauseS: 600 }, { weight: 100 }],
+        analysis: { intervalS: 10, minRequests: 20 },
       },
     }),
   });
   if (!rollout.ok) throw new Error(`Rollout not applied: ${rollout.status} ${await rollout.text()}`);
   await page.goto(`${demo.base}/ui/#/service/catalog`);
-  await page.waitForSelector('[data-test=rollout-step][data-step="1"][data-current]', { timeout: 60_000 });
-  await page.waitForTimeout(5000);
+  await page.waitForSelector('[data-test=rollout-step][data-step="1"][data-current]', { timeout: 90_000 });
+  await page.waitForSelector('[data-test=rollout-interval][data-step="1"]', { timeout: 30_000 });
   await page.locator('[data-test=rollout]').screenshot({ path: out('rollout') });
 } finally {
   await browser.close();

@@ -142,7 +142,7 @@ export function rolloutSection(service: string, canWrite: boolean, onWritten: ()
         },
         status
           ? `${status.phase.toUpperCase()} · step ${status.step + 1} of ${steps.length} · ${view.spec.canary} at ${status.canaryWeight}%, ${view.spec.stable} at ${100 - status.canaryWeight}%`
-          : 'not started yet (the driver looks every second)',
+          : 'not started yet: the driver starts it at its next look',
         status?.reason
           ? h('span', { class: 'muted', 'data-test': 'rollout-reason' }, ` — ${status.reason}`)
           : null,
@@ -193,7 +193,7 @@ export function rolloutSection(service: string, canWrite: boolean, onWritten: ()
               .map((iv) =>
                 h(
                   'tr',
-                  { 'data-test': 'rollout-interval', 'data-result': iv.result },
+                  { 'data-test': 'rollout-interval', 'data-result': iv.result, 'data-step': iv.step },
                   h('td', { class: 'mono' }, `${time(iv.from)}–${time(iv.to)}`),
                   h('td', { class: 'num' }, iv.step + 1),
                   h('td', { class: 'num' }, pct(iv.canary.successRate, 2)),
