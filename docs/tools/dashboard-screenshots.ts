@@ -2,7 +2,8 @@
  * Regenerates the screenshots of docs/dashboard.md (docs/dashboard/*.png) from the real thing: it
  * runs the shop demo (`examples/start.ts`), logs in to the dashboard it prints with headless
  * Chromium, moves the catalog canary slider to 10% through the page (so the history has a diff),
- * and shoots each page. Also prints the first paint of the graph page. Run with
+ * and shoots each page; last it applies a short `Rollout` of catalog through the API and shoots its
+ * view once the driver has judged a few intervals. Also prints the first paint of the graph page. Run with
  * `npm run docs:dashboard`; the PNGs are committed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -92,6 +93,24 @@ try {
   await viewer.waitForSelector('[data-test=slider]');
   await viewer.locator('[data-test=route]').scrollIntoViewIfNeeded();
   await viewer.screenshot({ path: out('viewer') });
+
+  const rollout = await fetch(`${demo.base}/v1/documents/Rollout/catalog`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${demo.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      spec: {
+        stable: 'v1',
+        canary: 'v2',
+        steps: [{ weight: 10, pauseS: 20 }, { weight: 50, pauseS: 600 }, { weight: 100 }],
+        analysis: { intervalS: 10, minRequests: 20 },
+      },
+    }),
+  });
+  if (!rollout.ok) throw new Error(`Rollout not applied: ${rollout.status} ${await rollout.text()}`);
+  await page.goto(`${demo.base}/ui/#/service/catalog`);
+  await page.waitForSelector('[data-test=rollout-step][data-step="1"][data-current]', { timeout: 90_000 });
+  await page.waitForSelector('[data-test=rollout-interval][data-step="1"]', { timeout: 30_000 });
+  await page.locator('[data-test=rollout]').screenshot({ path: out('rollout') });
 } finally {
   await browser.close();
   demo.child.kill('SIGINT');

@@ -2,12 +2,13 @@
  * The page of one service, as a destination and as a caller: golden-metric charts over the window,
  * its endpoints (from the registry, with the health, ejection, latency estimate and share of calls
  * its callers last reported), the calls it makes, its effective policy, its Route with the split
- * sliders and its kill switch. Traffic parts are redrawn every poll; documents when written.
+ * sliders and its kill switch, and its Rollout when it has one. Traffic parts are redrawn every poll; documents when written.
  */
 import { get, getOptional } from './api.ts';
 import { goldenCharts } from './charts.ts';
 import { fill, h, health, ms, pct, rps } from './dom.ts';
 import { policySection } from './policy.ts';
+import { rolloutSection } from './rollout.ts';
 import { routeSection } from './route.ts';
 import { switchSection } from './switch.ts';
 import type { EndpointTraffic, Instance, Metrics, ServiceTraffic } from './types.ts';
@@ -34,11 +35,13 @@ export function servicePage(service: string, canWrite: boolean, windowS: () => n
     for (const el of element.querySelectorAll('[data-test="route"]'))
       el.dispatchEvent(new Event('route:reload'));
   };
+  const rollout = rolloutSection(service, canWrite, () => written());
   const element = h(
     'section',
     { 'data-test': 'service-page', 'data-service': service },
     h('h2', {}, h('a', { href: '#/' }, 'graph'), ' › ', service),
     notice,
+    rollout.element,
     h('section', { class: 'card' }, h('h3', {}, `Calls to ${service}`), charts.element),
     h('section', { class: 'card' }, h('h3', {}, 'Endpoints'), endpoints),
     h('section', { class: 'card' }, h('h3', {}, `Calls ${service} makes`), calls),
@@ -55,6 +58,7 @@ export function servicePage(service: string, canWrite: boolean, windowS: () => n
     const [own, registry] = await Promise.all([
       getOptional<ServiceTraffic>(`/v1/traffic/services/${enc}?windowS=${w}`),
       get<{ instances: Instance[] }>(`/v1/services/${enc}/endpoints`),
+      rollout.refresh(),
     ]);
     fill(notice, own ? '' : 'This config service has no traffic API yet: registry and documents only.');
     if (own) charts.update(own.series);
