@@ -5,48 +5,10 @@
  * so they are exact to the histogram's bucket (±2.2%), whatever the number of processes merged.
  */
 import { quantile, SUMMARY_BUCKETS } from '@weft/core';
+import type { Edge, Metrics, ServiceTraffic, TrafficGraph } from './contract.ts';
 import type { Series, TrafficWindow } from './window.ts';
 
-export interface Metrics {
-  requests: number;
-  failures: number;
-  failuresByClass: Record<string, number>;
-  rps: number;
-  successRate: number | null;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
-export type Edge = { from: string; to: string } & Metrics;
-
-export interface TrafficGraph {
-  windowS: number;
-  now: string;
-  reporters: number;
-  nodes: { service: string; inbound: Metrics; outbound: Metrics }[];
-  edges: Edge[];
-}
-
-export interface ServiceTraffic {
-  service: string;
-  windowS: number;
-  now: string;
-  inbound: Edge[];
-  outbound: Edge[];
-  subsets: ({ destination: string; subset: string } & Metrics)[];
-  endpoints: ({
-    destination: string;
-    subset: string;
-    endpoint: string;
-    share: number;
-    state?: { healthy: boolean; ejected: boolean; latencyEstimateMs: number | null };
-  } & Metrics)[];
-  destinations: ({ destination: string } & Metrics)[];
-  series: {
-    stepS: number;
-    points: { t: string; rps: number; successRate: number | null; p99Ms: number | null }[];
-  };
-}
+export type { Edge, EndpointTraffic, Metrics, ServiceTraffic, TrafficGraph } from './contract.ts';
 
 /** Counts being added up for one group. */
 class Acc {
